@@ -1,0 +1,179 @@
+package io.webrocket;
+
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.ThreadingModel;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.json.JsonObject;
+import io.webrocket.admin.AdminEndpoint;
+import io.webrocket.backend.BackendEndpoint;
+import io.webrocket.frontend.WebSocketEndpoint;
+import io.webrocket.store.StoreClient;
+import io.webrocket.store.StoreVerticle;
+import io.webrocket.vhost.Secrets;
+import io.webrocket.vhost.VhostDirectory;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+
+/**
+ * One running broker node: the data-directory lock, a Vert.x instance and the verticles.
+ * Start with {@link #start(JsonObject)} on a resolved configuration (see {@code Settings}).
+ */
+public final class Node {
+  private final JsonObject config;
+  private final Vertx vertx;
+  private final FileChannel lockChannel;
+  private final FileLock lock;
+  private String cookie;
+
+  private Node(JsonObject config, Vertx vertx, FileChannel lockChannel, FileLock lock) {
+    this.config = config;
+    this.vertx = vertx;
+    this.lockChannel = lockChannel;
+    this.lock = lock;
+  }
+
+  /** Thrown when another node holds the data directory. */
+  public static final class DataDirectoryInUseException extends RuntimeException {
+    DataDirectoryInUseException(Path dir) {
+      super("data directory " + dir.toAbsolutePath() + " is in use by another WebRocket node"
+          + " (lock held on " + dir.resolve(LOCK_FILE).toAbsolutePath() + ")");
+    }
+  }
+
+  static final String LOCK_FILE = "webrocket.lock";
+
+  public static Future<Node> start(JsonObject config) {
+    Path dir = Path.of(config.getString("storageDir"));
+    FileChannel ch;
+    FileLock lock;
+    try {
+      Files.createDirectories(dir);
+      ch = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      try {
+        lock = ch.tryLock();
+      } catch (OverlappingFileLockException e) {
+        lock = null; // held by another node in this same JVM
+      }
+      if (lock == null) {
+        ch.close();
+        return Future.failedFuture(new DataDirectoryInUseException(dir));
+      }
+    } catch (IOException e) {
+      return Future.failedFuture(new IllegalStateException("cannot use data directory " + dir + ": " + e.getMessage()));
+    }
+    int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
+    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(loops).setPreferNativeTransport(true));
+    Node node = new Node(config, vertx, ch, lock);
+    return node.deploy(loops).map(node).recover(err -> node.stop().transform(x -> Future.failedFuture(err)));
+  }
+
+  private Future<Void> deploy(int loops) {
+    Path dir = Path.of(config.getString("storageDir"));
+    JsonObject tls = config.getJsonObject("tls");
+    return vertx
+        .deployVerticle(new StoreVerticle(dir.resolve("webrocket.db"), config.getJsonObject("store").getBoolean("fsync", false)),
+            new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
+        .compose(id -> loadCookie(dir))
+        .compose(c -> {
+          cookie = c;
+          return vertx.deployVerticle(new VhostDirectory(config.getJsonObject("vhosts"),
+              config.getJsonObject("tokens").getLong("lifetimeMs")));
+        })
+        .compose(id -> vertx.deployVerticle(WebSocketEndpoint.class, endpoint("websocket", loops, tls)))
+        .compose(id -> vertx.deployVerticle(BackendEndpoint.class, endpoint("backend", loops, tls)))
+        .compose(id -> vertx.deployVerticle(AdminEndpoint.class, new DeploymentOptions()
+            .setConfig(config.getJsonObject("admin").copy().put("tls", tls).put("cookie", cookie))))
+        .mapEmpty();
+  }
+
+  private DeploymentOptions endpoint(String section, int loops, JsonObject tls) {
+    JsonObject c = config.getJsonObject(section).copy().put("tls", tls);
+    int instances = c.getInteger("instances", 0);
+    return new DeploymentOptions().setConfig(c).setInstances(instances > 0 ? instances : loops);
+  }
+
+  /**
+   * The admin cookie: kept in the store, mirrored to {@code STORAGE_DIR/NODE_NAME.cookie} (mode
+   * 0600) for the admin tool. A cookie file an operator put there is adopted on first start.
+   */
+  private Future<String> loadCookie(Path dir) {
+    StoreClient store = new StoreClient(vertx);
+    Path file = dir.resolve(config.getJsonObject("node").getString("name") + ".cookie");
+    return store.getSetting("cookie").compose(stored -> {
+      if (stored != null) {
+        return Future.succeededFuture(stored);
+      }
+      String fromFile = readCookie(file);
+      String c = fromFile != null ? fromFile : Secrets.hex(20);
+      return store.putSetting("cookie", c).map(c);
+    }).compose(c -> vertx.executeBlocking(() -> {
+      writeCookie(file, c);
+      return c;
+    }));
+  }
+
+  private static String readCookie(Path file) {
+    try {
+      String s = Files.readString(file).trim();
+      return s.matches("[0-9a-f]{40}") ? s : null;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  private static void writeCookie(Path file, String cookie) throws IOException {
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.deleteIfExists(tmp);
+    Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+    Files.writeString(tmp, cookie + "\n");
+    Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  public Vertx vertx() {
+    return vertx;
+  }
+
+  public JsonObject config() {
+    return config;
+  }
+
+  public String cookie() {
+    return cookie;
+  }
+
+  public String banner() {
+    String scheme = io.webrocket.config.Tls.enabled(config.getJsonObject("tls")) ? "s" : "";
+    return String.join("\n",
+        "WebRocket node " + config.getJsonObject("node").getString("name") + " is running",
+        "  websocket: ws" + scheme + "://" + addr("websocket") + "/VHOST",
+        "  backend:   wr" + scheme + "://TOKEN@" + addr("backend") + "/VHOST",
+        "  admin:     http" + scheme + "://" + addr("admin") + "/",
+        "  data dir:  " + Path.of(config.getString("storageDir")).toAbsolutePath().normalize(),
+        "  cookie:    " + cookie);
+  }
+
+  private String addr(String section) {
+    JsonObject s = config.getJsonObject(section);
+    return s.getString("host") + ":" + s.getInteger("port");
+  }
+
+  /** Undeploys everything (workers get QT, sockets close), closes the store, releases the lock. */
+  public Future<Void> stop() {
+    return vertx.close().onComplete(x -> {
+      try {
+        lock.release();
+        lockChannel.close();
+      } catch (IOException ignored) {
+        // the process is ending or the file is gone; nothing left to release
+      }
+    });
+  }
+}

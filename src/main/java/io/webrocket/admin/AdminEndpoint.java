@@ -1,0 +1,222 @@
+package io.webrocket.admin;
+
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.webrocket.bus.Addresses;
+import io.webrocket.bus.Bus;
+import io.webrocket.bus.Status;
+import io.webrocket.config.Tls;
+import io.webrocket.vhost.Names;
+import io.webrocket.vhost.Secrets;
+
+/**
+ * The admin REST interface (WARI). Every route needs the node cookie in
+ * {@code X-WebRocket-Cookie}; routes turn into requests to the vhost directory and registries.
+ *
+ * <p>Config: the {@code admin} section, plus {@code tls} and {@code cookie}.
+ */
+public final class AdminEndpoint extends VerticleBase {
+  public static final String COOKIE_HEADER = "X-WebRocket-Cookie";
+
+  private HttpServer server;
+  private String cookie;
+
+  @Override
+  public Future<?> start() {
+    JsonObject c = config();
+    cookie = c.getString("cookie");
+    HttpServerOptions options = new HttpServerOptions().setHost(c.getString("host")).setPort(c.getInteger("port"));
+    Tls.apply(c.getJsonObject("tls"), options);
+    server = vertx.createHttpServer(options).requestHandler(router());
+    return server.listen();
+  }
+
+  @Override
+  public Future<?> stop() {
+    return server.close();
+  }
+
+  private Router router() {
+    Router r = Router.router(vertx);
+    r.route().handler(this::checkCookie);
+    r.get("/").handler(this::listVhosts);
+    r.delete("/").handler(ctx -> accepted(ctx, directory("clear", new JsonObject())));
+    r.post("/:vhost").handler(this::createVhost);
+    r.get("/:vhost").handler(this::showVhost);
+    r.delete("/:vhost").handler(ctx -> accepted(ctx, directory("delete", vhost(ctx))));
+    r.put("/:vhost/token").handler(this::regenerateToken);
+    r.get("/:vhost/channels").handler(this::listChannels);
+    r.delete("/:vhost/channels").handler(ctx -> accepted(ctx, registry(ctx, "closeChannels", new JsonObject())));
+    r.post("/:vhost/channels/:channel").handler(this::openChannel);
+    r.get("/:vhost/channels/:channel").handler(this::showChannel);
+    r.delete("/:vhost/channels/:channel").handler(ctx -> accepted(ctx, registry(ctx, "closeChannel", channel(ctx))));
+    r.get("/:vhost/workers").handler(this::listWorkers);
+    r.route().handler(ctx -> error(ctx, 404, "not found"));
+    return r;
+  }
+
+  private void checkCookie(RoutingContext ctx) {
+    String given = ctx.request().getHeader(COOKIE_HEADER);
+    if (!Secrets.same(cookie, given)) {
+      ctx.response().setStatusCode(403).end();
+      return;
+    }
+    ctx.response().putHeader("Content-Type", "application/json").putHeader(COOKIE_HEADER, given);
+    ctx.next();
+  }
+
+  // ---- requests ----
+
+  private static String vhostPath(RoutingContext ctx) {
+    return "/" + ctx.pathParam("vhost");
+  }
+
+  private static JsonObject vhost(RoutingContext ctx) {
+    return new JsonObject().put("path", vhostPath(ctx));
+  }
+
+  private static JsonObject channel(RoutingContext ctx) {
+    return new JsonObject().put("channel", ctx.pathParam("channel"));
+  }
+
+  private Future<JsonObject> directory(String action, JsonObject body) {
+    return Bus.<JsonObject>request(vertx, Addresses.vhosts(), action, body).map(Message::body);
+  }
+
+  /** A request to a vhost's registry; a vhost nobody serves is a 404. */
+  private Future<JsonObject> registry(RoutingContext ctx, String action, JsonObject body) {
+    String path = vhostPath(ctx);
+    if (!Names.isValidVhost(path)) {
+      return Future.failedFuture(Status.NOT_FOUND.failure());
+    }
+    return Bus.<JsonObject>request(vertx, Addresses.vhost(path), action, body).map(Message::body);
+  }
+
+  // ---- vhosts ----
+
+  private void listVhosts(RoutingContext ctx) {
+    directory("list", new JsonObject()).onComplete(r -> {
+      JsonArray list = new JsonArray();
+      for (Object o : r.getJsonArray("vhosts")) {
+        JsonObject v = (JsonObject) o;
+        list.add(new JsonObject()
+            .put("path", v.getString("path"))
+            .put("accessToken", v.getString("accessToken"))
+            .put("links", links(v.getString("path"))));
+      }
+      ok(ctx, new JsonObject().put("vhosts", list));
+    }, err -> failed(ctx, err, "vhost doesn't exist"));
+  }
+
+  private void createVhost(RoutingContext ctx) {
+    String path = vhostPath(ctx);
+    if (!Names.isValidVhost(path)) {
+      error(ctx, 400, "invalid path");
+      return;
+    }
+    directory("create", vhost(ctx)).onComplete(r -> redirect(ctx, path), err -> failed(ctx, err, "vhost already exists"));
+  }
+
+  private void showVhost(RoutingContext ctx) {
+    String path = vhostPath(ctx);
+    registry(ctx, "info", new JsonObject()).onComplete(v -> ok(ctx, new JsonObject().put("vhost", new JsonObject()
+        .put("path", path)
+        .put("accessToken", v.getString("accessToken"))
+        .put("channels", new JsonObject().put("size", v.getInteger("channels")))
+        .put("links", links(path)))), err -> failed(ctx, err, "vhost doesn't exist"));
+  }
+
+  private void regenerateToken(RoutingContext ctx) {
+    directory("regenerateToken", vhost(ctx))
+        .onComplete(r -> redirect(ctx, vhostPath(ctx)), err -> failed(ctx, err, "vhost doesn't exist"));
+  }
+
+  // ---- channels ----
+
+  private void listChannels(RoutingContext ctx) {
+    String path = vhostPath(ctx);
+    registry(ctx, "listChannels", new JsonObject()).onComplete(r -> {
+      JsonArray list = new JsonArray();
+      for (Object o : r.getJsonArray("channels")) {
+        String name = ((JsonObject) o).getString("name");
+        list.add(new JsonObject().put("name", name).put("links", links(path + "/channels/" + name)));
+      }
+      ok(ctx, new JsonObject().put("channels", list));
+    }, err -> failed(ctx, err, "vhost doesn't exist"));
+  }
+
+  private void openChannel(RoutingContext ctx) {
+    String location = vhostPath(ctx) + "/channels/" + ctx.pathParam("channel");
+    registry(ctx, "openChannel", channel(ctx)).onComplete(r -> redirect(ctx, location), err -> {
+      switch (Bus.statusOf(err, Status.NOT_FOUND)) {
+        case INVALID_CHANNEL_NAME -> error(ctx, 400, "invalid channel name");
+        case BAD_REQUEST -> error(ctx, 400, "channel already exists");
+        default -> failed(ctx, err, "vhost doesn't exist");
+      }
+    });
+  }
+
+  private void showChannel(RoutingContext ctx) {
+    String path = vhostPath(ctx);
+    registry(ctx, "channelInfo", channel(ctx)).onComplete(c -> ok(ctx, new JsonObject().put("channel", new JsonObject()
+        .put("name", c.getString("name"))
+        .put("subscribers", new JsonObject().put("size", c.getInteger("subscribers")))
+        .put("links", links(path + "/channels/" + c.getString("name"))))),
+        err -> failed(ctx, err, Bus.statusOf(err, Status.NOT_FOUND) == Status.CHANNEL_NOT_FOUND
+            ? "channel doesn't exist" : "vhost doesn't exist"));
+  }
+
+  private void listWorkers(RoutingContext ctx) {
+    String path = vhostPath(ctx);
+    registry(ctx, "listWorkers", new JsonObject()).onComplete(r -> {
+      JsonArray list = new JsonArray();
+      for (Object o : r.getJsonArray("workers")) {
+        String id = ((JsonObject) o).getString("id");
+        list.add(new JsonObject().put("id", id).put("links", links(path + "/workers/" + id)));
+      }
+      ok(ctx, new JsonObject().put("workers", list));
+    }, err -> failed(ctx, err, "vhost doesn't exist"));
+  }
+
+  // ---- responses ----
+
+  private static JsonArray links(String href) {
+    return new JsonArray().add(new JsonObject().put("rel", "self").put("href", href));
+  }
+
+  private static void ok(RoutingContext ctx, JsonObject body) {
+    ctx.response().setStatusCode(200).end(body.encode());
+  }
+
+  private static void redirect(RoutingContext ctx, String location) {
+    ctx.response().setStatusCode(302).putHeader("Location", location).end();
+  }
+
+  private static void accepted(RoutingContext ctx, Future<?> op) {
+    op.onComplete(r -> ctx.response().setStatusCode(202).end(), err -> failed(ctx, err,
+        Bus.statusOf(err, Status.NOT_FOUND) == Status.CHANNEL_NOT_FOUND ? "channel doesn't exist" : "vhost doesn't exist"));
+  }
+
+  /** Maps a failed bus request to an HTTP error: missing things are 404, refused input 400. */
+  private static void failed(RoutingContext ctx, Throwable err, String notFoundOrBad) {
+    Status s = Bus.statusOf(err, Status.NOT_FOUND);
+    int http = switch (s) {
+      case NOT_FOUND, CHANNEL_NOT_FOUND -> 404;
+      case BAD_REQUEST, INVALID_CHANNEL_NAME -> 400;
+      default -> 500;
+    };
+    error(ctx, http, http == 500 ? "internal error" : notFoundOrBad);
+  }
+
+  private static void error(RoutingContext ctx, int status, String message) {
+    ctx.response().setStatusCode(status).end(new JsonObject().put("error", message).encode());
+  }
+
+}

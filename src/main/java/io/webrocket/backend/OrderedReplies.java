@@ -1,0 +1,36 @@
+package io.webrocket.backend;
+
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import java.util.ArrayDeque;
+import java.util.function.Consumer;
+
+/**
+ * Replies of pipelined requests, written in the order the requests arrived whatever order
+ * they complete in. Confined to the connection's event loop.
+ */
+final class OrderedReplies {
+  private final ArrayDeque<Future<Buffer>> pending = new ArrayDeque<>();
+  private final Consumer<Buffer> writer;
+
+  OrderedReplies(Consumer<Buffer> writer) {
+    this.writer = writer;
+  }
+
+  void add(Future<Buffer> reply) {
+    pending.add(reply);
+    reply.onComplete(x -> drain());
+  }
+
+  int size() {
+    return pending.size();
+  }
+
+  private void drain() {
+    while (!pending.isEmpty() && pending.peek().isComplete()) {
+      Future<Buffer> head = pending.poll();
+      // Failures were turned into ER replies by the caller; a bare failure is an internal error.
+      writer.accept(head.succeeded() ? head.result() : Wbp.error(io.webrocket.bus.Status.INTERNAL_ERROR));
+    }
+  }
+}

@@ -1,0 +1,52 @@
+package io.webrocket.bus;
+
+/**
+ * Every event-bus address the broker uses, built in one place.
+ *
+ * <p>Requests carry the operation in the {@link #ACTION} header and a JSON body; a failed
+ * request is a {@code ReplyException} whose failure code is the protocol status code
+ * (see {@link Status}).
+ */
+public final class Addresses {
+  public static final String ACTION = "action";
+  /** Header on fan-out messages: the vhost path. */
+  public static final String VHOST = "vhost";
+  /** Header on fan-out messages: the channel name. */
+  public static final String CHANNEL = "channel";
+  /** Header on fan-out messages: a connection (sid) that must not receive this frame. */
+  public static final String SKIP = "skip";
+
+  private static final String PREFIX = "webrocket.";
+
+  private Addresses() {}
+
+  /** The vhost directory: create, delete, list vhosts; owns vhost access tokens. */
+  public static String vhosts() {
+    return PREFIX + "vhosts";
+  }
+
+  /** The registry of one vhost: channels, single access tokens, presence, worker lobby. */
+  public static String vhost(String path) {
+    return PREFIX + "vhost:" + path;
+  }
+
+  /** Worker connections of one vhost each consume here; a trigger is a request to it. */
+  public static String workers(String path) {
+    return PREFIX + "workers:" + path;
+  }
+
+  /** Pre-encoded WWFP frames published to every WebSocket endpoint instance. */
+  public static String fanout() {
+    return PREFIX + "fanout";
+  }
+
+  /** Control announcements (channel closed, vhost deleted) published to the endpoints. */
+  public static String events() {
+    return PREFIX + "events";
+  }
+
+  /** The durable store of this node (a local consumer). */
+  public static String store() {
+    return PREFIX + "store";
+  }
+}

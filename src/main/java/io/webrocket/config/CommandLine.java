@@ -1,0 +1,97 @@
+package io.webrocket.config;
+
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The server's command line. The 2012 server's flags keep working ({@code -websocket-addr
+ * HOST:PORT}, {@code -backend-addr}, {@code -admin-addr}, {@code -node-name}, {@code
+ * -storage-dir}, {@code -cert}, {@code -key}), with one or two dashes and {@code =} or a space,
+ * plus {@code -config FILE}.
+ */
+public final class CommandLine {
+  public static final String USAGE = String.join("\n",
+      "Usage: java -jar webrocket.jar [flags]            run a node",
+      "       java -jar webrocket.jar admin COMMAND ...  manage a running node (admin help)",
+      "",
+      "Flags (one or two dashes, '=' or a space before the value):",
+      "  -config FILE            configuration file (default conf/webrocket.json if present)",
+      "  -websocket-addr H:P     WebSocket endpoint address (default 0.0.0.0:8080)",
+      "  -backend-addr H:P       backend (WBP) endpoint address (default 0.0.0.0:8081)",
+      "  -admin-addr H:P         admin (WARI) endpoint address (default 127.0.0.1:8082)",
+      "  -node-name NAME         node name; the admin cookie is STORAGE_DIR/NAME.cookie",
+      "  -storage-dir DIR        data directory (default ./data)",
+      "  -cert FILE -key FILE    PEM certificate and key: TLS on all endpoints",
+      "  -help                   this text");
+
+  /** What the command line asked for. */
+  public record Parsed(String configFile, JsonObject flags, boolean help) {}
+
+  private CommandLine() {}
+
+  public static Parsed parse(String[] args) {
+    JsonObject flags = new JsonObject();
+    String config = null;
+    boolean help = false;
+    List<String> rest = new ArrayList<>(List.of(args));
+    for (int i = 0; i < rest.size(); i++) {
+      String arg = rest.get(i);
+      if (!arg.startsWith("-")) {
+        throw new IllegalArgumentException("unexpected argument: " + arg);
+      }
+      String name = arg.replaceFirst("^--?", "");
+      String value = null;
+      int eq = name.indexOf('=');
+      if (eq >= 0) {
+        value = name.substring(eq + 1);
+        name = name.substring(0, eq);
+      }
+      if (name.equals("help") || name.equals("h")) {
+        help = true;
+        continue;
+      }
+      if (value == null) {
+        if (i + 1 >= rest.size()) {
+          throw new IllegalArgumentException("flag -" + name + " needs a value");
+        }
+        value = rest.get(++i);
+      }
+      switch (name) {
+        case "config" -> config = value;
+        case "websocket-addr" -> address(flags, "websocket", value);
+        case "backend-addr" -> address(flags, "backend", value);
+        case "admin-addr" -> address(flags, "admin", value);
+        case "node-name" -> flags.put("node", new JsonObject().put("name", value));
+        case "storage-dir" -> flags.put("storageDir", value);
+        case "cert" -> section(flags, "tls").put("cert", value);
+        case "key" -> section(flags, "tls").put("key", value);
+        default -> throw new IllegalArgumentException("unknown flag: -" + name);
+      }
+    }
+    return new Parsed(config, flags, help);
+  }
+
+  private static JsonObject section(JsonObject flags, String key) {
+    if (!flags.containsKey(key)) {
+      flags.put(key, new JsonObject());
+    }
+    return flags.getJsonObject(key);
+  }
+
+  /** {@code HOST:PORT}, {@code :PORT} (all interfaces) or {@code [v6]:PORT}. */
+  static void address(JsonObject flags, String section, String value) {
+    int colon = value.lastIndexOf(':');
+    if (colon < 0) {
+      throw new IllegalArgumentException("-" + section + "-addr: expected HOST:PORT, got " + value);
+    }
+    String host = value.substring(0, colon).replaceAll("^\\[|\\]$", "");
+    int port;
+    try {
+      port = Integer.parseInt(value.substring(colon + 1));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("-" + section + "-addr: bad port in " + value);
+    }
+    section(flags, section).put("host", host.isEmpty() ? "0.0.0.0" : host).put("port", port);
+  }
+}

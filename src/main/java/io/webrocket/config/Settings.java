@@ -1,0 +1,205 @@
+package io.webrocket.config;
+
+import io.vertx.core.json.JsonObject;
+import java.net.InetAddress;
+import java.util.Map;
+
+/**
+ * The node's configuration: defaults, overrides from the environment and system properties,
+ * and validation. The result is one normalized JSON object whose sections are handed to the
+ * verticles as their deployment config.
+ *
+ * <p>Overrides name a key by its dotted path: {@code WEBROCKET_WEBSOCKET_PORT=9000} or
+ * {@code -Dwebrocket.websocket.port=9000}; the value is converted to the type of the default.
+ */
+public final class Settings {
+  /** A configuration value that cannot be used; the message names the key. */
+  public static final class InvalidException extends RuntimeException {
+    public InvalidException(String key, String why) {
+      super(key + ": " + why);
+    }
+  }
+
+  private Settings() {}
+
+  public static JsonObject defaults() {
+    return new JsonObject()
+        .put("node", new JsonObject().put("name", defaultNodeName()))
+        .put("host", "0.0.0.0")
+        .put("storageDir", "./data")
+        .put("websocket", new JsonObject()
+            .putNull("host")
+            .put("port", 8080)
+            .put("maxFrameSize", 65536)
+            .put("pingIntervalMs", 25_000L)
+            .put("triggerTimeoutMs", 5_000L)
+            .put("outboundQueueBytes", 262_144)
+            .put("slowConsumerTimeoutMs", 10_000L)
+            .put("instances", 0))
+        .put("backend", new JsonObject()
+            .putNull("host")
+            .put("port", 8081)
+            .put("maxMessageSize", 65536)
+            .put("maxPipelined", 1024)
+            .put("idleTimeoutMs", 300_000L)
+            .put("heartbeatIntervalMs", 500L)
+            .put("workerExpiryMs", 3_000L)
+            .put("instances", 0))
+        .put("admin", new JsonObject().put("host", "127.0.0.1").put("port", 8082))
+        .put("tls", new JsonObject().putNull("cert").putNull("key").putNull("clientCa"))
+        .put("tokens", new JsonObject().put("lifetimeMs", 300_000L))
+        .put("store", new JsonObject().put("fsync", false))
+        .put("vhosts", new JsonObject());
+  }
+
+  private static String defaultNodeName() {
+    try {
+      String h = InetAddress.getLocalHost().getHostName();
+      int dot = h.indexOf('.');
+      return (dot > 0 ? h.substring(0, dot) : h).replaceAll("[^\\w\\-]", "-");
+    } catch (Exception e) {
+      return "webrocket";
+    }
+  }
+
+  /**
+   * Merges {@code file} (may be empty) over the defaults, then environment and system-property
+   * overrides, then {@code flags} (the command line), and validates the result.
+   */
+  public static JsonObject resolve(JsonObject file, Map<String, String> env, Map<String, String> props, JsonObject flags) {
+    JsonObject c = defaults().mergeIn(file == null ? new JsonObject() : file, true);
+    overrides(c, "", env, props);
+    c.mergeIn(flags == null ? new JsonObject() : flags, true);
+    return validate(c);
+  }
+
+  /** Applies {@code WEBROCKET_A_B} / {@code webrocket.a.b} to every scalar key {@code a.b} the defaults know. */
+  private static void overrides(JsonObject c, String prefix, Map<String, String> env, Map<String, String> props) {
+    JsonObject d = prefix.isEmpty() ? defaults() : null;
+    for (String key : (d != null ? d : c).fieldNames()) {
+      Object v = c.getValue(key);
+      String path = prefix.isEmpty() ? key : prefix + "." + key;
+      if (v instanceof JsonObject o) {
+        if (!"vhosts".equals(path)) {
+          overrides(o, path, env, props);
+        }
+        continue;
+      }
+      String envName = "WEBROCKET_" + path.toUpperCase().replace('.', '_');
+      String given = props.getOrDefault("webrocket." + path, env.get(envName));
+      if (given != null) {
+        c.put(key, convert(path, given, v));
+      }
+    }
+  }
+
+  private static Object convert(String key, String text, Object like) {
+    try {
+      if (like instanceof Integer) {
+        return Integer.parseInt(text.trim());
+      }
+      if (like instanceof Long) {
+        return Long.parseLong(text.trim());
+      }
+      if (like instanceof Boolean) {
+        return Boolean.parseBoolean(text.trim());
+      }
+      return text;
+    } catch (NumberFormatException e) {
+      throw new InvalidException(key, "not a number: " + text);
+    }
+  }
+
+  static JsonObject validate(JsonObject c) {
+    name(c.getValue("node") instanceof JsonObject n ? n.getValue("name") : null, "node.name");
+    string(c, "host", "host");
+    string(c, "storageDir", "storageDir");
+    JsonObject ws = section(c, "websocket");
+    JsonObject be = section(c, "backend");
+    JsonObject ad = section(c, "admin");
+    for (JsonObject s : new JsonObject[] {ws, be, ad}) {
+      if (s.getValue("host") == null) {
+        s.put("host", c.getString("host"));
+      }
+    }
+    port(ws, "websocket");
+    port(be, "backend");
+    port(ad, "admin");
+    range(ws, "websocket", "maxFrameSize", 1024, 16 * 1024 * 1024);
+    range(ws, "websocket", "pingIntervalMs", 100, 3_600_000);
+    range(ws, "websocket", "triggerTimeoutMs", 10, 600_000);
+    range(ws, "websocket", "outboundQueueBytes", 4096, 64 * 1024 * 1024);
+    range(ws, "websocket", "slowConsumerTimeoutMs", 10, 3_600_000);
+    range(ws, "websocket", "instances", 0, 256);
+    range(be, "backend", "maxMessageSize", 16 * 1024, 64 * 1024 * 1024);
+    range(be, "backend", "maxPipelined", 1, 1_000_000);
+    range(be, "backend", "idleTimeoutMs", 1000, 86_400_000);
+    range(be, "backend", "heartbeatIntervalMs", 50, 1999);
+    range(be, "backend", "workerExpiryMs", 100, 600_000);
+    range(be, "backend", "instances", 0, 256);
+    range(section(c, "tokens"), "tokens", "lifetimeMs", 1000, 30L * 86_400_000);
+    section(c, "store");
+    JsonObject tls = section(c, "tls");
+    if ((tls.getValue("cert") == null) != (tls.getValue("key") == null)) {
+      throw new InvalidException("tls", "cert and key go together");
+    }
+    JsonObject vhosts = section(c, "vhosts");
+    for (String path : vhosts.fieldNames()) {
+      if (!io.webrocket.vhost.Names.isValidVhost(path)) {
+        throw new InvalidException("vhosts." + path, "invalid vhost path");
+      }
+      Object spec = vhosts.getValue(path);
+      if (spec == null) {
+        vhosts.put(path, new JsonObject());
+        continue;
+      }
+      if (!(spec instanceof JsonObject s)) {
+        throw new InvalidException("vhosts." + path, "must be an object");
+      }
+      Object chans = s.getValue("channels");
+      if (chans != null) {
+        if (!(chans instanceof io.vertx.core.json.JsonArray a)) {
+          throw new InvalidException("vhosts." + path + ".channels", "must be a list of channel names");
+        }
+        for (Object ch : a) {
+          if (!(ch instanceof String n) || !io.webrocket.vhost.Names.isValidChannel(n)) {
+            throw new InvalidException("vhosts." + path + ".channels", "invalid channel name: " + ch);
+          }
+        }
+      }
+    }
+    return c;
+  }
+
+  private static JsonObject section(JsonObject c, String key) {
+    Object v = c.getValue(key);
+    if (!(v instanceof JsonObject o)) {
+      throw new InvalidException(key, "must be an object");
+    }
+    return o;
+  }
+
+  private static void string(JsonObject c, String key, String path) {
+    if (!(c.getValue(key) instanceof String s) || s.isBlank()) {
+      throw new InvalidException(path, "must be a non-empty string");
+    }
+  }
+
+  private static void name(Object v, String path) {
+    if (!(v instanceof String s) || !s.matches("[\\w\\-]{1,64}")) {
+      throw new InvalidException(path, "must be 1-64 letters, digits, '_' or '-'");
+    }
+  }
+
+  private static void port(JsonObject s, String section) {
+    string(s, "host", section + ".host");
+    range(s, section, "port", 0, 65535);
+  }
+
+  private static void range(JsonObject s, String section, String key, long min, long max) {
+    Object v = s.getValue(key);
+    if (!(v instanceof Number n) || n.doubleValue() != n.longValue() || n.longValue() < min || n.longValue() > max) {
+      throw new InvalidException(section + "." + key, "must be an integer from " + min + " to " + max + ", got " + v);
+    }
+  }
+}

@@ -1,0 +1,351 @@
+package io.webrocket.frontend;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.vertx.core.Future;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.internal.http.WebSocketInternal;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.webrocket.bus.Addresses;
+import io.webrocket.bus.Bus;
+import io.webrocket.bus.Status;
+import io.webrocket.vhost.Names;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * One browser's WebSocket: its sid, authentication, subscriptions, and the WWFP conversation.
+ *
+ * <p>Messages of one connection are handled one at a time: while a request waits for its
+ * registry's reply the socket is paused, so replies come back in the order of the requests.
+ */
+final class BrowserConnection {
+  final String sid = UUID.randomUUID().toString();
+  final String vhost;
+  final Set<String> channels = new HashSet<>();
+  boolean flushPending;
+  long lastHeard;
+  long unwritableSince;
+
+  private final ServerWebSocket ws;
+  private final ChannelHandlerContext channel;
+  private final WebSocketEndpoint endpoint;
+  private String uid;
+  private Pattern permission;
+  private boolean closing;
+
+  BrowserConnection(ServerWebSocket ws, String vhost, WebSocketEndpoint endpoint) {
+    this.ws = ws;
+    this.vhost = vhost;
+    this.endpoint = endpoint;
+    this.channel = ((WebSocketInternal) ws).channelHandlerContext();
+    this.lastHeard = System.nanoTime();
+  }
+
+  ChannelHandlerContext channel() {
+    return channel;
+  }
+
+  ServerWebSocket socket() {
+    return ws;
+  }
+
+  void start() {
+    ws.textMessageHandler(this::onText);
+    ws.binaryMessageHandler(b -> {
+      heard();
+      send(Wwfp.error(Status.BAD_REQUEST));
+    });
+    ws.pongHandler(b -> heard());
+    ws.closeHandler(v -> onClosed(null));
+    ws.exceptionHandler(e -> {}); // the close handler follows and does the cleanup
+    send(Wwfp.encode(":connected", new JsonObject().put("sid", sid)));
+  }
+
+  void heard() {
+    lastHeard = System.nanoTime();
+  }
+
+  /** Writes one message to this socket alone. */
+  void send(String json) {
+    sendEncoded(Buffer.buffer(json));
+  }
+
+  void sendEncoded(Buffer json) {
+    ByteBuf frame = Outbound.textFrame(json);
+    endpoint.outbound().write(this, frame);
+    frame.release();
+  }
+
+  private void fail(Status status) {
+    send(Wwfp.error(status));
+  }
+
+  private void onText(String text) {
+    heard();
+    if (closing) {
+      return;
+    }
+    Wwfp.Message m;
+    try {
+      m = Wwfp.decode(text);
+    } catch (Wwfp.MalformedException e) {
+      endpoint.access(this, Status.BAD_REQUEST, text);
+      fail(Status.BAD_REQUEST);
+      return;
+    }
+    JsonObject p = m.payload();
+    switch (m.event()) {
+      case "auth" -> auth(p);
+      case "subscribe" -> subscribe(p);
+      case "unsubscribe" -> unsubscribe(p);
+      case "broadcast" -> broadcast(p);
+      case "trigger" -> trigger(p);
+      case "pong" -> {}
+      case "close" -> close(p);
+      default -> fail(Status.BAD_REQUEST);
+    }
+  }
+
+  /** Runs a registry request with the socket paused, so the next message waits for this one. */
+  private void await(Future<?> request) {
+    ws.pause();
+    request.onComplete(x -> {
+      if (!closing) {
+        ws.resume();
+      }
+    });
+  }
+
+  private Future<io.vertx.core.eventbus.Message<Object>> registry(String action, JsonObject body) {
+    return Bus.request(endpoint.vertx(), Addresses.vhost(vhost), action, body);
+  }
+
+  private static String string(JsonObject p, String key) {
+    Object v = p.getValue(key);
+    return v instanceof String s && !s.isEmpty() ? s : null;
+  }
+
+  /** An optional object field: null if absent, or the value; BAD marks a present non-object. */
+  private static final JsonObject BAD = new JsonObject();
+
+  private static JsonObject object(JsonObject p, String key) {
+    Object v = p.getValue(key);
+    if (v == null) {
+      return null;
+    }
+    return v instanceof JsonObject o ? o : BAD;
+  }
+
+  // ---- auth ----
+
+  private void auth(JsonObject p) {
+    String token = string(p, "token");
+    if (token == null) {
+      fail(Status.BAD_REQUEST);
+      return;
+    }
+    if (permission != null) {
+      // Authenticating again first drops everything the old identity allowed.
+      leaveAll(null);
+      uid = null;
+      permission = null;
+    }
+    await(registry("auth", new JsonObject().put("token", token)).onComplete(
+        reply -> {
+          JsonObject r = (JsonObject) reply.body();
+          try {
+            permission = Pattern.compile("^(" + r.getString("permission") + ")$");
+          } catch (PatternSyntaxException e) {
+            fail(Status.INTERNAL_ERROR);
+            return;
+          }
+          uid = r.getString("uid");
+          send(Wwfp.encode(":authenticated", new JsonObject()));
+        },
+        err -> fail(Bus.statusOf(err, Status.UNAUTHORIZED))));
+  }
+
+  private boolean allowed(String channel) {
+    return permission != null && permission.matcher(channel).matches();
+  }
+
+  // ---- subscriptions ----
+
+  private void subscribe(JsonObject p) {
+    String name = string(p, "channel");
+    JsonObject data = object(p, "data");
+    Object hidden = p.getValue("hidden");
+    if (name == null || data == BAD || (hidden != null && !(hidden instanceof Boolean))) {
+      fail(Status.BAD_REQUEST);
+      return;
+    }
+    if (!Names.isValidChannel(name)) {
+      fail(Status.INVALID_CHANNEL_NAME);
+      return;
+    }
+    Names.ChannelType type = Names.typeOf(name);
+    JsonObject req = new JsonObject()
+        .put("channel", name)
+        .put("sid", sid)
+        .put("uid", uid)
+        .put("data", data == null ? new JsonObject() : data)
+        .put("hidden", Boolean.TRUE.equals(hidden))
+        .put("forbidden", type.needsPermission() && !allowed(name));
+    await(registry("subscribe", req).onComplete(
+        reply -> {
+          JsonObject r = (JsonObject) reply.body();
+          if (channels.add(name)) {
+            endpoint.subscribers().add(this, name);
+          }
+          JsonObject subscribed = new JsonObject().put("channel", name);
+          if (type.needsPermission()) {
+            subscribed.put("uid", uid);
+          }
+          if (type == Names.ChannelType.PRESENCE) {
+            subscribed.put("subscribers", r.getJsonArray("subscribers", new JsonArray()));
+          }
+          send(Wwfp.encode(":subscribed", subscribed));
+          Buffer joined = r.getBuffer("joined");
+          if (joined != null) {
+            sendEncoded(joined);
+          }
+        },
+        err -> fail(Bus.statusOf(err, Status.CHANNEL_NOT_FOUND))));
+  }
+
+  private void unsubscribe(JsonObject p) {
+    String name = string(p, "channel");
+    JsonObject data = object(p, "data");
+    if (name == null || data == BAD) {
+      fail(Status.BAD_REQUEST);
+      return;
+    }
+    if (!Names.isValidChannel(name)) {
+      fail(Status.INVALID_CHANNEL_NAME);
+      return;
+    }
+    if (channels.remove(name)) {
+      endpoint.subscribers().remove(this, name);
+    }
+    JsonObject req = new JsonObject().put("channel", name).put("sid", sid).put("data", data);
+    await(registry("unsubscribe", req).onComplete(
+        reply -> send(Wwfp.encode(":unsubscribed", new JsonObject().put("channel", name))),
+        err -> fail(Bus.statusOf(err, Status.CHANNEL_NOT_FOUND))));
+  }
+
+  // ---- broadcasts and triggers ----
+
+  private void broadcast(JsonObject p) {
+    String name = string(p, "channel");
+    String event = string(p, "event");
+    JsonObject data = object(p, "data");
+    Object triggerValue = p.getValue("trigger");
+    if (name == null || event == null || event.startsWith(":") || data == BAD
+        || (triggerValue != null && !(triggerValue instanceof String s && !s.isEmpty()))) {
+      fail(Status.BAD_REQUEST);
+      return;
+    }
+    if (!Names.isValidChannel(name)) {
+      fail(Status.INVALID_CHANNEL_NAME);
+      return;
+    }
+    if (!channels.contains(name)) {
+      // Not subscribed: tell apart a missing channel (454) from a foreign one (453).
+      await(registry("channelExists", new JsonObject().put("channel", name)).onComplete(
+          ok -> fail(Status.NOT_SUBSCRIBED),
+          err -> fail(Bus.statusOf(err, Status.CHANNEL_NOT_FOUND))));
+      return;
+    }
+    String trigger = (String) triggerValue;
+    if (trigger != null && permission == null) {
+      fail(Status.FORBIDDEN);
+      return;
+    }
+    JsonObject payload = data == null ? new JsonObject() : data;
+    JsonObject triggerData = trigger == null ? null : payload.copy();
+    endpoint.publish(vhost, name, Wwfp.userEvent(event, payload, name, sid));
+    if (trigger != null) {
+      sendTrigger(trigger, triggerData);
+    }
+  }
+
+  private void trigger(JsonObject p) {
+    String event = string(p, "event");
+    JsonObject data = object(p, "data");
+    if (event == null || data == BAD) {
+      fail(Status.BAD_REQUEST);
+      return;
+    }
+    if (permission == null) {
+      fail(Status.FORBIDDEN);
+      return;
+    }
+    sendTrigger(event, data == null ? new JsonObject() : data);
+  }
+
+  /** Exactly one worker of the vhost (on any node) gets {@code {"EVENT": {...data, "sid": S}}}. */
+  private void sendTrigger(String event, JsonObject data) {
+    data.put("sid", sid);
+    String tr = new JsonObject().put(event, data).encode();
+    endpoint.vertx().eventBus()
+        .request(Addresses.workers(vhost), tr, new DeliveryOptions().setSendTimeout(endpoint.triggerTimeoutMs()))
+        .onFailure(err -> {
+          if (!closing) {
+            fail(Status.SERVICE_UNAVAILABLE);
+          }
+        });
+  }
+
+  // ---- closing ----
+
+  private void close(JsonObject data) {
+    closing = true;
+    leaveAll(data);
+    send(Wwfp.encode(":closed", new JsonObject().put("sid", sid)));
+    endpoint.outbound().flushNow(this);
+    ws.close();
+  }
+
+  /** The socket is gone (any reason): it leaves every channel; presence members are announced. */
+  void onClosed(JsonObject data) {
+    closing = true;
+    leaveAll(data);
+    endpoint.closed(this);
+  }
+
+  private void leaveAll(JsonObject data) {
+    if (channels.isEmpty()) {
+      return;
+    }
+    JsonArray names = new JsonArray();
+    for (String c : channels) {
+      names.add(c);
+      endpoint.subscribers().remove(this, c);
+    }
+    channels.clear();
+    JsonObject req = new JsonObject().put("sid", sid).put("channels", names);
+    if (data != null) {
+      req.put("data", data);
+    }
+    registry("disconnect", req);
+  }
+
+  /** Closes the socket with a WebSocket status, e.g. when its vhost is deleted. */
+  void shutdown(short status, String reason) {
+    if (!closing) {
+      closing = true;
+      ws.close(status, reason);
+    }
+  }
+
+  boolean writable() {
+    return channel.channel().isWritable();
+  }
+}

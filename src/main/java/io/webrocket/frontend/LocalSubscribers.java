@@ -1,0 +1,86 @@
+package io.webrocket.frontend;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The connections of one endpoint instance, by vhost and by channel: who gets a fan-out frame.
+ * Confined to the instance's event loop.
+ */
+final class LocalSubscribers {
+  private final Map<String, Set<BrowserConnection>> byVhost = new HashMap<>();
+  private final Map<String, Map<String, Set<BrowserConnection>>> byChannel = new HashMap<>();
+
+  void connected(BrowserConnection c) {
+    byVhost.computeIfAbsent(c.vhost, v -> new LinkedHashSet<>()).add(c);
+  }
+
+  void disconnected(BrowserConnection c) {
+    Set<BrowserConnection> conns = byVhost.get(c.vhost);
+    if (conns != null && conns.remove(c) && conns.isEmpty()) {
+      byVhost.remove(c.vhost);
+    }
+    for (String channel : c.channels) {
+      remove(c, channel);
+    }
+  }
+
+  void add(BrowserConnection c, String channel) {
+    byChannel.computeIfAbsent(c.vhost, v -> new HashMap<>()).computeIfAbsent(channel, ch -> new LinkedHashSet<>()).add(c);
+  }
+
+  void remove(BrowserConnection c, String channel) {
+    Map<String, Set<BrowserConnection>> channels = byChannel.get(c.vhost);
+    if (channels == null) {
+      return;
+    }
+    Set<BrowserConnection> subs = channels.get(channel);
+    if (subs != null && subs.remove(c) && subs.isEmpty()) {
+      channels.remove(channel);
+      if (channels.isEmpty()) {
+        byChannel.remove(c.vhost);
+      }
+    }
+  }
+
+  Collection<BrowserConnection> subscribers(String vhost, String channel) {
+    Map<String, Set<BrowserConnection>> channels = byChannel.get(vhost);
+    if (channels == null) {
+      return List.of();
+    }
+    Set<BrowserConnection> subs = channels.get(channel);
+    return subs == null ? List.of() : subs;
+  }
+
+  /** Forgets a closed channel; its subscribers' own channel sets are updated too. */
+  void channelClosed(String vhost, String channel) {
+    Map<String, Set<BrowserConnection>> channels = byChannel.get(vhost);
+    if (channels == null) {
+      return;
+    }
+    Set<BrowserConnection> subs = channels.remove(channel);
+    if (subs != null) {
+      subs.forEach(c -> c.channels.remove(channel));
+    }
+    if (channels.isEmpty()) {
+      byChannel.remove(vhost);
+    }
+  }
+
+  Collection<BrowserConnection> connections(String vhost) {
+    Set<BrowserConnection> conns = byVhost.get(vhost);
+    return conns == null ? List.of() : List.copyOf(conns);
+  }
+
+  Collection<BrowserConnection> all() {
+    return byVhost.values().stream().flatMap(Set::stream).toList();
+  }
+
+  int size() {
+    return byVhost.values().stream().mapToInt(Set::size).sum();
+  }
+}

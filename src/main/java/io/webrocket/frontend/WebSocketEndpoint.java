@@ -1,0 +1,193 @@
+package io.webrocket.frontend;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.WriteBufferWaterMark;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.eventbus.DeliveryOptions;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.http.ServerWebSocketHandshake;
+import io.vertx.core.json.JsonObject;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.handler.StaticHandler;
+import io.webrocket.bus.Addresses;
+import io.webrocket.bus.Bus;
+import io.webrocket.bus.Status;
+import io.webrocket.config.Tls;
+import io.webrocket.vhost.Names;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The browser endpoint: WWFP over WebSocket on {@code /VHOST}. Deployed once per event loop,
+ * all instances sharing the port; each owns the connections it accepted and delivers fan-out
+ * frames to its local subscribers.
+ *
+ * <p>Config: the {@code websocket} section, plus {@code tls}.
+ */
+public final class WebSocketEndpoint extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(WebSocketEndpoint.class);
+  private static final Logger ACCESS = LoggerFactory.getLogger("webrocket.access");
+
+  private final LocalSubscribers subscribers = new LocalSubscribers();
+  private Outbound outbound;
+  private HttpServer server;
+  private long pingTimer;
+  private long triggerTimeoutMs;
+  private int outboundQueueBytes;
+  private long slowConsumerTimeoutNs;
+
+  @Override
+  public Future<?> start() {
+    JsonObject c = config();
+    outbound = new Outbound(context);
+    triggerTimeoutMs = c.getLong("triggerTimeoutMs");
+    outboundQueueBytes = c.getInteger("outboundQueueBytes");
+    slowConsumerTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("slowConsumerTimeoutMs"));
+    int maxFrame = c.getInteger("maxFrameSize");
+    HttpServerOptions options = new HttpServerOptions()
+        .setHost(c.getString("host"))
+        .setPort(c.getInteger("port"))
+        .setMaxWebSocketFrameSize(maxFrame)
+        .setMaxWebSocketMessageSize(maxFrame)
+        .setPerMessageWebSocketCompressionSupported(false)
+        .setPerFrameWebSocketCompressionSupported(false)
+        .setRegisterWebSocketWriteHandlers(false)
+        .setTcpNoDelay(true)
+        .setReuseAddress(true);
+    Tls.apply(c.getJsonObject("tls"), options);
+
+    vertx.eventBus().<Buffer>localConsumer(Addresses.fanout(), this::deliver);
+    vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
+    long ping = c.getLong("pingIntervalMs");
+    pingTimer = vertx.setPeriodic(ping, id -> checkLiveness(TimeUnit.MILLISECONDS.toNanos(ping)));
+
+    Router router = Router.router(vertx);
+    router.route().handler(StaticHandler.create("webroot"));
+    server = vertx.createHttpServer(options)
+        .webSocketHandshakeHandler(this::handshake)
+        .webSocketHandler(ws -> {}) // set up once accept() completes: see handshake
+        .requestHandler(router);
+    return server.listen();
+  }
+
+  @Override
+  public Future<?> stop() {
+    vertx.cancelTimer(pingTimer);
+    return server.close();
+  }
+
+  io.vertx.core.Vertx vertx() {
+    return vertx;
+  }
+
+  Outbound outbound() {
+    return outbound;
+  }
+
+  LocalSubscribers subscribers() {
+    return subscribers;
+  }
+
+  long triggerTimeoutMs() {
+    return triggerTimeoutMs;
+  }
+
+  /** Known vhosts upgrade; anything else is refused with 404 before a WebSocket exists. */
+  private void handshake(ServerWebSocketHandshake hs) {
+    String path = hs.path();
+    if (!Names.isValidVhost(path)) {
+      hs.reject(404);
+      return;
+    }
+    Bus.request(vertx, Addresses.vhost(path), "exists", null).onComplete(
+        ok -> hs.accept().onSuccess(this::accepted),
+        err -> hs.reject(404));
+  }
+
+  private void accepted(ServerWebSocket ws) {
+    BrowserConnection conn = new BrowserConnection(ws, ws.path(), this);
+    // Bounds what a slow reader can make us hold; beyond it frames are dropped (see deliver).
+    conn.channel().channel().config()
+        .setWriteBufferWaterMark(new WriteBufferWaterMark(outboundQueueBytes / 2, outboundQueueBytes));
+    subscribers.connected(conn);
+    conn.start();
+  }
+
+  void closed(BrowserConnection conn) {
+    subscribers.disconnected(conn);
+  }
+
+  /** Publishes a user event to every endpoint instance on every node. Encoded once, by the caller. */
+  void publish(String vhost, String channel, Buffer frame) {
+    vertx.eventBus().publish(Addresses.fanout(), frame,
+        new DeliveryOptions().addHeader(Addresses.VHOST, vhost).addHeader(Addresses.CHANNEL, channel));
+  }
+
+  private void deliver(Message<Buffer> msg) {
+    var subs = subscribers.subscribers(msg.headers().get(Addresses.VHOST), msg.headers().get(Addresses.CHANNEL));
+    if (subs.isEmpty()) {
+      return;
+    }
+    String skip = msg.headers().get(Addresses.SKIP);
+    ByteBuf frame = Outbound.textFrame(msg.body());
+    try {
+      for (BrowserConnection c : subs) {
+        if (skip != null && skip.equals(c.sid)) {
+          continue;
+        }
+        if (!c.writable()) {
+          slow(c);
+          continue;
+        }
+        c.unwritableSince = 0;
+        outbound.write(c, frame);
+      }
+    } finally {
+      frame.release();
+    }
+  }
+
+  /** A subscriber that cannot keep up loses frames; one that stays behind is closed (see liveness). */
+  private void slow(BrowserConnection c) {
+    if (c.unwritableSince == 0) {
+      c.unwritableSince = System.nanoTime();
+    }
+  }
+
+  private void onEvent(Message<JsonObject> msg) {
+    JsonObject e = msg.body();
+    String vhost = e.getString("vhost");
+    switch (e.getString("type", "")) {
+      case "channelClosed" -> subscribers.channelClosed(vhost, e.getString("channel"));
+      case "vhostDeleted" -> subscribers.connections(vhost).forEach(c -> c.shutdown((short) 1000, "vhost deleted"));
+      default -> {}
+    }
+  }
+
+  /** Pings every socket; closes those that answered nothing since the previous round or stay unwritable. */
+  private void checkLiveness(long intervalNs) {
+    long now = System.nanoTime();
+    Buffer ping = Buffer.buffer();
+    for (BrowserConnection c : subscribers.all()) {
+      if (now - c.lastHeard > 2 * intervalNs) {
+        c.shutdown((short) 1001, "ping timeout");
+      } else if (c.unwritableSince != 0 && !c.writable() && now - c.unwritableSince > slowConsumerTimeoutNs) {
+        c.shutdown((short) 1008, "slow consumer");
+      } else {
+        c.socket().writePing(ping);
+      }
+    }
+  }
+
+  void access(BrowserConnection c, Status status, String request) {
+    if (ACCESS.isDebugEnabled()) {
+      ACCESS.debug("websocket[{}]: {} {}", c.vhost, status.code, status.text);
+    }
+  }
+}

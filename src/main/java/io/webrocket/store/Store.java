@@ -1,0 +1,43 @@
+package io.webrocket.store;
+
+import io.vertx.core.Future;
+import java.util.List;
+
+/**
+ * The durable state of the broker: vhosts with their access tokens, channels, unexpired single
+ * access tokens and node settings (the admin cookie).
+ *
+ * <p>Guarantee: a returned future succeeds only once the change is durable — it survives a
+ * {@code kill -9} of the process. Changes are applied in the order the calls were made.
+ */
+public interface Store {
+
+  record VhostRecord(String path, String token, List<String> channels, List<AccessTokenRecord> accessTokens) {}
+
+  record AccessTokenRecord(String token, String uid, String permission, long expiresAt) {}
+
+  /** Everything, to rebuild the in-memory registries at start-up. Expired tokens are left out. */
+  Future<List<VhostRecord>> loadAll();
+
+  Future<Void> putVhost(String path, String token);
+
+  /** Deletes the vhost with its channels and tokens. */
+  Future<Void> deleteVhost(String path);
+
+  Future<Void> putChannel(String vhost, String channel);
+
+  Future<Void> deleteChannel(String vhost, String channel);
+
+  Future<Void> deleteChannels(String vhost);
+
+  Future<Void> putAccessToken(String vhost, AccessTokenRecord token);
+
+  Future<Void> deleteAccessToken(String token);
+
+  Future<Void> deleteExpiredAccessTokens(long now);
+
+  /** A node setting, or null. */
+  Future<String> getSetting(String key);
+
+  Future<Void> putSetting(String key, String value);
+}

@@ -1,0 +1,43 @@
+package io.webrocket.vhost;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** One open channel of a vhost and its subscribers (every one, presence member or not), by sid. */
+final class Channel {
+  /** A subscriber as presence shows it: the user id and the data it subscribed with. */
+  record Member(String uid, JsonObject data, boolean hidden) {
+    /** {@code {"uid": U, ...data}} with uid winning over a key of the same name. */
+    JsonObject listed() {
+      JsonObject j = new JsonObject().put("uid", uid);
+      data.forEach(e -> {
+        if (!"uid".equals(e.getKey())) {
+          j.put(e.getKey(), e.getValue());
+        }
+      });
+      return j;
+    }
+  }
+
+  final String name;
+  final Names.ChannelType type;
+  final Map<String, Member> subscribers = new LinkedHashMap<>();
+
+  Channel(String name) {
+    this.name = name;
+    this.type = Names.typeOf(name);
+  }
+
+  /** Visible presence members, in joining order. */
+  JsonArray presenceList() {
+    JsonArray list = new JsonArray();
+    subscribers.values().forEach(m -> {
+      if (!m.hidden()) {
+        list.add(m.listed());
+      }
+    });
+    return list;
+  }
+}

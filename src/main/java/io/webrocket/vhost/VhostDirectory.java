@@ -1,0 +1,187 @@
+package io.webrocket.vhost;
+
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.eventbus.MessageConsumer;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.webrocket.bus.Addresses;
+import io.webrocket.bus.Bus;
+import io.webrocket.bus.Status;
+import io.webrocket.store.Store;
+import io.webrocket.store.Store.VhostRecord;
+import io.webrocket.store.StoreClient;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The set of vhosts and their access tokens. Deploys one {@link VhostRegistry} per vhost,
+ * rebuilds them from the store at start-up, creates the vhosts and channels the configuration
+ * declares, and serves the vhost operations of the admin API.
+ */
+public final class VhostDirectory extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(VhostDirectory.class);
+
+  private record Vhost(String token, String deployment) {}
+
+  private final JsonObject declared;
+  private final long accessTokenLifetimeMs;
+  private final Map<String, Vhost> vhosts = new TreeMap<>();
+  /** Paths being created or deleted: a second request for one of them waits for no one and fails. */
+  private final java.util.Set<String> busy = new java.util.HashSet<>();
+  private Store store;
+  private MessageConsumer<JsonObject> consumer;
+
+  /**
+   * @param declared {@code {"/demo": {"channels": ["chat"]}}}: vhosts and channels that must exist
+   */
+  public VhostDirectory(JsonObject declared, long accessTokenLifetimeMs) {
+    this.declared = declared == null ? new JsonObject() : declared;
+    this.accessTokenLifetimeMs = accessTokenLifetimeMs;
+  }
+
+  @Override
+  public Future<?> start() {
+    store = new StoreClient(vertx);
+    return store
+        .loadAll()
+        .compose(all -> Future.all(all.stream().map(this::deploy).toList()))
+        .compose(v -> applyDeclared())
+        .compose(v -> {
+          consumer = vertx.eventBus().consumer(Addresses.vhosts(), this::handle);
+          return consumer.completion();
+        });
+  }
+
+  private Future<Void> deploy(VhostRecord record) {
+    return vertx
+        .deployVerticle(new VhostRegistry(record, accessTokenLifetimeMs))
+        .map(id -> {
+          vhosts.put(record.path(), new Vhost(record.token(), id));
+          return null;
+        });
+  }
+
+  /** Declared vhosts are created once (keeping their token on later starts); declared channels opened. */
+  private Future<Void> applyDeclared() {
+    Future<Void> chain = Future.succeededFuture();
+    for (String path : declared.fieldNames()) {
+      JsonObject spec = declared.getJsonObject(path, new JsonObject());
+      chain = chain.compose(v -> {
+        Future<Void> created = Future.succeededFuture();
+        if (!vhosts.containsKey(path)) {
+          created = create(path).map(token -> {
+            LOG.info("declared vhost {} created; access token {}", path, token);
+            return null;
+          });
+        }
+        return created.compose(x -> openDeclaredChannels(path, spec.getJsonArray("channels", new JsonArray())));
+      });
+    }
+    return chain;
+  }
+
+  private Future<Void> openDeclaredChannels(String path, JsonArray channels) {
+    List<Future<?>> opened = new ArrayList<>();
+    for (Object c : channels) {
+      opened.add(
+          Bus.request(vertx, Addresses.vhost(path), "openChannel", new JsonObject().put("channel", c))
+              .recover(err -> Bus.statusOf(err, Status.NOT_FOUND) == Status.BAD_REQUEST
+                  ? Future.succeededFuture() // already open
+                  : Future.failedFuture(err)));
+    }
+    return Future.all(opened).mapEmpty();
+  }
+
+  private void handle(Message<JsonObject> msg) {
+    JsonObject b = msg.body() == null ? new JsonObject() : msg.body();
+    String path = b.getString("path");
+    switch (Bus.actionOf(msg)) {
+      case "list" -> {
+        JsonArray list = new JsonArray();
+        vhosts.forEach((p, v) -> list.add(new JsonObject().put("path", p).put("accessToken", v.token())));
+        msg.reply(new JsonObject().put("vhosts", list));
+      }
+      case "get" -> {
+        Vhost v = vhosts.get(path);
+        if (v == null) {
+          Bus.fail(msg, Status.NOT_FOUND);
+        } else {
+          msg.reply(new JsonObject().put("path", path).put("accessToken", v.token()));
+        }
+      }
+      case "create" -> {
+        if (!Names.isValidVhost(path) || vhosts.containsKey(path) || busy.contains(path)) {
+          Bus.fail(msg, Status.BAD_REQUEST);
+        } else {
+          reply(msg, create(path).map(token -> new JsonObject().put("path", path).put("accessToken", token)));
+        }
+      }
+      case "delete" -> {
+        if (!vhosts.containsKey(path) || busy.contains(path)) {
+          Bus.fail(msg, Status.NOT_FOUND);
+        } else {
+          reply(msg, delete(path));
+        }
+      }
+      case "clear" -> reply(msg, Future.all(new ArrayList<>(vhosts.keySet()).stream()
+          .filter(p -> !busy.contains(p)).map(this::delete).toList()).mapEmpty());
+      case "regenerateToken" -> {
+        Vhost v = vhosts.get(path);
+        if (v == null || busy.contains(path)) {
+          Bus.fail(msg, Status.NOT_FOUND);
+        } else {
+          reply(msg, regenerate(path, v).map(token -> new JsonObject().put("path", path).put("accessToken", token)));
+        }
+      }
+      default -> Bus.fail(msg, Status.BAD_REQUEST);
+    }
+  }
+
+  private void reply(Message<JsonObject> msg, Future<?> result) {
+    result.onComplete(
+        r -> msg.reply(r instanceof JsonObject j ? j : null),
+        err -> {
+          LOG.error("vhost operation {} failed: {}", Bus.actionOf(msg), err.getMessage());
+          Bus.fail(msg, Status.INTERNAL_ERROR);
+        });
+  }
+
+  private Future<String> create(String path) {
+    String token = Secrets.vhostToken();
+    busy.add(path);
+    return store
+        .putVhost(path, token)
+        .compose(v -> deploy(new VhostRecord(path, token, List.of(), List.of())))
+        .map(v -> token)
+        .onComplete(x -> busy.remove(path));
+  }
+
+  /** The registry goes first, so nobody can use the vhost while its deletion is written. */
+  private Future<Void> delete(String path) {
+    Vhost v = vhosts.remove(path);
+    busy.add(path);
+    vertx.eventBus().publish(Addresses.events(), new JsonObject().put("type", "vhostDeleted").put("vhost", path));
+    return vertx
+        .undeploy(v.deployment())
+        .compose(x -> store.deleteVhost(path))
+        .onComplete(x -> busy.remove(path));
+  }
+
+  private Future<String> regenerate(String path, Vhost v) {
+    String token = Secrets.vhostToken();
+    // Durable first: if the write fails nothing changed. The reply waits for the registry, so
+    // the old token authenticates nobody once the caller hears back.
+    return store.putVhost(path, token)
+        .compose(x -> Bus.request(vertx, Addresses.vhost(path), "setToken", new JsonObject().put("token", token)))
+        .map(x -> {
+          vhosts.put(path, new Vhost(token, v.deployment()));
+          return token;
+        });
+  }
+}

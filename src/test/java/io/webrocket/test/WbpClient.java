@@ -1,0 +1,147 @@
+package io.webrocket.test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * A raw TCP client for the backend protocol, used from the test thread: writes exact bytes and
+ * reads the broker's messages ({@code CMD\n frames \n\r\n\r\n}) as frame lists.
+ */
+public final class WbpClient implements AutoCloseable {
+  public static final int TIMEOUT_MS = 5_000;
+  private final Socket socket;
+  private final InputStream in;
+  private final OutputStream out;
+  private final ByteArrayOutputStream buffered = new ByteArrayOutputStream();
+
+  private WbpClient(Socket socket) throws IOException {
+    this.socket = socket;
+    socket.setSoTimeout(TIMEOUT_MS);
+    socket.setTcpNoDelay(true);
+    this.in = socket.getInputStream();
+    this.out = socket.getOutputStream();
+  }
+
+  public static WbpClient connect(int port) {
+    try {
+      return new WbpClient(new Socket("127.0.0.1", port));
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  public static String identity(String type, String vhost, String token) {
+    return type + ":" + vhost + ":" + token + ":" + UUID.randomUUID();
+  }
+
+  /** The Go/Ruby framing: identity, empty line, frames, each with {@code \n}, then {@code \r\n\r\n}. */
+  public static String message(String identity, String... frames) {
+    StringBuilder b = new StringBuilder();
+    if (identity != null) {
+      b.append(identity).append("\n\n");
+    }
+    b.append(String.join("\n", frames)).append("\n\r\n\r\n");
+    return b.toString();
+  }
+
+  public WbpClient write(String raw) {
+    return write(raw.getBytes(StandardCharsets.UTF_8));
+  }
+
+  public WbpClient write(byte[] raw) {
+    try {
+      out.write(raw);
+      out.flush();
+      return this;
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Sends one request and reads one reply. */
+  public List<String> request(String identity, String... frames) {
+    write(message(identity, frames));
+    return read();
+  }
+
+  /**
+   * Reads the next broker message: its frames, command first. The broker's trailing empty
+   * frame (as in {@code OK\n\n\r\n\r\n}) is kept. Throws if the stream ends first.
+   */
+  public List<String> read() {
+    try {
+      while (true) {
+        byte[] b = buffered.toByteArray();
+        String s = new String(b, StandardCharsets.UTF_8);
+        int end = s.indexOf("\n\r\n\r\n");
+        if (end >= 0) {
+          byte[] rest = s.substring(end + 5).getBytes(StandardCharsets.UTF_8);
+          buffered.reset();
+          buffered.write(rest);
+          return new ArrayList<>(List.of(s.substring(0, end).split("\n", -1)));
+        }
+        byte[] chunk = new byte[8192];
+        int n = in.read(chunk);
+        if (n < 0) {
+          throw new AssertionError("connection closed; unread: " + s);
+        }
+        buffered.write(chunk, 0, n);
+      }
+    } catch (SocketTimeoutException e) {
+      throw new AssertionError("no message within " + TIMEOUT_MS + " ms");
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /** Everything until the broker closes the connection, as raw text. */
+  public String readToEnd() {
+    try {
+      ByteArrayOutputStream all = new ByteArrayOutputStream();
+      all.write(buffered.toByteArray());
+      buffered.reset();
+      in.transferTo(all);
+      return all.toString(StandardCharsets.UTF_8);
+    } catch (SocketTimeoutException e) {
+      throw new AssertionError("connection not closed within " + TIMEOUT_MS + " ms");
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  /** True if the broker closed the connection (EOF) within the timeout, with nothing more sent. */
+  public boolean closedByPeer() {
+    try {
+      return buffered.size() == 0 && in.read() < 0;
+    } catch (SocketTimeoutException e) {
+      return false;
+    } catch (IOException e) {
+      return true;
+    }
+  }
+
+  public void setTimeout(int ms) {
+    try {
+      socket.setSoTimeout(ms);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    try {
+      socket.close();
+    } catch (IOException ignored) {
+      // already gone
+    }
+  }
+}
