@@ -1,0 +1,18 @@
+# Build stage: the same Maven build as the README's first command.
+FROM maven:3.9-eclipse-temurin-17 AS build
+WORKDIR /src
+COPY pom.xml .
+RUN mvn -B -ntp -q dependency:go-offline
+COPY src src
+RUN mvn -B -ntp -q package -DskipTests
+
+# Run stage: the broker runs in the java process itself (PID 1 gets the signals).
+FROM eclipse-temurin:17-jre
+WORKDIR /opt/webrocket
+COPY --from=build /src/target/webrocket.jar webrocket.jar
+COPY conf conf
+ENV WEBROCKET_STORAGEDIR=/var/lib/webrocket \
+    WEBROCKET_ADMIN_HOST=0.0.0.0
+VOLUME /var/lib/webrocket
+EXPOSE 8080 8081 8082
+ENTRYPOINT ["java", "-Xms256m", "-Xmx1g", "-jar", "webrocket.jar"]
