@@ -6,6 +6,8 @@ import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
+import io.vertx.micrometer.MicrometerMetricsOptions;
+import io.vertx.micrometer.VertxPrometheusOptions;
 import io.webrocket.admin.AdminEndpoint;
 import io.webrocket.backend.BackendEndpoint;
 import io.webrocket.frontend.WebSocketEndpoint;
@@ -31,10 +33,13 @@ public final class Node {
   private final Vertx vertx;
   private final FileChannel lockChannel;
   private final FileLock lock;
+  private final String metricsRegistry;
+  private final java.util.Deque<String> deployments = new java.util.ArrayDeque<>();
   private String cookie;
 
-  private Node(JsonObject config, Vertx vertx, FileChannel lockChannel, FileLock lock) {
+  private Node(JsonObject config, Vertx vertx, FileChannel lockChannel, FileLock lock, String metricsRegistry) {
     this.config = config;
+    this.metricsRegistry = metricsRegistry;
     this.vertx = vertx;
     this.lockChannel = lockChannel;
     this.lock = lock;
@@ -69,33 +74,51 @@ public final class Node {
     } catch (IOException e) {
       return Future.failedFuture(new IllegalStateException("cannot use data directory " + dir + ": " + e.getMessage()));
     }
+    io.webrocket.log.Logging.apply(config.getJsonObject("log"));
     int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
-    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(loops).setPreferNativeTransport(true));
-    Node node = new Node(config, vertx, ch, lock);
+    // One metrics registry per node: tests run several nodes in one JVM.
+    String metricsRegistry = "webrocket-" + config.getJsonObject("node").getString("name") + "-" + Secrets.hex(4);
+    Vertx vertx = Vertx.vertx(new VertxOptions()
+        .setEventLoopPoolSize(loops)
+        .setPreferNativeTransport(true)
+        .setMetricsOptions(new MicrometerMetricsOptions()
+            .setEnabled(true)
+            .setJvmMetricsEnabled(true)
+            .setRegistryName(metricsRegistry)
+            .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true))));
+    Node node = new Node(config, vertx, ch, lock, metricsRegistry);
     return node.deploy(loops).map(node).recover(err -> node.stop().transform(x -> Future.failedFuture(err)));
   }
 
   private Future<Void> deploy(int loops) {
     Path dir = Path.of(config.getString("storageDir"));
     JsonObject tls = config.getJsonObject("tls");
-    return vertx
-        .deployVerticle(new StoreVerticle(dir.resolve("webrocket.db"), config.getJsonObject("store").getBoolean("fsync", false)),
-            new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER))
+    return track(vertx.deployVerticle(
+            new StoreVerticle(dir.resolve("webrocket.db"), config.getJsonObject("store").getBoolean("fsync", false), metricsRegistry),
+            new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)))
         .compose(id -> loadCookie(dir))
         .compose(c -> {
           cookie = c;
-          return vertx.deployVerticle(new VhostDirectory(config.getJsonObject("vhosts"),
-              config.getJsonObject("tokens").getLong("lifetimeMs")));
+          return track(vertx.deployVerticle(new VhostDirectory(config.getJsonObject("vhosts"),
+              config.getJsonObject("tokens").getLong("lifetimeMs"), metricsRegistry)));
         })
-        .compose(id -> vertx.deployVerticle(WebSocketEndpoint.class, endpoint("websocket", loops, tls)))
-        .compose(id -> vertx.deployVerticle(BackendEndpoint.class, endpoint("backend", loops, tls)))
-        .compose(id -> vertx.deployVerticle(AdminEndpoint.class, new DeploymentOptions()
-            .setConfig(config.getJsonObject("admin").copy().put("tls", tls).put("cookie", cookie))))
+        .compose(id -> track(vertx.deployVerticle(WebSocketEndpoint.class, endpoint("websocket", loops, tls))))
+        .compose(id -> track(vertx.deployVerticle(BackendEndpoint.class, endpoint("backend", loops, tls))))
+        .compose(id -> track(vertx.deployVerticle(AdminEndpoint.class, new DeploymentOptions()
+            .setConfig(config.getJsonObject("admin").copy()
+                .put("tls", tls)
+                .put("cookie", cookie)
+                .put("metrics", metricsRegistry)))))
         .mapEmpty();
   }
 
+  /** Remembers a deployment so {@link #stop()} undeploys in reverse order. */
+  private Future<String> track(Future<String> deployment) {
+    return deployment.onSuccess(deployments::push);
+  }
+
   private DeploymentOptions endpoint(String section, int loops, JsonObject tls) {
-    JsonObject c = config.getJsonObject(section).copy().put("tls", tls);
+    JsonObject c = config.getJsonObject(section).copy().put("tls", tls).put("metrics", metricsRegistry);
     int instances = c.getInteger("instances", 0);
     return new DeploymentOptions().setConfig(c).setInstances(instances > 0 ? instances : loops);
   }
@@ -165,15 +188,34 @@ public final class Node {
     return s.getString("host") + ":" + s.getInteger("port");
   }
 
-  /** Undeploys everything (workers get QT, sockets close), closes the store, releases the lock. */
+  /**
+   * Graceful stop, bounded by {@code shutdown.timeoutMs}: the admin endpoint goes first, then
+   * the endpoints stop accepting (browsers get close 1001, workers {@code QT}, in-flight backend
+   * requests finish), then the registries and the store; finally the lock is released.
+   */
   public Future<Void> stop() {
-    return vertx.close().onComplete(x -> {
-      try {
-        lock.release();
-        lockChannel.close();
-      } catch (IOException ignored) {
-        // the process is ending or the file is gone; nothing left to release
-      }
+    long timeoutMs = config.getJsonObject("shutdown", new JsonObject()).getLong("timeoutMs", 10_000L);
+    Future<Void> ordered = Future.succeededFuture();
+    while (!deployments.isEmpty()) {
+      String id = deployments.pop();
+      ordered = ordered.compose(x -> vertx.undeploy(id)).recover(err -> Future.succeededFuture());
+    }
+    io.vertx.core.Promise<Void> bounded = io.vertx.core.Promise.promise();
+    long timer = vertx.setTimer(timeoutMs, t -> bounded.tryComplete());
+    ordered.onComplete(x -> {
+      vertx.cancelTimer(timer);
+      bounded.tryComplete();
     });
+    return bounded.future()
+        .compose(x -> vertx.close())
+        .onComplete(x -> {
+          io.webrocket.metrics.Metrics.release(metricsRegistry);
+          try {
+            lock.release();
+            lockChannel.close();
+          } catch (IOException ignored) {
+            // the process is ending or the file is gone; nothing left to release
+          }
+        });
   }
 }

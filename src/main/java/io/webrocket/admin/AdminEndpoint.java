@@ -9,6 +9,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import io.vertx.micrometer.PrometheusScrapingHandler;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
 import io.webrocket.bus.Status;
@@ -45,6 +46,14 @@ public final class AdminEndpoint extends VerticleBase {
 
   private Router router() {
     Router r = Router.router(vertx);
+    // Operations routes (extensions to WARI): their names are reserved, no vhost can take them.
+    r.get("/health").handler(ctx -> ctx.response().putHeader("Content-Type", "application/json")
+        .end(new JsonObject().put("status", "UP").encode()));
+    r.get("/ready").handler(this::ready);
+    if (config().getBoolean("metricsNeedCookie", false)) {
+      r.get("/metrics").handler(this::checkCookie);
+    }
+    r.get("/metrics").handler(PrometheusScrapingHandler.create(config().getString("metrics")));
     r.route().handler(this::checkCookie);
     r.get("/").handler(this::listVhosts);
     r.delete("/").handler(ctx -> accepted(ctx, directory("clear", new JsonObject())));
@@ -60,6 +69,21 @@ public final class AdminEndpoint extends VerticleBase {
     r.get("/:vhost/workers").handler(this::listWorkers);
     r.route().handler(ctx -> error(ctx, 404, "not found"));
     return r;
+  }
+
+  /** Ready when the store and the vhost directory answer: the endpoints were deployed before this one. */
+  private void ready(RoutingContext ctx) {
+    Future<?> store = Bus.request(vertx, Addresses.store(), "ping", null);
+    Future<?> vhosts = Bus.request(vertx, Addresses.vhosts(), "list", null);
+    Future.join(store, vhosts).onComplete(x -> {
+      JsonObject checks = new JsonObject()
+          .put("store", store.succeeded() ? "UP" : "DOWN")
+          .put("vhosts", vhosts.succeeded() ? "UP" : "DOWN")
+          .put("endpoints", "UP");
+      boolean up = store.succeeded() && vhosts.succeeded();
+      ctx.response().setStatusCode(up ? 200 : 503).putHeader("Content-Type", "application/json")
+          .end(new JsonObject().put("status", up ? "UP" : "DOWN").put("checks", checks).encode());
+    });
   }
 
   private void checkCookie(RoutingContext ctx) {
@@ -117,7 +141,7 @@ public final class AdminEndpoint extends VerticleBase {
 
   private void createVhost(RoutingContext ctx) {
     String path = vhostPath(ctx);
-    if (!Names.isValidVhost(path)) {
+    if (!Names.isValidVhost(path) || Names.isReservedAdminPath(path)) {
       error(ctx, 400, "invalid path");
       return;
     }

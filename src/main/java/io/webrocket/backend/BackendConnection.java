@@ -14,6 +14,7 @@ import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
 import io.webrocket.bus.Status;
 import io.webrocket.frontend.Wwfp;
+import io.webrocket.log.AccessLog;
 import java.util.List;
 
 /**
@@ -33,6 +34,8 @@ final class BackendConnection {
   private MessageConsumer<String> triggers;
   private long heartbeatTimer = -1;
   private long lastHeard;
+  private boolean draining;
+  private final io.vertx.core.Promise<Void> closed = io.vertx.core.Promise.promise();
 
   BackendConnection(NetSocket socket, BackendEndpoint endpoint) {
     this.socket = socket;
@@ -52,7 +55,7 @@ final class BackendConnection {
   }
 
   private void onOversize() {
-    endpoint.access(vhost(), Status.BAD_REQUEST, List.of("<oversized message>"));
+    AccessLog.backend(vhost(), Status.BAD_REQUEST.code, "Bad request (message over the size limit)", List.of());
     writeAndClose(Wbp.error(Status.BAD_REQUEST));
   }
 
@@ -61,24 +64,24 @@ final class BackendConnection {
       return; // a one-shot client gets one reply; anything after its request is ignored
     }
     WbpRequest req = WbpRequest.parse(frames);
-    endpoint.access(vhost(), null, frames);
+    current = frames;
     if (req.identityMalformed()) {
-      writeAndClose(Wbp.error(Status.UNAUTHORIZED));
+      writeAndClose(observed(req, frames, Wbp.error(Status.UNAUTHORIZED)));
       return;
     }
     Identity id = req.identity() != null ? req.identity() : identity;
     if (id == null) {
       // Nothing without an identity; an HB from a worker that never said RD is told to reconnect.
-      writeAndClose("HB".equals(req.command()) ? Wbp.QT : Wbp.error(Status.UNAUTHORIZED));
+      writeAndClose(observed(req, frames, "HB".equals(req.command()) ? Wbp.QT : Wbp.error(Status.UNAUTHORIZED)));
       return;
     }
     switch (state) {
       case FRESH -> first(id, req);
       case PERSISTENT -> {
         if (id.isWorker()) {
-          queue(Future.succeededFuture(Wbp.error(Status.BAD_REQUEST)));
+          queue(Future.succeededFuture(observed(req, frames, Wbp.error(Status.BAD_REQUEST))));
         } else {
-          queue(dispatch(id, req));
+          queue(dispatch(id, req).map(r -> observed(req, frames, r)));
         }
       }
       case WORKER -> worker(req);
@@ -96,14 +99,15 @@ final class BackendConnection {
       }
       return;
     }
+    List<String> frames = current;
     if ("KA".equals(req.command())) {
       identity = id;
       state = State.PERSISTENT;
-      queue(dispatch(id, req));
+      queue(dispatch(id, req).map(r -> observed(req, frames, r)));
       return;
     }
     state = State.ONE_SHOT;
-    dispatch(id, req).onComplete(r -> writeAndClose(r.result()));
+    dispatch(id, req).onComplete(r -> writeAndClose(observed(req, frames, r.result())));
   }
 
   /** Queues a persistent connection's reply; reading pauses while too many are outstanding. */
@@ -119,8 +123,11 @@ final class BackendConnection {
       return;
     }
     socket.write(reply);
-    if (reply == UNAUTHORIZED_CLOSE) {
+    if (reply == UNAUTHORIZED_CLOSE || (draining && replies.size() == 0)) {
       close();
+      return;
+    }
+    if (draining) {
       return;
     }
     if (replies.size() < endpoint.maxPipelined() / 2) {
@@ -131,6 +138,47 @@ final class BackendConnection {
         socket.resume();
       }
     }
+  }
+
+  /** The frames of the message being handled, for the access log. */
+  private List<String> current = List.of();
+
+  private static final java.util.Set<String> COMMANDS = java.util.Set.of("OC", "CC", "BC", "AT", "KA", "RD", "HB", "QT");
+
+  /**
+   * Counts and logs a request's outcome: the code is the {@code ER} code, or the success code
+   * the 2012 server logged for the command. Returns {@code reply} unchanged.
+   */
+  private Buffer observed(WbpRequest req, List<String> frames, Buffer reply) {
+    String command = COMMANDS.contains(req.command()) ? req.command() : "other";
+    int code;
+    String text;
+    if (reply.length() > 3 && reply.getByte(0) == 'E' && reply.getByte(1) == 'R') {
+      int end = reply.toString().indexOf('\n', 3);
+      code = Integer.parseInt(reply.getString(3, end));
+      text = Status.of(code).text;
+      if (code == Status.UNAUTHORIZED.code) {
+        endpoint.metrics().authFailures(req.identity() != null ? req.identity().vhost() : String.valueOf(vhost()), "backend")
+            .increment();
+      }
+    } else {
+      switch (command) {
+        case "OC" -> { code = 250; text = "Channel opened"; }
+        case "CC" -> { code = 252; text = "Channel closed"; }
+        case "BC" -> { code = 204; text = "Broadcasted"; }
+        case "AT" -> { code = 270; text = "Single access token generated"; }
+        case "RD" -> { code = 300; text = "Ready"; }
+        case "QT", "HB" -> { code = 309; text = "Disconnected"; }
+        default -> { code = 200; text = "OK"; }
+      }
+    }
+    endpoint.requests(command, code).increment();
+    String v = req.identity() != null ? req.identity().vhost() : vhost();
+    if (code == 204) {
+      endpoint.broadcasts(v).increment();
+    }
+    AccessLog.backend(v, code, text, frames);
+    return reply;
   }
 
   /** A reply that also ends the connection: a failed identity. */
@@ -231,7 +279,7 @@ final class BackendConnection {
   private void heartbeat() {
     if (System.nanoTime() - lastHeard > endpoint.workerExpiryNs()) {
       // Expired: it gets no more triggers and is told to reconnect.
-      endpoint.access(vhost(), null, List.of("<worker expired>"));
+      AccessLog.backend(vhost(), 408, "Expired", List.of());
       writeAndClose(Wbp.QT);
       return;
     }
@@ -248,13 +296,24 @@ final class BackendConnection {
     close();
   }
 
-  /** Sent on shutdown and when the vhost is deleted: workers are told to go, clients are cut. */
-  void quit() {
-    if (state == State.WORKER) {
-      writeAndClose(Wbp.QT);
-    } else {
-      close();
+  /**
+   * Sent on shutdown and when the vhost is deleted: workers are told to go ({@code QT}); a
+   * client stops being read and is closed once its in-flight requests are answered.
+   * Completes when the connection is closed.
+   */
+  Future<Void> quit() {
+    switch (state) {
+      case WORKER -> writeAndClose(Wbp.QT);
+      case PERSISTENT, ONE_SHOT -> {
+        draining = true;
+        socket.pause();
+        if (replies.size() == 0 && state == State.PERSISTENT) {
+          close();
+        }
+      }
+      default -> close();
     }
+    return closed.future();
   }
 
   void close() {
@@ -270,6 +329,7 @@ final class BackendConnection {
     leaveLobby();
     state = State.CLOSED;
     endpoint.closed(this);
+    closed.tryComplete();
   }
 
   private void leaveLobby() {

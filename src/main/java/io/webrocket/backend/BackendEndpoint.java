@@ -23,10 +23,10 @@ import org.slf4j.LoggerFactory;
  * <p>Config: the {@code backend} section, plus {@code tls}.
  */
 public final class BackendEndpoint extends VerticleBase {
-  private static final Logger ACCESS = LoggerFactory.getLogger("webrocket.access");
 
   private final Set<BackendConnection> connections = new HashSet<>();
   private NetServer server;
+  private io.webrocket.metrics.Metrics metrics;
   private int maxMessageSize;
   private int maxPipelined;
   private long heartbeatIntervalMs;
@@ -35,6 +35,7 @@ public final class BackendEndpoint extends VerticleBase {
   @Override
   public Future<?> start() {
     JsonObject c = config();
+    metrics = io.webrocket.metrics.Metrics.of(c.getString("metrics"));
     maxMessageSize = c.getInteger("maxMessageSize");
     maxPipelined = c.getInteger("maxPipelined");
     heartbeatIntervalMs = c.getLong("heartbeatIntervalMs");
@@ -59,10 +60,14 @@ public final class BackendEndpoint extends VerticleBase {
     return server.listen();
   }
 
+  /**
+   * Lets every connection finish (workers get {@code QT}, clients their in-flight replies),
+   * then closes the server, which would otherwise cut them.
+   */
   @Override
   public Future<?> stop() {
-    List.copyOf(connections).forEach(BackendConnection::quit);
-    return server.close();
+    return Future.join(List.copyOf(connections).stream().map(BackendConnection::quit).toList())
+        .transform(x -> server.close());
   }
 
   void closed(BackendConnection conn) {
@@ -96,10 +101,18 @@ public final class BackendEndpoint extends VerticleBase {
     return workerExpiryNs;
   }
 
-  void access(String vhost, Status status, List<String> frames) {
-    if (ACCESS.isDebugEnabled()) {
-      ACCESS.debug("backend[{}]: {} {}", vhost == null ? "" : vhost, status == null ? "" : status.code,
-          frames.isEmpty() ? "" : frames.get(0).contains(":") ? "<identity>" : frames.get(0));
-    }
+  io.webrocket.metrics.Metrics metrics() {
+    return metrics;
+  }
+
+  /** Hot-path counters, cached: Micrometer lookups allocate. Confined to this instance's event loop. */
+  private final java.util.Map<String, io.micrometer.core.instrument.Counter> counters = new java.util.HashMap<>();
+
+  io.micrometer.core.instrument.Counter requests(String command, int code) {
+    return counters.computeIfAbsent(command + " " + code, k -> metrics.backendRequests(command, code));
+  }
+
+  io.micrometer.core.instrument.Counter broadcasts(String vhost) {
+    return counters.computeIfAbsent("BC " + vhost, k -> metrics.broadcasts(vhost, "backend"));
   }
 }

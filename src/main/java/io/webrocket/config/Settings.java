@@ -45,7 +45,9 @@ public final class Settings {
             .put("heartbeatIntervalMs", 500L)
             .put("workerExpiryMs", 3_000L)
             .put("instances", 0))
-        .put("admin", new JsonObject().put("host", "127.0.0.1").put("port", 8082))
+        .put("admin", new JsonObject().put("host", "127.0.0.1").put("port", 8082).put("metricsNeedCookie", false))
+        .put("shutdown", new JsonObject().put("timeoutMs", 10_000L))
+        .put("log", new JsonObject().put("level", "INFO").put("format", "text").put("access", true))
         .put("tls", new JsonObject().putNull("cert").putNull("key").putNull("clientCa"))
         .put("tokens", new JsonObject().put("lifetimeMs", 300_000L))
         .put("store", new JsonObject().put("fsync", false))
@@ -139,13 +141,21 @@ public final class Settings {
     range(be, "backend", "instances", 0, 256);
     range(section(c, "tokens"), "tokens", "lifetimeMs", 1000, 30L * 86_400_000);
     section(c, "store");
+    range(section(c, "shutdown"), "shutdown", "timeoutMs", 0, 600_000);
+    JsonObject log = section(c, "log");
+    if (!java.util.Set.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF").contains(String.valueOf(log.getValue("level")).toUpperCase())) {
+      throw new InvalidException("log.level", "must be one of TRACE, DEBUG, INFO, WARN, ERROR, OFF, got " + log.getValue("level"));
+    }
+    if (!java.util.Set.of("text", "json").contains(String.valueOf(log.getValue("format")))) {
+      throw new InvalidException("log.format", "must be text or json, got " + log.getValue("format"));
+    }
     JsonObject tls = section(c, "tls");
     if ((tls.getValue("cert") == null) != (tls.getValue("key") == null)) {
       throw new InvalidException("tls", "cert and key go together");
     }
     JsonObject vhosts = section(c, "vhosts");
     for (String path : vhosts.fieldNames()) {
-      if (!io.webrocket.vhost.Names.isValidVhost(path)) {
+      if (!io.webrocket.vhost.Names.isValidVhost(path) || io.webrocket.vhost.Names.isReservedAdminPath(path)) {
         throw new InvalidException("vhosts." + path, "invalid vhost path");
       }
       Object spec = vhosts.getValue(path);

@@ -12,6 +12,7 @@ import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
 import io.webrocket.bus.Status;
+import io.webrocket.log.AccessLog;
 import io.webrocket.vhost.Names;
 import java.util.HashSet;
 import java.util.Set;
@@ -83,8 +84,24 @@ final class BrowserConnection {
     frame.release();
   }
 
+  /** The message being handled, for the access log line its outcome writes. */
+  private String event;
+  private JsonObject payload;
+
   private void fail(Status status) {
+    fail(status, event, payload);
+  }
+
+  private void fail(Status status, String event, JsonObject payload) {
+    AccessLog.websocket(vhost, status.code, status.text, event, payload);
+    if (status == Status.UNAUTHORIZED) {
+      endpoint.metrics().authFailures(vhost, "websocket").increment();
+    }
     send(Wwfp.error(status));
+  }
+
+  private void logged(int code, String text, String event, JsonObject payload) {
+    AccessLog.websocket(vhost, code, text, event, payload);
   }
 
   private void onText(String text) {
@@ -96,11 +113,12 @@ final class BrowserConnection {
     try {
       m = Wwfp.decode(text);
     } catch (Wwfp.MalformedException e) {
-      endpoint.access(this, Status.BAD_REQUEST, text);
-      fail(Status.BAD_REQUEST);
+      fail(Status.BAD_REQUEST, null, null);
       return;
     }
     JsonObject p = m.payload();
+    event = m.event();
+    payload = AccessLog.enabled() ? p.copy() : null;
     switch (m.event()) {
       case "auth" -> auth(p);
       case "subscribe" -> subscribe(p);
@@ -157,6 +175,7 @@ final class BrowserConnection {
       uid = null;
       permission = null;
     }
+    JsonObject logPayload = payload;
     await(registry("auth", new JsonObject().put("token", token)).onComplete(
         reply -> {
           JsonObject r = (JsonObject) reply.body();
@@ -167,9 +186,10 @@ final class BrowserConnection {
             return;
           }
           uid = r.getString("uid");
+          logged(201, "Authenticated", "auth", logPayload);
           send(Wwfp.encode(":authenticated", new JsonObject()));
         },
-        err -> fail(Bus.statusOf(err, Status.UNAUTHORIZED))));
+        err -> fail(Bus.statusOf(err, Status.UNAUTHORIZED), "auth", logPayload)));
   }
 
   private boolean allowed(String channel) {
@@ -198,12 +218,14 @@ final class BrowserConnection {
         .put("data", data == null ? new JsonObject() : data)
         .put("hidden", Boolean.TRUE.equals(hidden))
         .put("forbidden", type.needsPermission() && !allowed(name));
+    JsonObject logPayload = payload;
     await(registry("subscribe", req).onComplete(
         reply -> {
           JsonObject r = (JsonObject) reply.body();
           if (channels.add(name)) {
             endpoint.subscribers().add(this, name);
           }
+          logged(202, "Subscribed", "subscribe", logPayload);
           JsonObject subscribed = new JsonObject().put("channel", name);
           if (type.needsPermission()) {
             subscribed.put("uid", uid);
@@ -217,7 +239,7 @@ final class BrowserConnection {
             sendEncoded(joined);
           }
         },
-        err -> fail(Bus.statusOf(err, Status.CHANNEL_NOT_FOUND))));
+        err -> fail(Bus.statusOf(err, Status.CHANNEL_NOT_FOUND), "subscribe", logPayload)));
   }
 
   private void unsubscribe(JsonObject p) {
@@ -235,9 +257,13 @@ final class BrowserConnection {
       endpoint.subscribers().remove(this, name);
     }
     JsonObject req = new JsonObject().put("channel", name).put("sid", sid).put("data", data);
+    JsonObject logPayload = payload;
     await(registry("unsubscribe", req).onComplete(
-        reply -> send(Wwfp.encode(":unsubscribed", new JsonObject().put("channel", name))),
-        err -> fail(Bus.statusOf(err, Status.CHANNEL_NOT_FOUND))));
+        reply -> {
+          logged(203, "Unsubscribed", "unsubscribe", logPayload);
+          send(Wwfp.encode(":unsubscribed", new JsonObject().put("channel", name)));
+        },
+        err -> fail(Bus.statusOf(err, Status.CHANNEL_NOT_FOUND), "unsubscribe", logPayload)));
   }
 
   // ---- broadcasts and triggers ----
@@ -258,9 +284,10 @@ final class BrowserConnection {
     }
     if (!channels.contains(name)) {
       // Not subscribed: tell apart a missing channel (454) from a foreign one (453).
+      JsonObject logPayload = payload;
       await(registry("channelExists", new JsonObject().put("channel", name)).onComplete(
-          ok -> fail(Status.NOT_SUBSCRIBED),
-          err -> fail(Bus.statusOf(err, Status.CHANNEL_NOT_FOUND))));
+          ok -> fail(Status.NOT_SUBSCRIBED, "broadcast", logPayload),
+          err -> fail(Bus.statusOf(err, Status.CHANNEL_NOT_FOUND), "broadcast", logPayload)));
       return;
     }
     String trigger = (String) triggerValue;
@@ -270,6 +297,8 @@ final class BrowserConnection {
     }
     JsonObject payload = data == null ? new JsonObject() : data;
     JsonObject triggerData = trigger == null ? null : payload.copy();
+    logged(204, "Broadcasted", "broadcast", this.payload);
+    endpoint.broadcasts(vhost).increment();
     endpoint.publish(vhost, name, Wwfp.userEvent(event, payload, name, sid));
     if (trigger != null) {
       sendTrigger(trigger, triggerData);
@@ -294,11 +323,19 @@ final class BrowserConnection {
   private void sendTrigger(String event, JsonObject data) {
     data.put("sid", sid);
     String tr = new JsonObject().put(event, data).encode();
+    String logEvent = this.event;
+    JsonObject logPayload = this.payload;
     endpoint.vertx().eventBus()
         .request(Addresses.workers(vhost), tr, new DeliveryOptions().setSendTimeout(endpoint.triggerTimeoutMs()))
-        .onFailure(err -> {
+        .onComplete(ok -> {
+          endpoint.metrics().triggers(vhost).increment();
+          if ("trigger".equals(logEvent)) {
+            logged(205, "Triggered", logEvent, logPayload);
+          }
+        }, err -> {
+          endpoint.metrics().triggersRefused(vhost).increment();
           if (!closing) {
-            fail(Status.SERVICE_UNAVAILABLE);
+            fail(Status.SERVICE_UNAVAILABLE, logEvent, logPayload);
           }
         });
   }
@@ -306,6 +343,7 @@ final class BrowserConnection {
   // ---- closing ----
 
   private void close(JsonObject data) {
+    logged(207, "Closed", "close", null);
     closing = true;
     leaveAll(data);
     send(Wwfp.encode(":closed", new JsonObject().put("sid", sid)));

@@ -12,17 +12,27 @@ import java.util.Set;
  * Confined to the instance's event loop.
  */
 final class LocalSubscribers {
+  private final io.webrocket.metrics.Metrics metrics;
   private final Map<String, Set<BrowserConnection>> byVhost = new HashMap<>();
   private final Map<String, Map<String, Set<BrowserConnection>>> byChannel = new HashMap<>();
 
+  LocalSubscribers(io.webrocket.metrics.Metrics metrics) {
+    this.metrics = metrics;
+  }
+
   void connected(BrowserConnection c) {
-    byVhost.computeIfAbsent(c.vhost, v -> new LinkedHashSet<>()).add(c);
+    if (byVhost.computeIfAbsent(c.vhost, v -> new LinkedHashSet<>()).add(c)) {
+      metrics.connections(c.vhost).incrementAndGet();
+    }
   }
 
   void disconnected(BrowserConnection c) {
     Set<BrowserConnection> conns = byVhost.get(c.vhost);
-    if (conns != null && conns.remove(c) && conns.isEmpty()) {
-      byVhost.remove(c.vhost);
+    if (conns != null && conns.remove(c)) {
+      metrics.connections(c.vhost).decrementAndGet();
+      if (conns.isEmpty()) {
+        byVhost.remove(c.vhost);
+      }
     }
     for (String channel : c.channels) {
       remove(c, channel);
@@ -30,7 +40,9 @@ final class LocalSubscribers {
   }
 
   void add(BrowserConnection c, String channel) {
-    byChannel.computeIfAbsent(c.vhost, v -> new HashMap<>()).computeIfAbsent(channel, ch -> new LinkedHashSet<>()).add(c);
+    if (byChannel.computeIfAbsent(c.vhost, v -> new HashMap<>()).computeIfAbsent(channel, ch -> new LinkedHashSet<>()).add(c)) {
+      metrics.subscriptions(c.vhost).incrementAndGet();
+    }
   }
 
   void remove(BrowserConnection c, String channel) {
@@ -39,10 +51,13 @@ final class LocalSubscribers {
       return;
     }
     Set<BrowserConnection> subs = channels.get(channel);
-    if (subs != null && subs.remove(c) && subs.isEmpty()) {
-      channels.remove(channel);
-      if (channels.isEmpty()) {
-        byChannel.remove(c.vhost);
+    if (subs != null && subs.remove(c)) {
+      metrics.subscriptions(c.vhost).decrementAndGet();
+      if (subs.isEmpty()) {
+        channels.remove(channel);
+        if (channels.isEmpty()) {
+          byChannel.remove(c.vhost);
+        }
       }
     }
   }
@@ -65,6 +80,7 @@ final class LocalSubscribers {
     Set<BrowserConnection> subs = channels.remove(channel);
     if (subs != null) {
       subs.forEach(c -> c.channels.remove(channel));
+      metrics.subscriptions(vhost).addAndGet(-subs.size());
     }
     if (channels.isEmpty()) {
       byChannel.remove(vhost);

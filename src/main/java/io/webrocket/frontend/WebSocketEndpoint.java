@@ -32,9 +32,13 @@ import org.slf4j.LoggerFactory;
  */
 public final class WebSocketEndpoint extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(WebSocketEndpoint.class);
-  private static final Logger ACCESS = LoggerFactory.getLogger("webrocket.access");
 
-  private final LocalSubscribers subscribers = new LocalSubscribers();
+  private LocalSubscribers subscribers;
+  private io.webrocket.metrics.Metrics metrics;
+  /** Hot-path counters per vhost: Micrometer lookups allocate. */
+  private final java.util.Map<String, io.micrometer.core.instrument.Counter> delivered = new java.util.HashMap<>();
+  private final java.util.Map<String, io.micrometer.core.instrument.Counter> dropped = new java.util.HashMap<>();
+  private final java.util.Map<String, io.micrometer.core.instrument.Counter> broadcasts = new java.util.HashMap<>();
   private Outbound outbound;
   private HttpServer server;
   private long pingTimer;
@@ -45,6 +49,8 @@ public final class WebSocketEndpoint extends VerticleBase {
   @Override
   public Future<?> start() {
     JsonObject c = config();
+    metrics = io.webrocket.metrics.Metrics.of(c.getString("metrics"));
+    subscribers = new LocalSubscribers(metrics);
     outbound = new Outbound(context);
     triggerTimeoutMs = c.getLong("triggerTimeoutMs");
     outboundQueueBytes = c.getInteger("outboundQueueBytes");
@@ -76,10 +82,20 @@ public final class WebSocketEndpoint extends VerticleBase {
     return server.listen();
   }
 
+  /** Stops accepting and closes every socket with 1001 (going away) so clients reconnect elsewhere. */
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(pingTimer);
+    subscribers.all().forEach(c -> c.shutdown((short) 1001, "server shutting down"));
     return server.close();
+  }
+
+  io.webrocket.metrics.Metrics metrics() {
+    return metrics;
+  }
+
+  io.micrometer.core.instrument.Counter broadcasts(String vhost) {
+    return broadcasts.computeIfAbsent(vhost, v -> metrics.broadcasts(v, "browser"));
   }
 
   io.vertx.core.Vertx vertx() {
@@ -134,8 +150,11 @@ public final class WebSocketEndpoint extends VerticleBase {
     if (subs.isEmpty()) {
       return;
     }
+    String vhost = msg.headers().get(Addresses.VHOST);
     String skip = msg.headers().get(Addresses.SKIP);
     ByteBuf frame = Outbound.textFrame(msg.body());
+    int written = 0;
+    int lost = 0;
     try {
       for (BrowserConnection c : subs) {
         if (skip != null && skip.equals(c.sid)) {
@@ -143,13 +162,19 @@ public final class WebSocketEndpoint extends VerticleBase {
         }
         if (!c.writable()) {
           slow(c);
+          lost++;
           continue;
         }
         c.unwritableSince = 0;
         outbound.write(c, frame);
+        written++;
       }
     } finally {
       frame.release();
+    }
+    delivered.computeIfAbsent(vhost, metrics::delivered).increment(written);
+    if (lost > 0) {
+      dropped.computeIfAbsent(vhost, metrics::dropped).increment(lost);
     }
   }
 
@@ -182,12 +207,6 @@ public final class WebSocketEndpoint extends VerticleBase {
       } else {
         c.socket().writePing(ping);
       }
-    }
-  }
-
-  void access(BrowserConnection c, Status status, String request) {
-    if (ACCESS.isDebugEnabled()) {
-      ACCESS.debug("websocket[{}]: {} {}", c.vhost, status.code, status.text);
     }
   }
 }

@@ -23,16 +23,20 @@ public final class StoreVerticle extends VerticleBase {
 
   private final Path file;
   private final boolean fsyncEachWrite;
+  private final String metricsRegistry;
+  private io.webrocket.metrics.Metrics metrics;
   private SqliteStore db;
   private MessageConsumer<JsonObject> consumer;
 
-  public StoreVerticle(Path file, boolean fsyncEachWrite) {
+  public StoreVerticle(Path file, boolean fsyncEachWrite, String metricsRegistry) {
     this.file = file;
     this.fsyncEachWrite = fsyncEachWrite;
+    this.metricsRegistry = metricsRegistry;
   }
 
   @Override
   public Future<?> start() throws Exception {
+    metrics = io.webrocket.metrics.Metrics.of(metricsRegistry);
     db = new SqliteStore(file, fsyncEachWrite);
     consumer = vertx.eventBus().localConsumer(Addresses.store(), this::handle);
     return consumer.completion();
@@ -47,9 +51,21 @@ public final class StoreVerticle extends VerticleBase {
   }
 
   private void handle(Message<JsonObject> msg) {
+    String action = msg.headers().get(Addresses.ACTION);
+    long start = System.nanoTime();
+    try {
+      run(action, msg);
+    } finally {
+      metrics.storeOperation(action == null ? "unknown" : action)
+          .record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void run(String action, Message<JsonObject> msg) {
     JsonObject b = msg.body();
     try {
-      switch (msg.headers().get(Addresses.ACTION)) {
+      switch (action == null ? "" : action) {
+        case "ping" -> msg.reply(null);
         case "loadAll" -> msg.reply(encode(db.loadAll(System.currentTimeMillis())));
         case "putVhost" -> ok(msg, () -> db.putVhost(b.getString("path"), b.getString("token")));
         case "deleteVhost" -> ok(msg, () -> db.deleteVhost(b.getString("path")));

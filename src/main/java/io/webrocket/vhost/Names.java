@@ -25,6 +25,14 @@ public final class Names {
     return path != null && path.length() <= 256 && VHOST.matcher(path).matches();
   }
 
+  /**
+   * Admin-endpoint paths used by operations routes ({@code /metrics}, {@code /health},
+   * {@code /ready}, {@code /console}): vhosts by these names could not be managed through WARI.
+   */
+  public static boolean isReservedAdminPath(String vhost) {
+    return java.util.Set.of("/metrics", "/health", "/ready", "/console").contains(vhost);
+  }
+
   public static boolean isValidChannel(String name) {
     return name != null
         && !name.isEmpty()

@@ -31,6 +31,7 @@ public final class VhostDirectory extends VerticleBase {
 
   private final JsonObject declared;
   private final long accessTokenLifetimeMs;
+  private final String metricsRegistry;
   private final Map<String, Vhost> vhosts = new TreeMap<>();
   /** Paths being created or deleted: a second request for one of them waits for no one and fails. */
   private final java.util.Set<String> busy = new java.util.HashSet<>();
@@ -40,9 +41,10 @@ public final class VhostDirectory extends VerticleBase {
   /**
    * @param declared {@code {"/demo": {"channels": ["chat"]}}}: vhosts and channels that must exist
    */
-  public VhostDirectory(JsonObject declared, long accessTokenLifetimeMs) {
+  public VhostDirectory(JsonObject declared, long accessTokenLifetimeMs, String metricsRegistry) {
     this.declared = declared == null ? new JsonObject() : declared;
     this.accessTokenLifetimeMs = accessTokenLifetimeMs;
+    this.metricsRegistry = metricsRegistry;
   }
 
   @Override
@@ -60,7 +62,7 @@ public final class VhostDirectory extends VerticleBase {
 
   private Future<Void> deploy(VhostRecord record) {
     return vertx
-        .deployVerticle(new VhostRegistry(record, accessTokenLifetimeMs))
+        .deployVerticle(new VhostRegistry(record, accessTokenLifetimeMs, metricsRegistry))
         .map(id -> {
           vhosts.put(record.path(), new Vhost(record.token(), id));
           return null;

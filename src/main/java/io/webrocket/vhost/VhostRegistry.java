@@ -42,11 +42,15 @@ public final class VhostRegistry extends VerticleBase {
   private final Map<String, AccessTokenRecord> accessTokens = new HashMap<>();
   private final Map<String, JsonObject> workers = new LinkedHashMap<>();
   private final long accessTokenLifetimeMs;
+  private final String metricsRegistry;
+  private java.util.concurrent.atomic.AtomicLong channelsGauge;
+  private java.util.concurrent.atomic.AtomicLong workersGauge;
   private Store store;
   private MessageConsumer<Object> consumer;
   private long purgeTimer;
 
-  public VhostRegistry(VhostRecord record, long accessTokenLifetimeMs) {
+  public VhostRegistry(VhostRecord record, long accessTokenLifetimeMs, String metricsRegistry) {
+    this.metricsRegistry = metricsRegistry;
     this.path = record.path();
     this.token = record.token();
     record.channels().forEach(c -> channels.put(c, new Channel(c)));
@@ -57,6 +61,10 @@ public final class VhostRegistry extends VerticleBase {
   @Override
   public Future<?> start() {
     store = new io.webrocket.store.StoreClient(vertx);
+    io.webrocket.metrics.Metrics metrics = io.webrocket.metrics.Metrics.of(metricsRegistry);
+    channelsGauge = metrics.channels(path);
+    workersGauge = metrics.workers(path);
+    channelsGauge.set(channels.size());
     consumer = vertx.eventBus().consumer(Addresses.vhost(path), this::handle);
     purgeTimer = vertx.setPeriodic(60_000, id -> purgeExpiredTokens());
     return consumer.completion();
@@ -65,6 +73,8 @@ public final class VhostRegistry extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(purgeTimer);
+    channelsGauge.set(0);
+    workersGauge.set(0);
     return consumer.unregister();
   }
 
@@ -171,6 +181,7 @@ public final class VhostRegistry extends VerticleBase {
 
   private Future<Void> openChannel(String name) {
     channels.put(name, new Channel(name));
+    channelsGauge.set(channels.size());
     return store.putChannel(path, name);
   }
 
@@ -182,6 +193,7 @@ public final class VhostRegistry extends VerticleBase {
   /** Closing a channel unsubscribes everyone on it; no {@code :unsubscribed} is sent. */
   private void forgetChannel(String name) {
     if (channels.remove(name) != null) {
+      channelsGauge.set(channels.size());
       vertx.eventBus().publish(
           Addresses.events(),
           new JsonObject().put("type", "channelClosed").put("vhost", path).put("channel", name));
@@ -360,6 +372,7 @@ public final class VhostRegistry extends VerticleBase {
       case "AT" -> issueAccessToken(msg, a0, a1);
       case "RD" -> {
         workers.put(b.getString("worker"), new JsonObject());
+        workersGauge.set(workers.size());
         msg.reply(null);
       }
       default -> Bus.fail(msg, Status.BAD_REQUEST);
@@ -385,6 +398,7 @@ public final class VhostRegistry extends VerticleBase {
 
   private void workerLeft(Message<Object> msg) {
     workers.remove(body(msg).getString("worker"));
+    workersGauge.set(workers.size());
     msg.reply(null);
   }
 

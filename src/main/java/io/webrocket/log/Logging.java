@@ -1,0 +1,67 @@
+package io.webrocket.log;
+
+import ch.qos.logback.classic.AsyncAppender;
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.encoder.JsonEncoder;
+import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.encoder.Encoder;
+import io.vertx.core.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies the {@code log} configuration section to Logback: level, plain text or JSON lines,
+ * access log on or off. Output goes through a non-blocking async appender: an event loop never
+ * waits for stdout (under a flood, INFO lines are dropped rather than stall the broker).
+ */
+public final class Logging {
+  private static final String APPENDER = "webrocket";
+
+  private Logging() {}
+
+  public static synchronized void apply(JsonObject log) {
+    if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx)) {
+      return; // another SLF4J backend is in charge
+    }
+    ch.qos.logback.classic.Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
+    root.setLevel(Level.toLevel(log.getString("level", "INFO"), Level.INFO));
+    ctx.getLogger("webrocket.access").setLevel(log.getBoolean("access", true) ? Level.INFO : Level.OFF);
+    ctx.getLogger("io.netty").setLevel(Level.WARN);
+    ctx.getLogger("com.hazelcast").setLevel(Level.WARN);
+
+    String format = log.getString("format", "text");
+    AsyncAppender current = (AsyncAppender) root.getAppender(APPENDER);
+    if (current != null && format.equals(current.getContext().getObject(APPENDER + ".format"))) {
+      return;
+    }
+    Encoder<ILoggingEvent> encoder;
+    if ("json".equals(format)) {
+      JsonEncoder json = new JsonEncoder();
+      json.setWithArguments(false);
+      encoder = json;
+    } else {
+      PatternLayoutEncoder text = new PatternLayoutEncoder();
+      text.setPattern("%d{HH:mm:ss.SSS} %-5level %logger{20} - %msg%n");
+      encoder = text;
+    }
+    encoder.setContext(ctx);
+    encoder.start();
+    ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
+    console.setContext(ctx);
+    console.setEncoder(encoder);
+    console.start();
+    AsyncAppender async = new AsyncAppender();
+    async.setName(APPENDER);
+    async.setContext(ctx);
+    async.setNeverBlock(true);
+    async.setQueueSize(8192);
+    async.addAppender(console);
+    async.start();
+    ctx.putObject(APPENDER + ".format", format);
+    root.detachAndStopAllAppenders();
+    root.addAppender(async);
+  }
+}

@@ -1,0 +1,121 @@
+package io.webrocket.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.vertx.micrometer.backends.BackendRegistries;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * WebRocket's own meters, on the node's Micrometer registry (scraped by Prometheus at
+ * {@code /metrics} on the admin endpoint). Names follow Prometheus conventions once rendered:
+ * counters end in {@code _total}, timers are in seconds.
+ *
+ * <p>Meters are process-wide by nature, so this is the one place holding shared state outside
+ * the verticles: gauges are backed by atomic counters that several endpoint instances update.
+ * Counter lookups allocate; hot paths cache the returned counters per vhost.
+ */
+public final class Metrics {
+  private static final Map<String, Metrics> BY_REGISTRY = new ConcurrentHashMap<>();
+
+  private final MeterRegistry registry;
+  private final Map<String, AtomicLong> gauges = new ConcurrentHashMap<>();
+
+  private Metrics(MeterRegistry registry) {
+    this.registry = registry;
+  }
+
+  /** The meters of the node whose Vert.x metrics registry is named {@code registryName}. */
+  public static Metrics of(String registryName) {
+    return BY_REGISTRY.computeIfAbsent(registryName, n -> {
+      MeterRegistry r = n == null ? null : BackendRegistries.getNow(n);
+      return new Metrics(r != null ? r : new SimpleMeterRegistry());
+    });
+  }
+
+  /** Forgets a stopped node's meters (tests start many nodes in one JVM). */
+  public static void release(String registryName) {
+    BY_REGISTRY.remove(registryName);
+  }
+
+  public MeterRegistry registry() {
+    return registry;
+  }
+
+  private AtomicLong gauge(String name, String description, String vhost) {
+    return gauges.computeIfAbsent(name + "|" + vhost, k -> {
+      AtomicLong value = new AtomicLong();
+      io.micrometer.core.instrument.Gauge.builder(name, value, AtomicLong::get)
+          .description(description)
+          .tags(Tags.of("vhost", vhost))
+          .register(registry);
+      return value;
+    });
+  }
+
+  // ---- gauges ----
+
+  public AtomicLong connections(String vhost) {
+    return gauge("webrocket.websocket.connections", "Open WebSocket connections", vhost);
+  }
+
+  public AtomicLong subscriptions(String vhost) {
+    return gauge("webrocket.subscriptions", "Channel subscriptions of open WebSocket connections", vhost);
+  }
+
+  public AtomicLong channels(String vhost) {
+    return gauge("webrocket.channels", "Open channels", vhost);
+  }
+
+  public AtomicLong workers(String vhost) {
+    return gauge("webrocket.workers", "Backend workers connected", vhost);
+  }
+
+  // ---- counters ----
+
+  /** {@code source}: {@code browser} (WWFP broadcast) or {@code backend} (WBP BC). */
+  public Counter broadcasts(String vhost, String source) {
+    return Counter.builder("webrocket.broadcasts").description("Broadcasts received")
+        .tags("vhost", vhost, "source", source).register(registry);
+  }
+
+  public Counter delivered(String vhost) {
+    return Counter.builder("webrocket.frames.delivered").description("Frames written to WebSocket subscribers")
+        .tags("vhost", vhost).register(registry);
+  }
+
+  public Counter dropped(String vhost) {
+    return Counter.builder("webrocket.frames.dropped").description("Frames dropped for slow consumers")
+        .tags("vhost", vhost).register(registry);
+  }
+
+  public Counter triggers(String vhost) {
+    return Counter.builder("webrocket.triggers").description("Triggers handed to a worker")
+        .tags("vhost", vhost).register(registry);
+  }
+
+  public Counter triggersRefused(String vhost) {
+    return Counter.builder("webrocket.triggers.refused").description("Triggers refused with 503: no worker")
+        .tags("vhost", vhost).register(registry);
+  }
+
+  /** {@code endpoint}: {@code websocket} or {@code backend}. */
+  public Counter authFailures(String vhost, String endpoint) {
+    return Counter.builder("webrocket.auth.failures").description("Failed authentications")
+        .tags("vhost", vhost, "endpoint", endpoint).register(registry);
+  }
+
+  public Counter backendRequests(String command, int code) {
+    return Counter.builder("webrocket.backend.requests").description("Backend (WBP) requests by command and status")
+        .tags("command", command, "code", Integer.toString(code)).register(registry);
+  }
+
+  public Timer storeOperation(String operation) {
+    return Timer.builder("webrocket.store.operation").description("Durable store operation latency")
+        .tags("operation", operation).register(registry);
+  }
+}
