@@ -36,6 +36,7 @@ public final class Node {
   private final String metricsRegistry;
   private final java.util.Deque<String> deployments = new java.util.ArrayDeque<>();
   private String cookie;
+  private io.webrocket.config.Reloader reloader;
 
   private Node(JsonObject config, Vertx vertx, FileChannel lockChannel, FileLock lock, String metricsRegistry) {
     this.config = config;
@@ -160,6 +161,20 @@ public final class Node {
     Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
   }
 
+  /**
+   * Applies edits of {@code file} live (see {@code Reloader}); {@code flags} are the command
+   * line's overrides, which keep winning over the file.
+   */
+  public void watch(Path file, JsonObject flags) {
+    long period = config.getJsonObject("reload").getLong("scanPeriodMs");
+    if (file == null || period <= 0) {
+      return;
+    }
+    reloader = new io.webrocket.config.Reloader(vertx, file, flags, config,
+        next -> io.webrocket.log.Logging.apply(next.getJsonObject("log")));
+    reloader.start(period);
+  }
+
   public Vertx vertx() {
     return vertx;
   }
@@ -194,6 +209,9 @@ public final class Node {
    * requests finish), then the registries and the store; finally the lock is released.
    */
   public Future<Void> stop() {
+    if (reloader != null) {
+      reloader.stop();
+    }
     long timeoutMs = config.getJsonObject("shutdown", new JsonObject()).getLong("timeoutMs", 10_000L);
     Future<Void> ordered = Future.succeededFuture();
     while (!deployments.isEmpty()) {

@@ -24,13 +24,15 @@ public final class WebRocket {
     }
     CommandLine.Parsed cli;
     JsonObject config;
+    Path file;
     try {
       cli = CommandLine.parse(args);
       if (cli.help()) {
         System.out.println(CommandLine.USAGE);
         return;
       }
-      config = loadConfig(cli.configFile(), cli.flags());
+      file = ConfigFile.choose(cli.configFile());
+      config = loadConfig(file, cli.flags());
     } catch (IllegalArgumentException | Settings.InvalidException e) {
       System.err.println("webrocket: " + e.getMessage());
       System.err.println(CommandLine.USAGE);
@@ -46,6 +48,7 @@ public final class WebRocket {
       return;
     }
     System.out.println(node.banner());
+    node.watch(file, cli.flags());
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       try {
@@ -58,8 +61,7 @@ public final class WebRocket {
   }
 
   /** Reads the file through vertx-config, then applies environment, -D and command-line overrides. */
-  static JsonObject loadConfig(String named, JsonObject flags) throws Exception {
-    Path file = ConfigFile.choose(named);
+  static JsonObject loadConfig(Path file, JsonObject flags) throws Exception {
     Vertx reader = Vertx.vertx();
     try {
       JsonObject fromFile = ConfigFile.read(reader, file).await();

@@ -257,6 +257,15 @@ final class BackendConnection {
     }, err -> writeAndClose(errorReply(err)));
   }
 
+  /** The endpoint's limits changed: the decoder and the heartbeat follow. */
+  void reconfigured() {
+    decoder.maxMessageSize(endpoint.maxMessageSize());
+    if (heartbeatTimer >= 0) {
+      endpoint.vertx().cancelTimer(heartbeatTimer);
+      heartbeatTimer = endpoint.vertx().setPeriodic(endpoint.heartbeatIntervalMs(), t -> heartbeat());
+    }
+  }
+
   private void worker(WbpRequest req) {
     switch (req.command()) {
       case "HB" -> lastHeard = System.nanoTime();

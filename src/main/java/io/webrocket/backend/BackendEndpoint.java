@@ -52,6 +52,7 @@ public final class BackendEndpoint extends VerticleBase {
       options.setClientAuth(io.vertx.core.http.ClientAuth.REQUIRED);
     }
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> reconfigure(m.body().getJsonObject("backend")));
     server = vertx.createNetServer(options).connectHandler(socket -> {
       BackendConnection conn = new BackendConnection(socket, this);
       connections.add(conn);
@@ -68,6 +69,15 @@ public final class BackendEndpoint extends VerticleBase {
   public Future<?> stop() {
     return Future.join(List.copyOf(connections).stream().map(BackendConnection::quit).toList())
         .transform(x -> server.close());
+  }
+
+  /** Live limits and timings, applied to existing connections too. */
+  private void reconfigure(JsonObject c) {
+    maxMessageSize = c.getInteger("maxMessageSize");
+    maxPipelined = c.getInteger("maxPipelined");
+    workerExpiryNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("workerExpiryMs"));
+    heartbeatIntervalMs = c.getLong("heartbeatIntervalMs");
+    connections.forEach(BackendConnection::reconfigured);
   }
 
   void closed(BackendConnection conn) {

@@ -17,7 +17,7 @@ import java.util.function.Consumer;
  * after it.
  */
 public final class WbpDecoder {
-  private final int maxMessageSize;
+  private int maxMessageSize;
   private final Consumer<List<String>> onMessage;
   private final Runnable onOversize;
 
@@ -32,6 +32,11 @@ public final class WbpDecoder {
     this.maxMessageSize = maxMessageSize;
     this.onMessage = onMessage;
     this.onOversize = onOversize;
+  }
+
+  /** A new limit (live configuration); the message being read is held to it too. */
+  public void maxMessageSize(int limit) {
+    this.maxMessageSize = limit;
   }
 
   public void feed(Buffer data) {

@@ -45,6 +45,11 @@ public final class Addresses {
     return PREFIX + "events";
   }
 
+  /** A new, validated configuration (the whole object), published locally on every change. */
+  public static String config() {
+    return PREFIX + "config";
+  }
+
   /** The durable store of this node (a local consumer). */
   public static String store() {
     return PREFIX + "store";

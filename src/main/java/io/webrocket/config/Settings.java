@@ -47,6 +47,7 @@ public final class Settings {
             .put("instances", 0))
         .put("admin", new JsonObject().put("host", "127.0.0.1").put("port", 8082).put("metricsNeedCookie", false))
         .put("shutdown", new JsonObject().put("timeoutMs", 10_000L))
+        .put("reload", new JsonObject().put("scanPeriodMs", 2_000L))
         .put("log", new JsonObject().put("level", "INFO").put("format", "text").put("access", true))
         .put("tls", new JsonObject().putNull("cert").putNull("key").putNull("clientCa"))
         .put("tokens", new JsonObject().put("lifetimeMs", 300_000L))
@@ -142,6 +143,7 @@ public final class Settings {
     range(section(c, "tokens"), "tokens", "lifetimeMs", 1000, 30L * 86_400_000);
     section(c, "store");
     range(section(c, "shutdown"), "shutdown", "timeoutMs", 0, 600_000);
+    range(section(c, "reload"), "reload", "scanPeriodMs", 0, 3_600_000);
     JsonObject log = section(c, "log");
     if (!java.util.Set.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF").contains(String.valueOf(log.getValue("level")).toUpperCase())) {
       throw new InvalidException("log.level", "must be one of TRACE, DEBUG, INFO, WARN, ERROR, OFF, got " + log.getValue("level"));

@@ -109,6 +109,10 @@ final class BrowserConnection {
     if (closing) {
       return;
     }
+    if (overLimit(text)) {
+      shutdown((short) 1009, "message too big");
+      return;
+    }
     Wwfp.Message m;
     try {
       m = Wwfp.decode(text);
@@ -129,6 +133,21 @@ final class BrowserConnection {
       case "close" -> close(p);
       default -> fail(Status.BAD_REQUEST);
     }
+  }
+
+  /**
+   * The configured limit, checked here as well as by the server (whose limit is fixed at start)
+   * so that a lowered limit applies live. Counted in UTF-8 bytes, computed only when in doubt.
+   */
+  private boolean overLimit(String text) {
+    int limit = endpoint.maxFrameSize();
+    if (text.length() > limit) {
+      return true;
+    }
+    if ((long) text.length() * 3 <= limit) {
+      return false;
+    }
+    return text.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > limit;
   }
 
   /** Runs a registry request with the socket paused, so the next message waits for this one. */

@@ -45,6 +45,9 @@ public final class WebSocketEndpoint extends VerticleBase {
   private long triggerTimeoutMs;
   private int outboundQueueBytes;
   private long slowConsumerTimeoutNs;
+  private int maxFrameSize;
+  /** The server's own frame limit, fixed at start: a live change can only lower the effective one. */
+  private int startMaxFrameSize;
 
   @Override
   public Future<?> start() {
@@ -70,8 +73,10 @@ public final class WebSocketEndpoint extends VerticleBase {
 
     vertx.eventBus().<Buffer>localConsumer(Addresses.fanout(), this::deliver);
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
-    long ping = c.getLong("pingIntervalMs");
-    pingTimer = vertx.setPeriodic(ping, id -> checkLiveness(TimeUnit.MILLISECONDS.toNanos(ping)));
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> reconfigure(m.body().getJsonObject("websocket")));
+    maxFrameSize = maxFrame;
+    startMaxFrameSize = maxFrame;
+    schedulePings(c.getLong("pingIntervalMs"));
 
     Router router = Router.router(vertx);
     router.route().handler(StaticHandler.create("webroot"));
@@ -102,6 +107,36 @@ public final class WebSocketEndpoint extends VerticleBase {
     return vertx;
   }
 
+  private void schedulePings(long intervalMs) {
+    vertx.cancelTimer(pingTimer);
+    pingTimer = vertx.setPeriodic(intervalMs, id -> checkLiveness(TimeUnit.MILLISECONDS.toNanos(intervalMs)));
+  }
+
+  /** Live limits: applied to existing sockets too, none of which is dropped. */
+  private void reconfigure(JsonObject c) {
+    triggerTimeoutMs = c.getLong("triggerTimeoutMs");
+    slowConsumerTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("slowConsumerTimeoutMs"));
+    if (c.getInteger("maxFrameSize") > startMaxFrameSize) {
+      LOG.warn("websocket.maxFrameSize above its start value {} takes effect after a restart", startMaxFrameSize);
+    }
+    maxFrameSize = Math.min(c.getInteger("maxFrameSize"), startMaxFrameSize);
+    int queue = c.getInteger("outboundQueueBytes");
+    if (queue != outboundQueueBytes) {
+      outboundQueueBytes = queue;
+      subscribers.all().forEach(this::boundOutbound);
+    }
+    schedulePings(c.getLong("pingIntervalMs"));
+  }
+
+  int maxFrameSize() {
+    return maxFrameSize;
+  }
+
+  private void boundOutbound(BrowserConnection conn) {
+    conn.channel().channel().config()
+        .setWriteBufferWaterMark(new WriteBufferWaterMark(outboundQueueBytes / 2, outboundQueueBytes));
+  }
+
   Outbound outbound() {
     return outbound;
   }
@@ -129,8 +164,7 @@ public final class WebSocketEndpoint extends VerticleBase {
   private void accepted(ServerWebSocket ws) {
     BrowserConnection conn = new BrowserConnection(ws, ws.path(), this);
     // Bounds what a slow reader can make us hold; beyond it frames are dropped (see deliver).
-    conn.channel().channel().config()
-        .setWriteBufferWaterMark(new WriteBufferWaterMark(outboundQueueBytes / 2, outboundQueueBytes));
+    boundOutbound(conn);
     subscribers.connected(conn);
     conn.start();
   }

@@ -31,6 +31,8 @@ public final class Logging {
     ctx.getLogger("webrocket.access").setLevel(log.getBoolean("access", true) ? Level.INFO : Level.OFF);
     ctx.getLogger("io.netty").setLevel(Level.WARN);
     ctx.getLogger("com.hazelcast").setLevel(Level.WARN);
+    // It logs every failed scan of a broken file; the Reloader reports each problem once.
+    ctx.getLogger("io.vertx.config.impl.ConfigRetrieverImpl").setLevel(Level.OFF);
 
     String format = log.getString("format", "text");
     AsyncAppender current = (AsyncAppender) root.getAppender(APPENDER);

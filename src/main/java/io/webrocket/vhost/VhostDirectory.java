@@ -29,7 +29,7 @@ public final class VhostDirectory extends VerticleBase {
 
   private record Vhost(String token, String deployment) {}
 
-  private final JsonObject declared;
+  private JsonObject declared;
   private final long accessTokenLifetimeMs;
   private final String metricsRegistry;
   private final Map<String, Vhost> vhosts = new TreeMap<>();
@@ -56,6 +56,12 @@ public final class VhostDirectory extends VerticleBase {
         .compose(v -> applyDeclared())
         .compose(v -> {
           consumer = vertx.eventBus().consumer(Addresses.vhosts(), this::handle);
+          // Live configuration: newly declared vhosts and channels are created; nothing is
+          // ever deleted because a declaration disappeared (removal is explicit).
+          vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
+            declared = m.body().getJsonObject("vhosts");
+            applyDeclared().onFailure(err -> LOG.error("declared vhosts: {}", err.getMessage()));
+          });
           return consumer.completion();
         });
   }

@@ -41,12 +41,13 @@ public final class VhostRegistry extends VerticleBase {
   private final Map<String, Channel> channels = new TreeMap<>();
   private final Map<String, AccessTokenRecord> accessTokens = new HashMap<>();
   private final Map<String, JsonObject> workers = new LinkedHashMap<>();
-  private final long accessTokenLifetimeMs;
+  private long accessTokenLifetimeMs;
   private final String metricsRegistry;
   private java.util.concurrent.atomic.AtomicLong channelsGauge;
   private java.util.concurrent.atomic.AtomicLong workersGauge;
   private Store store;
   private MessageConsumer<Object> consumer;
+  private MessageConsumer<JsonObject> configConsumer;
   private long purgeTimer;
 
   public VhostRegistry(VhostRecord record, long accessTokenLifetimeMs, String metricsRegistry) {
@@ -67,6 +68,9 @@ public final class VhostRegistry extends VerticleBase {
     channelsGauge.set(channels.size());
     consumer = vertx.eventBus().consumer(Addresses.vhost(path), this::handle);
     purgeTimer = vertx.setPeriodic(60_000, id -> purgeExpiredTokens());
+    // Live configuration: new tokens get the new lifetime; issued ones keep theirs.
+    configConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.config(),
+        m -> accessTokenLifetimeMs = m.body().getJsonObject("tokens").getLong("lifetimeMs"));
     return consumer.completion();
   }
 
@@ -75,6 +79,7 @@ public final class VhostRegistry extends VerticleBase {
     vertx.cancelTimer(purgeTimer);
     channelsGauge.set(0);
     workersGauge.set(0);
+    configConsumer.unregister();
     return consumer.unregister();
   }
 
