@@ -101,7 +101,8 @@ public final class Node {
         .compose(c -> {
           cookie = c;
           return track(vertx.deployVerticle(new VhostDirectory(config.getJsonObject("vhosts"),
-              config.getJsonObject("tokens").getLong("lifetimeMs"), metricsRegistry)));
+              config.getJsonObject("tokens").getLong("lifetimeMs"),
+              config.getJsonObject("limits").getInteger("channelsPerVhost"), metricsRegistry)));
         })
         .compose(id -> track(vertx.deployVerticle(WebSocketEndpoint.class, endpoint("websocket", loops, tls))))
         .compose(id -> track(vertx.deployVerticle(BackendEndpoint.class, endpoint("backend", loops, tls))))
@@ -119,7 +120,11 @@ public final class Node {
   }
 
   private DeploymentOptions endpoint(String section, int loops, JsonObject tls) {
-    JsonObject c = config.getJsonObject(section).copy().put("tls", tls).put("metrics", metricsRegistry);
+    JsonObject c = config.getJsonObject(section).copy()
+        .put("tls", tls)
+        .put("metrics", metricsRegistry)
+        .put("limits", config.getJsonObject("limits"))
+        .put("vhosts", config.getJsonObject("vhosts"));
     int instances = c.getInteger("instances", 0);
     return new DeploymentOptions().setConfig(c).setInstances(instances > 0 ? instances : loops);
   }

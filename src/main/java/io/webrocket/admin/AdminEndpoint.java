@@ -182,6 +182,7 @@ public final class AdminEndpoint extends VerticleBase {
       switch (Bus.statusOf(err, Status.NOT_FOUND)) {
         case INVALID_CHANNEL_NAME -> error(ctx, 400, "invalid channel name");
         case BAD_REQUEST -> error(ctx, 400, "channel already exists");
+        case TOO_MANY_REQUESTS -> error(ctx, 400, "too many channels in this vhost");
         default -> failed(ctx, err, "vhost doesn't exist");
       }
     });

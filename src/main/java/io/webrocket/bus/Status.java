@@ -6,6 +6,8 @@ public enum Status {
   UNAUTHORIZED(402, "Unauthorized"),
   FORBIDDEN(403, "Forbidden"),
   NOT_FOUND(404, "Not found"),
+  /** Extension: a rate or count limit was hit (see the limits configuration). */
+  TOO_MANY_REQUESTS(429, "Too many requests"),
   INVALID_CHANNEL_NAME(451, "Invalid channel name"),
   NOT_SUBSCRIBED(453, "Not subscribed"),
   CHANNEL_NOT_FOUND(454, "Channel not found"),

@@ -29,6 +29,7 @@ public final class Settings {
         .put("storageDir", "./data")
         .put("websocket", new JsonObject()
             .putNull("host")
+            .put("allowedOrigins", new io.vertx.core.json.JsonArray())
             .put("port", 8080)
             .put("maxFrameSize", 65536)
             .put("pingIntervalMs", 25_000L)
@@ -51,6 +52,16 @@ public final class Settings {
         .put("log", new JsonObject().put("level", "INFO").put("format", "text").put("access", true))
         .put("tls", new JsonObject().putNull("cert").putNull("key").putNull("clientCa"))
         .put("tokens", new JsonObject().put("lifetimeMs", 300_000L))
+        .put("limits", new JsonObject()
+            .put("messagesPerSecond", 100)
+            .put("messagesBurst", 200)
+            .put("subscriptionsPerConnection", 256)
+            .put("connectionsPerNode", 100_000)
+            .put("connectionsPerVhost", 100_000)
+            .put("handshakesInFlight", 1_000)
+            .put("channelsPerVhost", 10_000)
+            .put("backendRequestsPerSecond", 200_000)
+            .put("backendRequestsBurst", 20_000))
         .put("store", new JsonObject().put("fsync", false))
         .put("vhosts", new JsonObject());
   }
@@ -107,6 +118,15 @@ public final class Settings {
       if (like instanceof Boolean) {
         return Boolean.parseBoolean(text.trim());
       }
+      if (like instanceof io.vertx.core.json.JsonArray) {
+        io.vertx.core.json.JsonArray list = new io.vertx.core.json.JsonArray();
+        for (String item : text.split(",")) {
+          if (!item.isBlank()) {
+            list.add(item.trim());
+          }
+        }
+        return list;
+      }
       return text;
     } catch (NumberFormatException e) {
       throw new InvalidException(key, "not a number: " + text);
@@ -142,6 +162,10 @@ public final class Settings {
     range(be, "backend", "instances", 0, 256);
     range(section(c, "tokens"), "tokens", "lifetimeMs", 1000, 30L * 86_400_000);
     section(c, "store");
+    JsonObject limits = section(c, "limits");
+    for (String k : limits.fieldNames()) {
+      range(limits, "limits", k, 1, 100_000_000);
+    }
     range(section(c, "shutdown"), "shutdown", "timeoutMs", 0, 600_000);
     range(section(c, "reload"), "reload", "scanPeriodMs", 0, 3_600_000);
     JsonObject log = section(c, "log");

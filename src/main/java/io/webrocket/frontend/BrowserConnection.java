@@ -40,6 +40,7 @@ final class BrowserConnection {
   private String uid;
   private Pattern permission;
   private boolean closing;
+  private final io.webrocket.limits.TokenBucket rate;
 
   BrowserConnection(ServerWebSocket ws, String vhost, WebSocketEndpoint endpoint) {
     this.ws = ws;
@@ -47,6 +48,8 @@ final class BrowserConnection {
     this.endpoint = endpoint;
     this.channel = ((WebSocketInternal) ws).channelHandlerContext();
     this.lastHeard = System.nanoTime();
+    JsonObject limits = endpoint.limits();
+    this.rate = new io.webrocket.limits.TokenBucket(limits.getInteger("messagesPerSecond"), limits.getInteger("messagesBurst"));
   }
 
   ChannelHandlerContext channel() {
@@ -113,6 +116,9 @@ final class BrowserConnection {
       shutdown((short) 1009, "message too big");
       return;
     }
+    if (!withinRate()) {
+      return;
+    }
     Wwfp.Message m;
     try {
       m = Wwfp.decode(text);
@@ -133,6 +139,21 @@ final class BrowserConnection {
       case "close" -> close(p);
       default -> fail(Status.BAD_REQUEST);
     }
+  }
+
+  /** Excess messages get 429; a sender that keeps flooding is closed with 1008 (policy violation). */
+  private boolean withinRate() {
+    JsonObject limits = endpoint.limits();
+    rate.limit(limits.getInteger("messagesPerSecond"), limits.getInteger("messagesBurst"));
+    if (rate.tryTake()) {
+      return true;
+    }
+    if (rate.sustained()) {
+      shutdown((short) 1008, "too many requests");
+    } else {
+      fail(Status.TOO_MANY_REQUESTS, null, null);
+    }
+    return false;
   }
 
   /**
@@ -227,6 +248,10 @@ final class BrowserConnection {
     }
     if (!Names.isValidChannel(name)) {
       fail(Status.INVALID_CHANNEL_NAME);
+      return;
+    }
+    if (!channels.contains(name) && channels.size() >= endpoint.limits().getInteger("subscriptionsPerConnection")) {
+      fail(Status.TOO_MANY_REQUESTS);
       return;
     }
     Names.ChannelType type = Names.typeOf(name);

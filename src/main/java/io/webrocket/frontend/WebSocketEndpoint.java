@@ -46,6 +46,12 @@ public final class WebSocketEndpoint extends VerticleBase {
   private int outboundQueueBytes;
   private long slowConsumerTimeoutNs;
   private int maxFrameSize;
+  private JsonObject limits;
+  private JsonObject declaredVhosts;
+  private io.vertx.core.json.JsonArray allowedOrigins;
+  private int handshakesInFlight;
+  /** Open connections per vhost and in total ("") across this node's endpoint instances. */
+  private io.vertx.core.shareddata.LocalMap<String, Integer> connectionCounts;
   /** The server's own frame limit, fixed at start: a live change can only lower the effective one. */
   private int startMaxFrameSize;
 
@@ -73,7 +79,15 @@ public final class WebSocketEndpoint extends VerticleBase {
 
     vertx.eventBus().<Buffer>localConsumer(Addresses.fanout(), this::deliver);
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> reconfigure(m.body().getJsonObject("websocket")));
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
+      limits = m.body().getJsonObject("limits");
+      declaredVhosts = m.body().getJsonObject("vhosts");
+      reconfigure(m.body().getJsonObject("websocket"));
+    });
+    limits = c.getJsonObject("limits");
+    declaredVhosts = c.getJsonObject("vhosts");
+    allowedOrigins = c.getJsonArray("allowedOrigins");
+    connectionCounts = vertx.sharedData().getLocalMap("webrocket.connections");
     maxFrameSize = maxFrame;
     startMaxFrameSize = maxFrame;
     schedulePings(c.getLong("pingIntervalMs"));
@@ -114,6 +128,7 @@ public final class WebSocketEndpoint extends VerticleBase {
 
   /** Live limits: applied to existing sockets too, none of which is dropped. */
   private void reconfigure(JsonObject c) {
+    allowedOrigins = c.getJsonArray("allowedOrigins");
     triggerTimeoutMs = c.getLong("triggerTimeoutMs");
     slowConsumerTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("slowConsumerTimeoutMs"));
     if (c.getInteger("maxFrameSize") > startMaxFrameSize) {
@@ -149,16 +164,69 @@ public final class WebSocketEndpoint extends VerticleBase {
     return triggerTimeoutMs;
   }
 
-  /** Known vhosts upgrade; anything else is refused with 404 before a WebSocket exists. */
+  /**
+   * Known vhosts upgrade; anything else is refused before a WebSocket exists: 404 unknown vhost,
+   * 403 origin not allowed, 503 over a connection or handshake limit.
+   */
   private void handshake(ServerWebSocketHandshake hs) {
     String path = hs.path();
     if (!Names.isValidVhost(path)) {
       hs.reject(404);
       return;
     }
+    if (!originAllowed(path, hs.headers().get("Origin"))) {
+      hs.reject(403);
+      return;
+    }
+    int instances = Math.max(1, config().getInteger("instances", 0) > 0 ? config().getInteger("instances")
+        : Runtime.getRuntime().availableProcessors());
+    if (handshakesInFlight >= Math.max(1, limits.getInteger("handshakesInFlight") / instances)) {
+      hs.reject(503);
+      return;
+    }
+    handshakesInFlight++;
     Bus.request(vertx, Addresses.vhost(path), "exists", null).onComplete(
-        ok -> hs.accept().onSuccess(this::accepted),
-        err -> hs.reject(404));
+        ok -> {
+          handshakesInFlight--;
+          if (!admit(path)) {
+            hs.reject(503);
+            return;
+          }
+          hs.accept().onComplete(ws -> accepted(ws), err -> release(path));
+        },
+        err -> {
+          handshakesInFlight--;
+          hs.reject(404);
+        });
+  }
+
+  /** The vhost's own {@code origins} list if declared, else {@code websocket.allowedOrigins}; empty allows all. */
+  private boolean originAllowed(String vhost, String origin) {
+    JsonObject declared = declaredVhosts.getJsonObject(vhost);
+    io.vertx.core.json.JsonArray allowed = declared != null && declared.containsKey("origins")
+        ? declared.getJsonArray("origins") : allowedOrigins;
+    return allowed == null || allowed.isEmpty() || (origin != null && allowed.contains(origin));
+  }
+
+  /** Counts the connection against the node and vhost limits; false (and nothing counted) if over. */
+  private boolean admit(String vhost) {
+    int perNode = limits.getInteger("connectionsPerNode");
+    int perVhost = limits.getInteger("connectionsPerVhost");
+    if (connectionCounts.getOrDefault("", 0) >= perNode || connectionCounts.getOrDefault(vhost, 0) >= perVhost) {
+      return false;
+    }
+    connectionCounts.merge("", 1, Integer::sum);
+    connectionCounts.merge(vhost, 1, Integer::sum);
+    return true;
+  }
+
+  private void release(String vhost) {
+    connectionCounts.compute("", (k, n) -> n == null || n <= 1 ? null : n - 1);
+    connectionCounts.compute(vhost, (k, n) -> n == null || n <= 1 ? null : n - 1);
+  }
+
+  JsonObject limits() {
+    return limits;
   }
 
   private void accepted(ServerWebSocket ws) {
@@ -171,6 +239,7 @@ public final class WebSocketEndpoint extends VerticleBase {
 
   void closed(BrowserConnection conn) {
     subscribers.disconnected(conn);
+    release(conn.vhost);
   }
 
   /** Publishes a user event to every endpoint instance on every node. Encoded once, by the caller. */

@@ -31,6 +31,7 @@ public final class VhostDirectory extends VerticleBase {
 
   private JsonObject declared;
   private final long accessTokenLifetimeMs;
+  private final int maxChannels;
   private final String metricsRegistry;
   private final Map<String, Vhost> vhosts = new TreeMap<>();
   /** Paths being created or deleted: a second request for one of them waits for no one and fails. */
@@ -41,7 +42,8 @@ public final class VhostDirectory extends VerticleBase {
   /**
    * @param declared {@code {"/demo": {"channels": ["chat"]}}}: vhosts and channels that must exist
    */
-  public VhostDirectory(JsonObject declared, long accessTokenLifetimeMs, String metricsRegistry) {
+  public VhostDirectory(JsonObject declared, long accessTokenLifetimeMs, int maxChannels, String metricsRegistry) {
+    this.maxChannels = maxChannels;
     this.declared = declared == null ? new JsonObject() : declared;
     this.accessTokenLifetimeMs = accessTokenLifetimeMs;
     this.metricsRegistry = metricsRegistry;
@@ -68,7 +70,7 @@ public final class VhostDirectory extends VerticleBase {
 
   private Future<Void> deploy(VhostRecord record) {
     return vertx
-        .deployVerticle(new VhostRegistry(record, accessTokenLifetimeMs, metricsRegistry))
+        .deployVerticle(new VhostRegistry(record, accessTokenLifetimeMs, maxChannels, metricsRegistry))
         .map(id -> {
           vhosts.put(record.path(), new Vhost(record.token(), id));
           return null;
@@ -84,7 +86,8 @@ public final class VhostDirectory extends VerticleBase {
         Future<Void> created = Future.succeededFuture();
         if (!vhosts.containsKey(path)) {
           created = create(path).map(token -> {
-            LOG.info("declared vhost {} created; access token {}", path, token);
+            // Printed for the operator, never logged: logs must not hold secrets.
+            System.out.println("declared vhost " + path + " created; access token " + token);
             return null;
           });
         }

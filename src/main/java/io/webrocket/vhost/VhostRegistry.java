@@ -42,6 +42,7 @@ public final class VhostRegistry extends VerticleBase {
   private final Map<String, AccessTokenRecord> accessTokens = new HashMap<>();
   private final Map<String, JsonObject> workers = new LinkedHashMap<>();
   private long accessTokenLifetimeMs;
+  private int maxChannels;
   private final String metricsRegistry;
   private java.util.concurrent.atomic.AtomicLong channelsGauge;
   private java.util.concurrent.atomic.AtomicLong workersGauge;
@@ -50,7 +51,8 @@ public final class VhostRegistry extends VerticleBase {
   private MessageConsumer<JsonObject> configConsumer;
   private long purgeTimer;
 
-  public VhostRegistry(VhostRecord record, long accessTokenLifetimeMs, String metricsRegistry) {
+  public VhostRegistry(VhostRecord record, long accessTokenLifetimeMs, int maxChannels, String metricsRegistry) {
+    this.maxChannels = maxChannels;
     this.metricsRegistry = metricsRegistry;
     this.path = record.path();
     this.token = record.token();
@@ -70,7 +72,10 @@ public final class VhostRegistry extends VerticleBase {
     purgeTimer = vertx.setPeriodic(60_000, id -> purgeExpiredTokens());
     // Live configuration: new tokens get the new lifetime; issued ones keep theirs.
     configConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.config(),
-        m -> accessTokenLifetimeMs = m.body().getJsonObject("tokens").getLong("lifetimeMs"));
+        m -> {
+          accessTokenLifetimeMs = m.body().getJsonObject("tokens").getLong("lifetimeMs");
+          maxChannels = m.body().getJsonObject("limits").getInteger("channelsPerVhost");
+        });
     return consumer.completion();
   }
 
@@ -157,6 +162,8 @@ public final class VhostRegistry extends VerticleBase {
       Bus.fail(msg, Status.INVALID_CHANNEL_NAME);
     } else if (channels.containsKey(name)) {
       Bus.fail(msg, Status.BAD_REQUEST);
+    } else if (channels.size() >= maxChannels) {
+      Bus.fail(msg, Status.TOO_MANY_REQUESTS);
     } else {
       replyWhenStored(msg, openChannel(name), null);
     }
@@ -361,6 +368,8 @@ public final class VhostRegistry extends VerticleBase {
           Bus.fail(msg, Status.INVALID_CHANNEL_NAME);
         } else if (channels.containsKey(a0)) {
           msg.reply(null);
+        } else if (channels.size() >= maxChannels) {
+          Bus.fail(msg, Status.TOO_MANY_REQUESTS);
         } else {
           replyWhenStored(msg, openChannel(a0), null);
         }
