@@ -22,7 +22,8 @@ import java.util.List;
  * worker ({@code dlr} + {@code RD}).
  */
 final class BackendConnection {
-  private enum State { FRESH, ONE_SHOT, PERSISTENT, WORKER, CLOSED }
+  /** CLOSING: a persistent connection whose last reply is queued behind the ones still owed. */
+  private enum State { FRESH, ONE_SHOT, PERSISTENT, WORKER, CLOSING, CLOSED }
 
   private final NetSocket socket;
   private final BackendEndpoint endpoint;
@@ -53,17 +54,24 @@ final class BackendConnection {
 
   private void onOversize() {
     endpoint.access(vhost(), Status.BAD_REQUEST, List.of("<oversized message>"));
-    writeAndClose(Wbp.error(Status.BAD_REQUEST));
+    if (!endsAfterOwedReplies()) {
+      end(Wbp.error(Status.BAD_REQUEST));
+    }
+  }
+
+  /** A one-shot client gets one reply; anything after its request (or after a closing reply) is ignored. */
+  private boolean endsAfterOwedReplies() {
+    return state == State.ONE_SHOT || state == State.CLOSING || state == State.CLOSED;
   }
 
   private void onMessage(List<String> frames) {
-    if (state == State.CLOSED || state == State.ONE_SHOT) {
-      return; // a one-shot client gets one reply; anything after its request is ignored
+    if (endsAfterOwedReplies()) {
+      return;
     }
     WbpRequest req = WbpRequest.parse(frames);
     endpoint.access(vhost(), null, frames);
     if (req.identityMalformed()) {
-      writeAndClose(Wbp.error(Status.UNAUTHORIZED));
+      end(UNAUTHORIZED_CLOSE);
       return;
     }
     Identity id = req.identity() != null ? req.identity() : identity;
@@ -76,7 +84,7 @@ final class BackendConnection {
       case FRESH -> first(id, req);
       case PERSISTENT -> {
         if (id.isWorker()) {
-          queue(Future.succeededFuture(Wbp.error(Status.BAD_REQUEST)));
+          queue(refuse(id, Status.BAD_REQUEST));
         } else {
           queue(dispatch(id, req));
         }
@@ -92,7 +100,10 @@ final class BackendConnection {
         case "RD" -> ready(id);
         case "HB" -> writeAndClose(Wbp.QT);
         case "QT" -> close();
-        default -> writeAndClose(Wbp.error(Status.BAD_REQUEST));
+        default -> {
+          state = State.ONE_SHOT;
+          refuse(id, Status.BAD_REQUEST).onComplete(r -> writeAndClose(r.result()));
+        }
       }
       return;
     }
@@ -119,11 +130,11 @@ final class BackendConnection {
       return;
     }
     socket.write(reply);
-    if (reply == UNAUTHORIZED_CLOSE) {
+    if (reply == UNAUTHORIZED_CLOSE || (state == State.CLOSING && replies.size() == 0)) {
       close();
       return;
     }
-    if (replies.size() < endpoint.maxPipelined() / 2) {
+    if (replies.size() <= endpoint.maxPipelined() / 2) {
       if (socket.writeQueueFull()) {
         socket.pause();
         socket.drainHandler(v -> socket.resume());
@@ -135,6 +146,16 @@ final class BackendConnection {
 
   /** A reply that also ends the connection: a failed identity. */
   private static final Buffer UNAUTHORIZED_CLOSE = Wbp.error(Status.UNAUTHORIZED);
+
+  /** Answers {@code last} and closes; a persistent connection first gets the replies it is owed, in order. */
+  private void end(Buffer last) {
+    if (state == State.PERSISTENT) {
+      state = State.CLOSING;
+      replies.add(Future.succeededFuture(last));
+    } else {
+      writeAndClose(last);
+    }
+  }
 
   /** One client request; always completes, with the reply to write (errors included). */
   private Future<Buffer> dispatch(Identity id, WbpRequest req) {
@@ -152,8 +173,13 @@ final class BackendConnection {
       case "BC":
         return broadcast(id, req);
       default:
-        return Future.succeededFuture(Wbp.error(Status.BAD_REQUEST));
+        return refuse(id, Status.BAD_REQUEST);
     }
+  }
+
+  /** A request refused without the registry: a bad identity still gets 402 first, as for any request. */
+  private Future<Buffer> refuse(Identity id, Status status) {
+    return toReply(backend(id.vhost(), id.token(), "identify", List.of()), Wbp.error(status));
   }
 
   private Future<Buffer> broadcast(Identity id, WbpRequest req) {
@@ -161,17 +187,17 @@ final class BackendConnection {
     String event = req.arg(1);
     String json = req.arg(2);
     if (channel == null || channel.isEmpty() || event == null || event.isEmpty() || event.startsWith(":") || json == null) {
-      return Future.succeededFuture(Wbp.error(Status.BAD_REQUEST));
+      return refuse(id, Status.BAD_REQUEST);
     }
     JsonObject data;
     try {
       Object parsed = io.vertx.core.json.Json.decodeValue(json);
       if (!(parsed instanceof JsonObject o)) {
-        return Future.succeededFuture(Wbp.error(Status.BAD_REQUEST));
+        return refuse(id, Status.BAD_REQUEST);
       }
       data = o;
     } catch (DecodeException e) {
-      return Future.succeededFuture(Wbp.error(Status.BAD_REQUEST));
+      return refuse(id, Status.BAD_REQUEST);
     }
     Buffer frame = Wwfp.userEvent(event, data, channel, null);
     DeliveryOptions o = Bus.action("broadcast").addHeader("token", id.token()).addHeader(Addresses.CHANNEL, channel);
@@ -196,7 +222,9 @@ final class BackendConnection {
   // ---- workers ----
 
   private void ready(Identity id) {
+    // Nothing else is read until the worker is registered, not even what came with the RD.
     socket.pause();
+    decoder.pause();
     JsonObject body = new JsonObject().put("token", id.token()).put("command", "RD").put("worker", id.id());
     Bus.request(endpoint.vertx(), Addresses.vhost(id.vhost()), "backend", body).onComplete(ok -> {
       identity = id;
@@ -205,6 +233,7 @@ final class BackendConnection {
       triggers = endpoint.vertx().eventBus().consumer(Addresses.workers(id.vhost()), this::trigger);
       heartbeatTimer = endpoint.vertx().setPeriodic(endpoint.heartbeatIntervalMs(), t -> heartbeat());
       socket.write(Wbp.HB);
+      decoder.resume();
       socket.resume();
     }, err -> writeAndClose(errorReply(err)));
   }

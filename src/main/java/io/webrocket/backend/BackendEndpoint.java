@@ -44,8 +44,8 @@ public final class BackendEndpoint extends VerticleBase {
         .setPort(c.getInteger("port"))
         .setTcpNoDelay(true)
         .setReuseAddress(true)
-        .setReadIdleTimeout((int) Math.max(1, c.getLong("idleTimeoutMs") / 1000))
-        .setIdleTimeoutUnit(TimeUnit.SECONDS);
+        .setReadIdleTimeout(c.getLong("idleTimeoutMs").intValue())
+        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
     Tls.apply(c.getJsonObject("tls"), options);
     if (Tls.enabled(c.getJsonObject("tls")) && c.getJsonObject("tls").getString("clientCa") != null) {
       options.setClientAuth(io.vertx.core.http.ClientAuth.REQUIRED);
