@@ -14,6 +14,7 @@ import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
 import io.webrocket.bus.Status;
 import io.webrocket.frontend.Wwfp;
+import io.webrocket.limits.TokenBucket;
 import io.webrocket.log.AccessLog;
 import java.util.List;
 
@@ -23,7 +24,8 @@ import java.util.List;
  * worker ({@code dlr} + {@code RD}).
  */
 final class BackendConnection {
-  private enum State { FRESH, ONE_SHOT, PERSISTENT, WORKER, CLOSED }
+  /** CLOSING: a persistent connection whose last reply is queued behind the ones still owed. */
+  private enum State { FRESH, ONE_SHOT, PERSISTENT, WORKER, CLOSING, CLOSED }
 
   private final NetSocket socket;
   private final BackendEndpoint endpoint;
@@ -34,14 +36,17 @@ final class BackendConnection {
   private MessageConsumer<String> triggers;
   private long heartbeatTimer = -1;
   private long lastHeard;
-  private boolean draining;
   private final io.vertx.core.Promise<Void> closed = io.vertx.core.Promise.promise();
+  private final TokenBucket rate;
+  /** The frames of the message being handled, for the access log. */
+  private List<String> current = List.of();
 
   BackendConnection(NetSocket socket, BackendEndpoint endpoint) {
     this.socket = socket;
     this.endpoint = endpoint;
     this.decoder = new WbpDecoder(endpoint.maxMessageSize(), this::onMessage, this::onOversize);
     this.replies = new OrderedReplies(this::writeReply);
+    this.rate = new TokenBucket(endpoint.requestsPerSecond(), endpoint.requestsBurst());
   }
 
   String vhost() {
@@ -56,17 +61,24 @@ final class BackendConnection {
 
   private void onOversize() {
     AccessLog.backend(vhost(), Status.BAD_REQUEST.code, "Bad request (message over the size limit)", List.of());
-    writeAndClose(Wbp.error(Status.BAD_REQUEST));
+    if (!endsAfterOwedReplies()) {
+      end(Wbp.error(Status.BAD_REQUEST));
+    }
+  }
+
+  /** A one-shot client gets one reply; anything after its request (or after a closing reply) is ignored. */
+  private boolean endsAfterOwedReplies() {
+    return state == State.ONE_SHOT || state == State.CLOSING || state == State.CLOSED;
   }
 
   private void onMessage(List<String> frames) {
-    if (state == State.CLOSED || state == State.ONE_SHOT) {
-      return; // a one-shot client gets one reply; anything after its request is ignored
+    if (endsAfterOwedReplies()) {
+      return;
     }
     WbpRequest req = WbpRequest.parse(frames);
     current = frames;
     if (req.identityMalformed()) {
-      writeAndClose(observed(req, frames, Wbp.error(Status.UNAUTHORIZED)));
+      end(observed(req, frames, UNAUTHORIZED_CLOSE));
       return;
     }
     Identity id = req.identity() != null ? req.identity() : identity;
@@ -75,11 +87,22 @@ final class BackendConnection {
       writeAndClose(observed(req, frames, "HB".equals(req.command()) ? Wbp.QT : Wbp.error(Status.UNAUTHORIZED)));
       return;
     }
+    if (state != State.WORKER && !rate.tryTake()) {
+      // Over the request rate: 429; a client that keeps flooding is cut off.
+      if (rate.sustained()) {
+        end(observed(req, frames, Wbp.error(Status.TOO_MANY_REQUESTS)));
+      } else if (state == State.PERSISTENT) {
+        queue(Future.succeededFuture(observed(req, frames, Wbp.error(Status.TOO_MANY_REQUESTS))));
+      } else {
+        writeAndClose(observed(req, frames, Wbp.error(Status.TOO_MANY_REQUESTS)));
+      }
+      return;
+    }
     switch (state) {
       case FRESH -> first(id, req);
       case PERSISTENT -> {
         if (id.isWorker()) {
-          queue(Future.succeededFuture(observed(req, frames, Wbp.error(Status.BAD_REQUEST))));
+          queue(refuse(id, Status.BAD_REQUEST).map(r -> observed(req, frames, r)));
         } else {
           queue(dispatch(id, req).map(r -> observed(req, frames, r)));
         }
@@ -95,7 +118,10 @@ final class BackendConnection {
         case "RD" -> ready(id);
         case "HB" -> writeAndClose(Wbp.QT);
         case "QT" -> close();
-        default -> writeAndClose(Wbp.error(Status.BAD_REQUEST));
+        default -> {
+          state = State.ONE_SHOT;
+          refuse(id, Status.BAD_REQUEST).onComplete(r -> writeAndClose(observed(req, current, r.result())));
+        }
       }
       return;
     }
@@ -123,14 +149,11 @@ final class BackendConnection {
       return;
     }
     socket.write(reply);
-    if (reply == UNAUTHORIZED_CLOSE || (draining && replies.size() == 0)) {
+    if (reply == UNAUTHORIZED_CLOSE || (state == State.CLOSING && replies.size() == 0)) {
       close();
       return;
     }
-    if (draining) {
-      return;
-    }
-    if (replies.size() < endpoint.maxPipelined() / 2) {
+    if (replies.size() <= endpoint.maxPipelined() / 2) {
       if (socket.writeQueueFull()) {
         socket.pause();
         socket.drainHandler(v -> socket.resume());
@@ -140,9 +163,6 @@ final class BackendConnection {
     }
   }
 
-  /** The frames of the message being handled, for the access log. */
-  private List<String> current = List.of();
-
   private static final java.util.Set<String> COMMANDS = java.util.Set.of("OC", "CC", "BC", "AT", "KA", "RD", "HB", "QT");
 
   /**
@@ -151,15 +171,14 @@ final class BackendConnection {
    */
   private Buffer observed(WbpRequest req, List<String> frames, Buffer reply) {
     String command = COMMANDS.contains(req.command()) ? req.command() : "other";
+    String v = req.identity() != null ? req.identity().vhost() : vhost();
     int code;
     String text;
     if (reply.length() > 3 && reply.getByte(0) == 'E' && reply.getByte(1) == 'R') {
-      int end = reply.toString().indexOf('\n', 3);
-      code = Integer.parseInt(reply.getString(3, end));
+      code = Integer.parseInt(reply.getString(3, reply.toString().indexOf('\n', 3)));
       text = Status.of(code).text;
       if (code == Status.UNAUTHORIZED.code) {
-        endpoint.metrics().authFailures(req.identity() != null ? req.identity().vhost() : String.valueOf(vhost()), "backend")
-            .increment();
+        endpoint.metrics().authFailures(String.valueOf(v), "backend").increment();
       }
     } else {
       switch (command) {
@@ -173,7 +192,6 @@ final class BackendConnection {
       }
     }
     endpoint.requests(command, code).increment();
-    String v = req.identity() != null ? req.identity().vhost() : vhost();
     if (code == 204) {
       endpoint.broadcasts(v).increment();
     }
@@ -183,6 +201,16 @@ final class BackendConnection {
 
   /** A reply that also ends the connection: a failed identity. */
   private static final Buffer UNAUTHORIZED_CLOSE = Wbp.error(Status.UNAUTHORIZED);
+
+  /** Answers {@code last} and closes; a persistent connection first gets the replies it is owed, in order. */
+  private void end(Buffer last) {
+    if (state == State.PERSISTENT) {
+      state = State.CLOSING;
+      replies.add(Future.succeededFuture(last));
+    } else {
+      writeAndClose(last);
+    }
+  }
 
   /** One client request; always completes, with the reply to write (errors included). */
   private Future<Buffer> dispatch(Identity id, WbpRequest req) {
@@ -200,8 +228,13 @@ final class BackendConnection {
       case "BC":
         return broadcast(id, req);
       default:
-        return Future.succeededFuture(Wbp.error(Status.BAD_REQUEST));
+        return refuse(id, Status.BAD_REQUEST);
     }
+  }
+
+  /** A request refused without the registry: a bad identity still gets 402 first, as for any request. */
+  private Future<Buffer> refuse(Identity id, Status status) {
+    return toReply(backend(id.vhost(), id.token(), "identify", List.of()), Wbp.error(status));
   }
 
   private Future<Buffer> broadcast(Identity id, WbpRequest req) {
@@ -209,17 +242,17 @@ final class BackendConnection {
     String event = req.arg(1);
     String json = req.arg(2);
     if (channel == null || channel.isEmpty() || event == null || event.isEmpty() || event.startsWith(":") || json == null) {
-      return Future.succeededFuture(Wbp.error(Status.BAD_REQUEST));
+      return refuse(id, Status.BAD_REQUEST);
     }
     JsonObject data;
     try {
       Object parsed = io.vertx.core.json.Json.decodeValue(json);
       if (!(parsed instanceof JsonObject o)) {
-        return Future.succeededFuture(Wbp.error(Status.BAD_REQUEST));
+        return refuse(id, Status.BAD_REQUEST);
       }
       data = o;
     } catch (DecodeException e) {
-      return Future.succeededFuture(Wbp.error(Status.BAD_REQUEST));
+      return refuse(id, Status.BAD_REQUEST);
     }
     Buffer frame = Wwfp.userEvent(event, data, channel, null);
     DeliveryOptions o = Bus.action("broadcast").addHeader("token", id.token()).addHeader(Addresses.CHANNEL, channel);
@@ -244,7 +277,9 @@ final class BackendConnection {
   // ---- workers ----
 
   private void ready(Identity id) {
+    // Nothing else is read until the worker is registered, not even what came with the RD.
     socket.pause();
+    decoder.pause();
     JsonObject body = new JsonObject().put("token", id.token()).put("command", "RD").put("worker", id.id());
     Bus.request(endpoint.vertx(), Addresses.vhost(id.vhost()), "backend", body).onComplete(ok -> {
       identity = id;
@@ -253,17 +288,9 @@ final class BackendConnection {
       triggers = endpoint.vertx().eventBus().consumer(Addresses.workers(id.vhost()), this::trigger);
       heartbeatTimer = endpoint.vertx().setPeriodic(endpoint.heartbeatIntervalMs(), t -> heartbeat());
       socket.write(Wbp.HB);
+      decoder.resume();
       socket.resume();
     }, err -> writeAndClose(errorReply(err)));
-  }
-
-  /** The endpoint's limits changed: the decoder and the heartbeat follow. */
-  void reconfigured() {
-    decoder.maxMessageSize(endpoint.maxMessageSize());
-    if (heartbeatTimer >= 0) {
-      endpoint.vertx().cancelTimer(heartbeatTimer);
-      heartbeatTimer = endpoint.vertx().setPeriodic(endpoint.heartbeatIntervalMs(), t -> heartbeat());
-    }
   }
 
   private void worker(WbpRequest req) {
@@ -313,16 +340,28 @@ final class BackendConnection {
   Future<Void> quit() {
     switch (state) {
       case WORKER -> writeAndClose(Wbp.QT);
-      case PERSISTENT, ONE_SHOT -> {
-        draining = true;
+      case PERSISTENT -> {
         socket.pause();
-        if (replies.size() == 0 && state == State.PERSISTENT) {
+        if (replies.size() == 0) {
           close();
+        } else {
+          state = State.CLOSING;
         }
       }
+      case ONE_SHOT, CLOSING -> socket.pause(); // closes after its owed reply
       default -> close();
     }
     return closed.future();
+  }
+
+  /** The endpoint's limits changed: the decoder, rate and heartbeat follow. */
+  void reconfigured() {
+    decoder.maxMessageSize(endpoint.maxMessageSize());
+    rate.limit(endpoint.requestsPerSecond(), endpoint.requestsBurst());
+    if (heartbeatTimer >= 0) {
+      endpoint.vertx().cancelTimer(heartbeatTimer);
+      heartbeatTimer = endpoint.vertx().setPeriodic(endpoint.heartbeatIntervalMs(), t -> heartbeat());
+    }
   }
 
   void close() {

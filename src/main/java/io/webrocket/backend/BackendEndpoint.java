@@ -31,11 +31,13 @@ public final class BackendEndpoint extends VerticleBase {
   private int maxPipelined;
   private long heartbeatIntervalMs;
   private long workerExpiryNs;
+  private JsonObject limits;
 
   @Override
   public Future<?> start() {
     JsonObject c = config();
     metrics = io.webrocket.metrics.Metrics.of(c.getString("metrics"));
+    limits = c.getJsonObject("limits");
     maxMessageSize = c.getInteger("maxMessageSize");
     maxPipelined = c.getInteger("maxPipelined");
     heartbeatIntervalMs = c.getLong("heartbeatIntervalMs");
@@ -45,14 +47,17 @@ public final class BackendEndpoint extends VerticleBase {
         .setPort(c.getInteger("port"))
         .setTcpNoDelay(true)
         .setReuseAddress(true)
-        .setReadIdleTimeout((int) Math.max(1, c.getLong("idleTimeoutMs") / 1000))
-        .setIdleTimeoutUnit(TimeUnit.SECONDS);
+        .setReadIdleTimeout(c.getLong("idleTimeoutMs").intValue())
+        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
     Tls.apply(c.getJsonObject("tls"), options);
     if (Tls.enabled(c.getJsonObject("tls")) && c.getJsonObject("tls").getString("clientCa") != null) {
       options.setClientAuth(io.vertx.core.http.ClientAuth.REQUIRED);
     }
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> reconfigure(m.body().getJsonObject("backend")));
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
+      limits = m.body().getJsonObject("limits");
+      reconfigure(m.body().getJsonObject("backend"));
+    });
     server = vertx.createNetServer(options).connectHandler(socket -> {
       BackendConnection conn = new BackendConnection(socket, this);
       connections.add(conn);
@@ -101,6 +106,14 @@ public final class BackendEndpoint extends VerticleBase {
 
   int maxPipelined() {
     return maxPipelined;
+  }
+
+  int requestsPerSecond() {
+    return limits.getInteger("backendRequestsPerSecond");
+  }
+
+  int requestsBurst() {
+    return limits.getInteger("backendRequestsBurst");
   }
 
   long heartbeatIntervalMs() {

@@ -12,9 +12,10 @@ import java.util.function.Consumer;
  * <p>A message is lines ending in {@code \n}, closed by two consecutive lines that are exactly
  * {@code \r\n}. A lone {@code \r\n} line not followed by another is an empty frame. Lines keep
  * no {@code \n} and lose one trailing {@code \r}. Empty lines before a message starts are
- * ignored (clients leave stray ones between messages). A message larger than the limit is
- * reported once through {@code onOversize} and the decoder stops: framing cannot be trusted
- * after it.
+ * ignored (clients leave stray ones between messages), a lone {@code \r\n} there included. A
+ * message larger than the limit is reported once through {@code onOversize} and the decoder
+ * stops: framing cannot be trusted after it. While paused, no message is delivered, not even one
+ * already received; it waits for {@link #resume()}.
  */
 public final class WbpDecoder {
   private int maxMessageSize;
@@ -27,6 +28,7 @@ public final class WbpDecoder {
   private boolean sawEndLine;
   private int messageBytes;
   private boolean failed;
+  private boolean paused;
 
   public WbpDecoder(int maxMessageSize, Consumer<List<String>> onMessage, Runnable onOversize) {
     this.maxMessageSize = maxMessageSize;
@@ -44,9 +46,25 @@ public final class WbpDecoder {
       return;
     }
     pending.appendBuffer(data);
+    decode();
+  }
+
+  /** Stops delivering messages, also those already received, until {@link #resume()}. */
+  public void pause() {
+    paused = true;
+  }
+
+  public void resume() {
+    if (paused && !failed) {
+      paused = false;
+      decode();
+    }
+  }
+
+  private void decode() {
     int lineStart = 0;
     int len = pending.length();
-    for (int i = scanFrom; i < len; i++) {
+    for (int i = scanFrom; i < len && !paused; i++) {
       if (pending.getByte(i) == '\n') {
         messageBytes += i + 1 - lineStart;
         if (messageBytes > maxMessageSize) {
@@ -60,6 +78,11 @@ public final class WbpDecoder {
         lineStart = i + 1;
       }
     }
+    if (paused) {
+      pending = pending.getBuffer(lineStart, len);
+      scanFrom = 0;
+      return;
+    }
     if (len - lineStart + messageBytes > maxMessageSize) {
       fail();
       return;
@@ -69,32 +92,35 @@ public final class WbpDecoder {
   }
 
   private void line(Buffer buf, int start, int newline) {
-    int end = newline;
-    boolean crOnly = end - start == 1 && buf.getByte(start) == '\r';
-    if (crOnly) {
-      if (sawEndLine) {
+    int length = newline + 1 - start;
+    boolean crOnly = length == 2 && buf.getByte(start) == '\r';
+    if (sawEndLine) {
+      sawEndLine = false;
+      if (crOnly) {
         List<String> message = frames;
         frames = new ArrayList<>();
-        sawEndLine = false;
         messageBytes = 0;
         if (!message.isEmpty()) {
           onMessage.accept(message);
         }
         return;
       }
+      // The earlier "\r\n" line did not end the message: it was an empty line.
+      if (frames.isEmpty()) {
+        messageBytes -= 2; // a stray one between messages
+      } else {
+        frames.add("");
+      }
+    } else if (crOnly) {
       sawEndLine = true;
       return;
     }
-    if (sawEndLine) {
-      // The earlier "\r\n" line did not end the message: it was an empty frame.
-      frames.add("");
-      sawEndLine = false;
-    }
+    int end = newline;
     if (end > start && buf.getByte(end - 1) == '\r') {
       end--;
     }
     if (end == start && frames.isEmpty()) {
-      messageBytes = 0;
+      messageBytes -= length;
       return; // stray empty line between messages
     }
     frames.add(buf.getString(start, end, StandardCharsets.UTF_8.name()));

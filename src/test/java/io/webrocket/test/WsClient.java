@@ -2,6 +2,7 @@ package io.webrocket.test;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ClientWebSocket;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
@@ -20,15 +21,16 @@ public final class WsClient implements AutoCloseable {
   public static final long TIMEOUT_MS = 5_000;
 
   private final WebSocket ws;
-  private final LinkedBlockingQueue<String> received;
-  public final CompletableFuture<Short> closeStatus;
+  private final LinkedBlockingQueue<String> received = new LinkedBlockingQueue<>();
+  public final CompletableFuture<Short> closeStatus = new CompletableFuture<>();
   public final String sid;
 
-  /** {@code ws} already delivers into {@code received} and {@code closeStatus} (see connect). */
-  private WsClient(WebSocket ws, LinkedBlockingQueue<String> received, CompletableFuture<Short> closeStatus) {
+  private WsClient(ClientWebSocket ws, WebSocketConnectOptions options) {
     this.ws = ws;
-    this.received = received;
-    this.closeStatus = closeStatus;
+    // Handlers go on before the upgrade: the server's first message may come with it.
+    ws.textMessageHandler(received::add);
+    ws.closeHandler(v -> closeStatus.complete(ws.closeStatusCode() == null ? -1 : ws.closeStatusCode()));
+    await(ws.connect(options));
     JsonObject connected = next();
     if (!connected.containsKey(":connected")) {
       throw new IllegalStateException("expected :connected, got " + connected);
@@ -53,19 +55,8 @@ public final class WsClient implements AutoCloseable {
   }
 
   public static WsClient connect(int port, String vhost) {
-    // The handlers go on in the event-loop task that completes the connection: a message the
-    // server sends right after the upgrade (:connected) would be dropped if they came later.
-    LinkedBlockingQueue<String> received = new LinkedBlockingQueue<>();
-    CompletableFuture<Short> closeStatus = new CompletableFuture<>();
-    io.vertx.core.Promise<WebSocket> connected = io.vertx.core.Promise.promise();
-    VERTX.getOrCreateContext().runOnContext(v -> client()
-        .connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(vhost))
-        .onSuccess(ws -> {
-          ws.textMessageHandler(received::add);
-          ws.closeHandler(x -> closeStatus.complete(ws.closeStatusCode() == null ? -1 : ws.closeStatusCode()));
-        })
-        .onComplete(connected));
-    return new WsClient(await(connected.future()), received, closeStatus);
+    return new WsClient(client().webSocket(),
+        new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(vhost));
   }
 
   public static Vertx vertx() {
