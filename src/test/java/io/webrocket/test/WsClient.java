@@ -20,14 +20,15 @@ public final class WsClient implements AutoCloseable {
   public static final long TIMEOUT_MS = 5_000;
 
   private final WebSocket ws;
-  private final LinkedBlockingQueue<String> received = new LinkedBlockingQueue<>();
-  public final CompletableFuture<Short> closeStatus = new CompletableFuture<>();
+  private final LinkedBlockingQueue<String> received;
+  public final CompletableFuture<Short> closeStatus;
   public final String sid;
 
-  private WsClient(WebSocket ws) {
+  /** {@code ws} already delivers into {@code received} and {@code closeStatus} (see connect). */
+  private WsClient(WebSocket ws, LinkedBlockingQueue<String> received, CompletableFuture<Short> closeStatus) {
     this.ws = ws;
-    ws.textMessageHandler(received::add);
-    ws.closeHandler(v -> closeStatus.complete(ws.closeStatusCode() == null ? -1 : ws.closeStatusCode()));
+    this.received = received;
+    this.closeStatus = closeStatus;
     JsonObject connected = next();
     if (!connected.containsKey(":connected")) {
       throw new IllegalStateException("expected :connected, got " + connected);
@@ -52,9 +53,19 @@ public final class WsClient implements AutoCloseable {
   }
 
   public static WsClient connect(int port, String vhost) {
-    WebSocket ws = await(client()
-        .connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(vhost)));
-    return new WsClient(ws);
+    // The handlers go on in the event-loop task that completes the connection: a message the
+    // server sends right after the upgrade (:connected) would be dropped if they came later.
+    LinkedBlockingQueue<String> received = new LinkedBlockingQueue<>();
+    CompletableFuture<Short> closeStatus = new CompletableFuture<>();
+    io.vertx.core.Promise<WebSocket> connected = io.vertx.core.Promise.promise();
+    VERTX.getOrCreateContext().runOnContext(v -> client()
+        .connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(vhost))
+        .onSuccess(ws -> {
+          ws.textMessageHandler(received::add);
+          ws.closeHandler(x -> closeStatus.complete(ws.closeStatusCode() == null ? -1 : ws.closeStatusCode()));
+        })
+        .onComplete(connected));
+    return new WsClient(await(connected.future()), received, closeStatus);
   }
 
   public static Vertx vertx() {
