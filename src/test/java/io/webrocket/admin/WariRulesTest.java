@@ -312,9 +312,12 @@ class WariRulesTest {
         tokens.add(a.createVhost(v));
         a.openChannel(v, "chat");
       }
-      try (WsClient browser = n.ws("/one")) {
+      try (WsClient browser = n.ws("/one"); WbpClient w = n.wbp()) {
+        w.write(WbpClient.message("dlr:/two:" + tokens.get(1) + ":" + UUID.randomUUID(), "RD"));
+        assertEquals("HB", w.read().get(0));
         HttpResponse<String> r = a.call("DELETE", "/");
         assertEquals(202, r.statusCode(), r.body());
+        assertEquals("QT", nextNonHeartbeat(w).get(0));
         assertEquals(new JsonObject().put("vhosts", new JsonArray()), a.json("/"));
         for (String v : List.of("/one", "/two", "/three")) {
           assertEquals(404, a.call("GET", v).statusCode());
@@ -423,6 +426,29 @@ class WariRulesTest {
       JsonArray workers = admin.json(other + "/workers").getJsonArray("workers");
       assertEquals(1, workers.size());
       assertEquals(otherWorkerId, workers.getJsonObject(0).getString("id"));
+    }
+  }
+
+  @Test
+  void deleteVhostRacingATokenRegenerationLeavesItDeleted() throws Exception {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    for (int i = 0; i < 30; i++) {
+      String v = unique("race");
+      create(v);
+      List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> calls = new ArrayList<>();
+      for (String method : List.of("PUT", "DELETE", "PUT")) {
+        String path = method.equals("PUT") ? v + "/token" : v;
+        calls.add(http.sendAsync(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + node.adminPort + path))
+            .header("X-WebRocket-Cookie", node.cookie()).method(method, java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+            HttpResponse.BodyHandlers.ofString()));
+      }
+      for (var c : calls) {
+        int status = c.get(15, java.util.concurrent.TimeUnit.SECONDS).statusCode();
+        assertTrue(status == 302 || status == 202 || status == 404, "status " + status);
+      }
+      assertEquals(202, calls.get(1).get().statusCode());
+      assertError(admin.call("GET", v), 404);
+      assertFalse(vhostPaths().contains(v), "deleted vhost listed again after a racing token regeneration");
     }
   }
 
