@@ -205,14 +205,13 @@ class LauncherTest {
     Path conf = work.resolve("bad.json");
     Files.writeString(conf, "{\"admin\": {\"port\": 99999}}");
     Path data = tempDir("webrocket-badconf-data");
-    // Four separate JVMs at once: -D, environment, configuration file, flag.
+    // Three separate JVMs at once: -D, environment, configuration file (flags: see the unit test above).
     List<ChildJvm> children = new ArrayList<>();
     try {
       children.add(ChildJvm.start(work, List.of("-Dwebrocket.websocket.port=70000"), Map.of(), "-storage-dir", data.toString()));
       children.add(ChildJvm.start(work, List.of(), Map.of("WEBROCKET_BACKEND_MAXMESSAGESIZE", "100"), "-storage-dir", data.toString()));
       children.add(ChildJvm.start(work, List.of(), Map.of(), "-config", conf.toString(), "-storage-dir", data.toString()));
-      children.add(ChildJvm.start(work, List.of(), Map.of(), "--websocket-addr=127.0.0.1:123456", "-storage-dir", data.toString()));
-      List<String> keys = List.of("websocket.port", "backend.maxMessageSize", "admin.port", "websocket.port");
+      List<String> keys = List.of("websocket.port", "backend.maxMessageSize", "admin.port");
       for (int i = 0; i < children.size(); i++) {
         ChildJvm c = children.get(i);
         int status = c.awaitExit(30_000);

@@ -17,6 +17,11 @@ import java.util.concurrent.TimeUnit;
  */
 public final class WsClient implements AutoCloseable {
   private static final Vertx VERTX = Vertx.vertx();
+  /**
+   * One client for every connection, held for good: Vert.x closes a client that is no longer
+   * referenced when the garbage collector finds it, and with it the connections it made.
+   */
+  private static final WebSocketClient CLIENT = client();
   public static final long TIMEOUT_MS = 5_000;
 
   private final WebSocket ws;
@@ -58,7 +63,7 @@ public final class WsClient implements AutoCloseable {
     LinkedBlockingQueue<String> received = new LinkedBlockingQueue<>();
     CompletableFuture<Short> closeStatus = new CompletableFuture<>();
     io.vertx.core.Promise<WebSocket> connected = io.vertx.core.Promise.promise();
-    VERTX.getOrCreateContext().runOnContext(v -> client()
+    VERTX.getOrCreateContext().runOnContext(v -> CLIENT
         .connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(vhost))
         .onSuccess(ws -> {
           ws.textMessageHandler(received::add);
