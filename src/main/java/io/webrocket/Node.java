@@ -23,6 +23,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * One running broker node: the data-directory lock, a Vert.x instance and the verticles.
@@ -35,15 +37,18 @@ public final class Node {
   private final FileLock lock;
   private final String metricsRegistry;
   private final java.util.Deque<String> deployments = new java.util.ArrayDeque<>();
+  private final Path lockFile;
   private String cookie;
   private io.webrocket.config.Reloader reloader;
 
-  private Node(JsonObject config, Vertx vertx, FileChannel lockChannel, FileLock lock, String metricsRegistry) {
+  private Node(JsonObject config, Vertx vertx, FileChannel lockChannel, FileLock lock, Path lockFile,
+      String metricsRegistry) {
     this.config = config;
     this.metricsRegistry = metricsRegistry;
     this.vertx = vertx;
     this.lockChannel = lockChannel;
     this.lock = lock;
+    this.lockFile = lockFile;
   }
 
   /** Thrown when another node holds the data directory. */
@@ -56,23 +61,41 @@ public final class Node {
 
   static final String LOCK_FILE = "webrocket.lock";
 
+  /**
+   * Lock files held by nodes of this JVM. A second node here must not even open a held lock
+   * file: the OS lock is a POSIX record lock, and closing any descriptor of the file drops it
+   * for the whole process, which would let another process take the directory.
+   */
+  private static final Set<Path> LOCKED_HERE = ConcurrentHashMap.newKeySet();
+
   public static Future<Node> start(JsonObject config) {
     Path dir = Path.of(config.getString("storageDir"));
+    Path lockFile;
     FileChannel ch;
     FileLock lock;
     try {
       Files.createDirectories(dir);
-      ch = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      lockFile = dir.toRealPath().resolve(LOCK_FILE);
+    } catch (IOException e) {
+      return Future.failedFuture(new IllegalStateException("cannot use data directory " + dir + ": " + e.getMessage()));
+    }
+    if (!LOCKED_HERE.add(lockFile)) {
+      return Future.failedFuture(new DataDirectoryInUseException(dir)); // held by another node in this JVM
+    }
+    try {
+      ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
       try {
         lock = ch.tryLock();
       } catch (OverlappingFileLockException e) {
-        lock = null; // held by another node in this same JVM
+        lock = null;
       }
       if (lock == null) {
         ch.close();
+        LOCKED_HERE.remove(lockFile);
         return Future.failedFuture(new DataDirectoryInUseException(dir));
       }
     } catch (IOException e) {
+      LOCKED_HERE.remove(lockFile);
       return Future.failedFuture(new IllegalStateException("cannot use data directory " + dir + ": " + e.getMessage()));
     }
     io.webrocket.log.Logging.apply(config.getJsonObject("log"));
@@ -87,7 +110,7 @@ public final class Node {
             .setJvmMetricsEnabled(true)
             .setRegistryName(metricsRegistry)
             .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true))));
-    Node node = new Node(config, vertx, ch, lock, metricsRegistry);
+    Node node = new Node(config, vertx, ch, lock, lockFile, metricsRegistry);
     return node.deploy(loops).map(node).recover(err -> node.stop().transform(x -> Future.failedFuture(err)));
   }
 
@@ -239,6 +262,7 @@ public final class Node {
           } catch (IOException ignored) {
             // the process is ending or the file is gone; nothing left to release
           }
+          LOCKED_HERE.remove(lockFile);
         });
   }
 }

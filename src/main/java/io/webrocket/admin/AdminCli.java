@@ -104,7 +104,7 @@ public final class AdminCli {
         err.println(USAGE);
         return positional.isEmpty() && !opts.containsKey("help") ? 1 : 0;
       }
-      AdminCli cli = connect(opts);
+      AdminCli cli = connect(opts, out);
       cli.execute(positional);
       return 0;
     } catch (Failure | Settings.InvalidException | IllegalArgumentException e) {
@@ -113,7 +113,7 @@ public final class AdminCli {
     }
   }
 
-  private static AdminCli connect(JsonObject opts) throws Failure {
+  private static AdminCli connect(JsonObject opts, PrintStream out) throws Failure {
     JsonObject flags = new JsonObject();
     if (opts.containsKey("storage-dir")) {
       flags.put("storageDir", opts.getString("storage-dir"));
@@ -145,7 +145,7 @@ public final class AdminCli {
           opts.containsKey("node-name"));
     }
     boolean tls = opts.containsKey("https") || io.webrocket.config.Tls.enabled(config.getJsonObject("tls"));
-    return new AdminCli((tls ? "https://" : "http://") + addr, cookie, System.out);
+    return new AdminCli((tls ? "https://" : "http://") + addr, cookie, out);
   }
 
   /** NODE_NAME.cookie in the data directory; if the name was not given and there is one cookie file, that one. */

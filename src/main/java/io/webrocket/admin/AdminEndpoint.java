@@ -55,6 +55,7 @@ public final class AdminEndpoint extends VerticleBase {
     }
     r.get("/metrics").handler(PrometheusScrapingHandler.create(config().getString("metrics")));
     r.route().handler(this::checkCookie);
+    r.route().handler(AdminEndpoint::checkPath);
     r.get("/").handler(this::listVhosts);
     r.delete("/").handler(ctx -> accepted(ctx, directory("clear", new JsonObject())));
     r.post("/:vhost").handler(this::createVhost);
@@ -94,6 +95,35 @@ public final class AdminEndpoint extends VerticleBase {
     }
     ctx.response().putHeader("Content-Type", "application/json").putHeader(COOKIE_HEADER, given);
     ctx.next();
+  }
+
+  /**
+   * Only canonical paths name a route. The router would otherwise normalize {@code //} to
+   * {@code /} and resolve dot segments, so {@code DELETE /demo/..} would clear every vhost.
+   */
+  private static void checkPath(RoutingContext ctx) {
+    if (!canonical(ctx.request().path())) {
+      error(ctx, 404, "not found");
+      return;
+    }
+    ctx.next();
+  }
+
+  /** {@code /}, or {@code /} + segments that are not empty, {@code .} or {@code ..} (also percent-encoded). */
+  static boolean canonical(String path) {
+    if (path == null || !path.startsWith("/")) {
+      return false;
+    }
+    if (path.equals("/")) {
+      return true;
+    }
+    for (String segment : path.substring(1).split("/", -1)) {
+      String s = segment.replace("%2e", ".").replace("%2E", ".");
+      if (s.isEmpty() || s.equals(".") || s.equals("..")) {
+        return false;
+      }
+    }
+    return true;
   }
 
   // ---- requests ----

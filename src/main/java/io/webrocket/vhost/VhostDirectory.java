@@ -158,6 +158,10 @@ public final class VhostDirectory extends VerticleBase {
     result.onComplete(
         r -> msg.reply(r instanceof JsonObject j ? j : null),
         err -> {
+          if (Bus.statusOf(err, Status.INTERNAL_ERROR) == Status.NOT_FOUND) {
+            Bus.fail(msg, Status.NOT_FOUND);
+            return;
+          }
           LOG.error("vhost operation {} failed: {}", Bus.actionOf(msg), err.getMessage());
           Bus.fail(msg, Status.INTERNAL_ERROR);
         });
@@ -190,9 +194,17 @@ public final class VhostDirectory extends VerticleBase {
     // the old token authenticates nobody once the caller hears back.
     return store.putVhost(path, token)
         .compose(x -> Bus.request(vertx, Addresses.vhost(path), "setToken", new JsonObject().put("token", token)))
-        .map(x -> {
-          vhosts.put(path, new Vhost(token, v.deployment()));
-          return token;
+        .transform(r -> {
+          Vhost current = vhosts.get(path);
+          if (current == null || !current.deployment().equals(v.deployment())) {
+            // Deleted while this ran (its deletion reached the store after our write): gone, not back.
+            return Future.failedFuture(Status.NOT_FOUND.failure());
+          }
+          if (r.failed()) {
+            return Future.failedFuture(r.cause());
+          }
+          vhosts.put(path, new Vhost(token, current.deployment()));
+          return Future.succeededFuture(token);
         });
   }
 }

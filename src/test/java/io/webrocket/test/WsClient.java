@@ -18,6 +18,11 @@ import java.util.concurrent.TimeUnit;
  */
 public final class WsClient implements AutoCloseable {
   private static final Vertx VERTX = Vertx.vertx();
+  /**
+   * One client for every connection, held for good: Vert.x closes a client that is no longer
+   * referenced when the garbage collector finds it, and with it the connections it made.
+   */
+  private static final WebSocketClient CLIENT = client();
   public static final long TIMEOUT_MS = 5_000;
 
   private final WebSocket ws;
@@ -55,7 +60,7 @@ public final class WsClient implements AutoCloseable {
   }
 
   public static WsClient connect(int port, String vhost) {
-    return new WsClient(client().webSocket(),
+    return new WsClient(CLIENT.webSocket(),
         new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(vhost));
   }
 

@@ -1,0 +1,391 @@
+package io.webrocket;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.webrocket.config.CommandLine;
+import io.webrocket.config.Settings;
+import io.webrocket.test.AdminClient;
+import io.webrocket.test.TestNode;
+import io.webrocket.test.WbpClient;
+import io.webrocket.test.WsClient;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Starting a node: the 2012 command-line flags, configuration validation (file, environment,
+ * {@code -D}), the data-directory lock, and declared vhosts. Real start-ups run {@code
+ * WebRocket.main} in separate JVMs.
+ */
+class LauncherTest {
+
+  private static Path tempDir(String prefix) {
+    try {
+      return Files.createTempDirectory(prefix);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static JsonObject flags(String... args) {
+    CommandLine.Parsed p = CommandLine.parse(args);
+    assertFalse(p.help());
+    return p.flags();
+  }
+
+  private static JsonObject addr(String host, int port) {
+    return new JsonObject().put("host", host).put("port", port);
+  }
+
+  /** Settings.resolve with no file, env or properties beyond those given. */
+  private static JsonObject resolve(JsonObject file, Map<String, String> env, Map<String, String> props, JsonObject flags) {
+    return Settings.resolve(file, env, props, flags);
+  }
+
+  private static String invalidKey(Runnable r) {
+    Settings.InvalidException e = assertThrows(Settings.InvalidException.class, r::run);
+    return e.getMessage();
+  }
+
+  // -------------------------------------------------------- command line
+
+  @Test
+  void theTwentyTwelveFlagsParseInEverySpelling() {
+    for (String[] args : List.of(
+        new String[] {"-websocket-addr", "127.0.0.2:9000"},
+        new String[] {"--websocket-addr", "127.0.0.2:9000"},
+        new String[] {"-websocket-addr=127.0.0.2:9000"},
+        new String[] {"--websocket-addr=127.0.0.2:9000"})) {
+      assertEquals(new JsonObject().put("websocket", addr("127.0.0.2", 9000)), flags(args), String.join(" ", args));
+    }
+    JsonObject all = flags(
+        "-websocket-addr", "1.2.3.4:1", "--backend-addr=5.6.7.8:2", "-admin-addr=localhost:3", "--node-name", "n1",
+        "-storage-dir=/var/lib/webrocket", "--cert", "c.pem", "-key=k.pem");
+    assertEquals(new JsonObject()
+        .put("websocket", addr("1.2.3.4", 1))
+        .put("backend", addr("5.6.7.8", 2))
+        .put("admin", addr("localhost", 3))
+        .put("node", new JsonObject().put("name", "n1"))
+        .put("storageDir", "/var/lib/webrocket")
+        .put("tls", new JsonObject().put("cert", "c.pem").put("key", "k.pem")), all);
+    // ":PORT" is every interface; IPv6 hosts come in brackets.
+    assertEquals(addr("0.0.0.0", 8088), flags("-backend-addr", ":8088").getJsonObject("backend"));
+    assertEquals(addr("::1", 8089), flags("-admin-addr", "[::1]:8089").getJsonObject("admin"));
+    // The configuration file flag, and help.
+    assertEquals("my.json", CommandLine.parse(new String[] {"-config", "my.json"}).configFile());
+    assertEquals("my.json", CommandLine.parse(new String[] {"--config=my.json"}).configFile());
+    assertNull(CommandLine.parse(new String[] {}).configFile());
+    for (String h : List.of("-help", "--help", "-h")) {
+      assertTrue(CommandLine.parse(new String[] {h}).help(), h);
+    }
+    // The last of a repeated flag wins.
+    assertEquals(addr("127.0.0.1", 2), flags("-admin-addr", "127.0.0.1:1", "-admin-addr", "127.0.0.1:2").getJsonObject("admin"));
+  }
+
+  @Test
+  void badCommandLinesAreRefusedWithAMessage() {
+    for (String[] args : List.of(
+        new String[] {"-no-such-flag", "x"},
+        new String[] {"-websocket-addr"},
+        new String[] {"-websocket-addr", "8080"},
+        new String[] {"-backend-addr", "host:port"},
+        new String[] {"--admin-addr=127.0.0.1:"},
+        new String[] {"stray"},
+        new String[] {"-node-name"})) {
+      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> CommandLine.parse(args), String.join(" ", args));
+      assertFalse(e.getMessage().isBlank());
+    }
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> CommandLine.parse(new String[] {"-bogus=1"}))
+        .getMessage().contains("bogus"));
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> CommandLine.parse(new String[] {"-websocket-addr", "x:y"}))
+        .getMessage().contains("websocket"));
+  }
+
+  @Test
+  void flagsReachTheResolvedConfiguration() {
+    JsonObject c = resolve(new JsonObject(), Map.of(), Map.of(),
+        flags("-websocket-addr", "127.0.0.1:9100", "--backend-addr=:9101", "-admin-addr=127.0.0.3:9102", "-node-name", "edge-1",
+            "-storage-dir", "/tmp/x"));
+    assertEquals(addr("127.0.0.1", 9100), sub(c.getJsonObject("websocket"), "host", "port"));
+    assertEquals(addr("0.0.0.0", 9101), sub(c.getJsonObject("backend"), "host", "port"));
+    assertEquals(addr("127.0.0.3", 9102), sub(c.getJsonObject("admin"), "host", "port"));
+    assertEquals("edge-1", c.getJsonObject("node").getString("name"));
+    assertEquals("/tmp/x", c.getString("storageDir"));
+    // The rest keeps its defaults.
+    assertEquals(65536, c.getJsonObject("websocket").getInteger("maxFrameSize"));
+  }
+
+  private static JsonObject sub(JsonObject o, String... keys) {
+    JsonObject r = new JsonObject();
+    for (String k : keys) {
+      r.put(k, o.getValue(k));
+    }
+    return r;
+  }
+
+  // ------------------------------------------------------- configuration
+
+  @Test
+  void environmentAndSystemPropertiesOverrideTheFileAndFlagsOverrideBoth() {
+    JsonObject file = new JsonObject()
+        .put("websocket", new JsonObject().put("port", 7000).put("maxFrameSize", 2048))
+        .put("backend", new JsonObject().put("port", 7001))
+        .put("node", new JsonObject().put("name", "from-file"));
+    // Environment over the file.
+    JsonObject c = resolve(file, Map.of("WEBROCKET_WEBSOCKET_PORT", "7100", "WEBROCKET_NODE_NAME", "from-env",
+        "WEBROCKET_STORE_FSYNC", "true", "WEBROCKET_BACKEND_IDLETIMEOUTMS", "60000", "WEBROCKET_HOST", "127.0.0.9"), Map.of(), null);
+    assertEquals(7100, c.getJsonObject("websocket").getInteger("port"));
+    assertEquals(2048, c.getJsonObject("websocket").getInteger("maxFrameSize"), "untouched file values stay");
+    assertEquals("from-env", c.getJsonObject("node").getString("name"));
+    assertEquals(true, c.getJsonObject("store").getBoolean("fsync"));
+    assertEquals(60000L, c.getJsonObject("backend").getLong("idleTimeoutMs"));
+    assertEquals("127.0.0.9", c.getJsonObject("websocket").getString("host"), "host applies to endpoints without their own");
+    // -D over the environment.
+    c = resolve(file, Map.of("WEBROCKET_WEBSOCKET_PORT", "7100"),
+        Map.of("webrocket.websocket.port", "7200", "webrocket.tokens.lifetimeMs", "5000", "unrelated.websocket.port", "1"), null);
+    assertEquals(7200, c.getJsonObject("websocket").getInteger("port"));
+    assertEquals(5000L, c.getJsonObject("tokens").getLong("lifetimeMs"));
+    assertEquals(7001, c.getJsonObject("backend").getInteger("port"));
+    // Command-line flags over everything.
+    c = resolve(file, Map.of("WEBROCKET_WEBSOCKET_PORT", "7100"), Map.of("webrocket.websocket.port", "7200"),
+        flags("-websocket-addr", "127.0.0.1:7300"));
+    assertEquals(7300, c.getJsonObject("websocket").getInteger("port"));
+    // Variables of other programs are ignored.
+    c = resolve(new JsonObject(), Map.of("WEBSOCKET_PORT", "1", "PORT", "2"), Map.of(), null);
+    assertEquals(8080, c.getJsonObject("websocket").getInteger("port"));
+  }
+
+  @Test
+  void badConfigValuesAreRefusedWithAMessageNamingTheKey() {
+    JsonObject none = new JsonObject();
+    assertTrue(invalidKey(() -> resolve(new JsonObject().put("websocket", new JsonObject().put("port", 70000)), Map.of(), Map.of(), null))
+        .startsWith("websocket.port"));
+    assertTrue(invalidKey(() -> resolve(none, Map.of("WEBROCKET_BACKEND_PORT", "eighty"), Map.of(), null)).startsWith("backend.port"));
+    assertTrue(invalidKey(() -> resolve(none, Map.of(), Map.of("webrocket.admin.port", "-1"), null)).startsWith("admin.port"));
+    assertTrue(invalidKey(() -> resolve(none, Map.of(), Map.of(), flags("-websocket-addr", "127.0.0.1:65536")))
+        .startsWith("websocket.port"));
+    assertTrue(invalidKey(() -> resolve(none, Map.of("WEBROCKET_WEBSOCKET_MAXFRAMESIZE", "10"), Map.of(), null))
+        .startsWith("websocket.maxFrameSize"));
+    assertTrue(invalidKey(() -> resolve(none, Map.of(), Map.of("webrocket.backend.maxMessageSize", "1024"), null))
+        .startsWith("backend.maxMessageSize"), "WBP: never less than 16 KiB");
+    assertTrue(invalidKey(() -> resolve(none, Map.of(), Map.of("webrocket.backend.heartbeatIntervalMs", "2000"), null))
+        .startsWith("backend.heartbeatIntervalMs"), "WBP: well under 2 s");
+    assertTrue(invalidKey(() -> resolve(new JsonObject().put("node", new JsonObject().put("name", "no spaces")), Map.of(), Map.of(), null))
+        .startsWith("node.name"));
+    assertTrue(invalidKey(() -> resolve(new JsonObject().put("tokens", new JsonObject().put("lifetimeMs", "soon")), Map.of(), Map.of(), null))
+        .startsWith("tokens.lifetimeMs"));
+    assertTrue(invalidKey(() -> resolve(new JsonObject().put("websocket", "8080"), Map.of(), Map.of(), null)).startsWith("websocket"));
+    assertTrue(invalidKey(() -> resolve(none, Map.of(), Map.of(), flags("-cert", "c.pem"))).startsWith("tls"));
+    assertTrue(invalidKey(() -> resolve(new JsonObject().put("storageDir", ""), Map.of(), Map.of(), null)).startsWith("storageDir"));
+    assertTrue(invalidKey(() -> resolve(new JsonObject().put("vhosts", new JsonObject().put("no-slash", new JsonObject())), Map.of(), Map.of(), null))
+        .startsWith("vhosts.no-slash"));
+    assertTrue(invalidKey(() -> resolve(new JsonObject().put("vhosts", new JsonObject().put("/demo",
+        new JsonObject().put("channels", new JsonArray().add("ok").add(".bad")))), Map.of(), Map.of(), null))
+        .startsWith("vhosts./demo.channels"));
+  }
+
+  @Test
+  void badConfigValueStopsTheRealMainWithTheKeyOnStderr() throws Exception {
+    Path work = tempDir("webrocket-badconf");
+    Path conf = work.resolve("bad.json");
+    Files.writeString(conf, "{\"admin\": {\"port\": 99999}}");
+    Path data = tempDir("webrocket-badconf-data");
+    // Three separate JVMs at once: -D, environment, configuration file (flags: see the unit test above).
+    List<ChildJvm> children = new ArrayList<>();
+    try {
+      children.add(ChildJvm.start(work, List.of("-Dwebrocket.websocket.port=70000"), Map.of(), "-storage-dir", data.toString()));
+      children.add(ChildJvm.start(work, List.of(), Map.of("WEBROCKET_BACKEND_MAXMESSAGESIZE", "100"), "-storage-dir", data.toString()));
+      children.add(ChildJvm.start(work, List.of(), Map.of(), "-config", conf.toString(), "-storage-dir", data.toString()));
+      List<String> keys = List.of("websocket.port", "backend.maxMessageSize", "admin.port");
+      for (int i = 0; i < children.size(); i++) {
+        ChildJvm c = children.get(i);
+        int status = c.awaitExit(30_000);
+        assertNotEquals(0, status, c.describe());
+        assertTrue(c.stderr().contains(keys.get(i)), "stderr should name " + keys.get(i) + "; " + c.describe());
+        assertFalse(c.stdout().contains("is running"), c.describe());
+      }
+    } finally {
+      children.forEach(ChildJvm::close);
+    }
+    // Refused before anything was written to the data directory's store.
+    assertFalse(Files.exists(data.resolve("webrocket.db")));
+  }
+
+  // ------------------------------------------------------------- a real start
+
+  @Test
+  void aSeparateJvmStartsWithTheFlagsListensWhereToldAndPrintsTheBanner() throws Exception {
+    Path work = tempDir("webrocket-launch-cwd");
+    Path data = tempDir("webrocket-launch-data");
+    int ws = TestNode.freePort();
+    int be = TestNode.freePort();
+    int ad = TestNode.freePort();
+    try (ChildJvm node = ChildJvm.start(work, List.of(), Map.of(),
+        "-websocket-addr", "127.0.0.1:" + ws, "--backend-addr=127.0.0.1:" + be, "-admin-addr=127.0.0.1:" + ad,
+        "--node-name", "launched", "-storage-dir", data.toString())) {
+      String cookie = node.awaitStarted();
+      String out = node.stdout();
+      assertTrue(cookie.matches("[0-9a-f]{40}"), out);
+      assertTrue(out.contains("launched"), "node name; " + out);
+      assertTrue(out.contains("ws://127.0.0.1:" + ws + "/"), "websocket URL; " + out);
+      assertTrue(out.lines().anyMatch(l -> l.contains("wr://") && l.contains("@127.0.0.1:" + be + "/")), "backend URL; " + out);
+      assertTrue(out.contains("http://127.0.0.1:" + ad + "/"), "admin URL; " + out);
+      assertTrue(out.contains(data.toRealPath().toString()) || out.contains(data.toAbsolutePath().normalize().toString()), "data dir; " + out);
+      assertEquals(cookie, Files.readString(data.resolve("launched.cookie")).trim());
+
+      // It listens where told: admin with the printed cookie, then a browser and a backend.
+      AdminClient admin = new AdminClient(ad, cookie);
+      String token = admin.createVhost("/demo");
+      admin.openChannel("/demo", "chat");
+      try (WsClient browser = WsClient.connect(ws, "/demo"); WbpClient backend = WbpClient.connect(be)) {
+        browser.subscribe("chat");
+        assertEquals(List.of("OK", ""), backend.request(WbpClient.identity("req", "/demo", token), "BC", "chat", "hi", "{}"));
+        assertEquals(new JsonObject().put("channel", "chat"), browser.expect("hi"));
+      }
+      // Not on the default ports (nothing of ours, at least: the admin port answers only where told).
+      assertEquals(403, new AdminClient(ad, "0".repeat(40)).call("GET", "/").statusCode());
+
+      // A second JVM on the same data directory refuses to start, saying why.
+      try (ChildJvm second = ChildJvm.start(work, List.of(), Map.of(),
+          "-websocket-addr", "127.0.0.1:" + TestNode.freePort(), "-backend-addr", "127.0.0.1:" + TestNode.freePort(),
+          "-admin-addr", "127.0.0.1:" + TestNode.freePort(), "-node-name", "launched", "-storage-dir", data.toString())) {
+        assertNotEquals(0, second.awaitExit(30_000), second.describe());
+        assertTrue(second.stderr().contains("in use"), second.describe());
+        assertTrue(second.stderr().contains(data.toAbsolutePath().toString()), "names the directory; " + second.describe());
+      }
+      // So does a node in this JVM.
+      JsonObject config = resolve(new JsonObject().put("storageDir", data.toString()).put("host", "127.0.0.1")
+          .put("websocket", new JsonObject().put("port", 0)).put("backend", new JsonObject().put("port", 0))
+          .put("admin", new JsonObject().put("port", 0)).put("node", new JsonObject().put("name", "launched")), Map.of(), Map.of(), null);
+      Throwable failure = assertThrows(Throwable.class, () -> Node.start(config).await());
+      assertInstanceOf(Node.DataDirectoryInUseException.class, failure, failure.toString());
+      // The refusals did not disturb the running node.
+      assertTrue(node.isAlive());
+      assertEquals(token, admin.token("/demo"));
+      assertEquals(cookie, Files.readString(data.resolve("launched.cookie")).trim());
+    }
+  }
+
+  // ------------------------------------------------------ data directory lock
+
+  @Test
+  void aSecondNodeOnTheSameDataDirectoryRefusesToStart() throws Exception {
+    Path data = tempDir("webrocket-lock");
+    Path work = tempDir("webrocket-lock-cwd");
+    try (TestNode first = TestNode.start(data, new JsonObject())) {
+      String token = first.createVhost("/mine");
+      // In this JVM.
+      for (int i = 0; i < 2; i++) {
+        Throwable e = assertThrows(Throwable.class, () -> TestNode.start(data, new JsonObject()));
+        Throwable cause = e instanceof ExecutionException ? e.getCause() : e;
+        assertInstanceOf(Node.DataDirectoryInUseException.class, cause, e.toString());
+        assertTrue(cause.getMessage().contains("in use") && cause.getMessage().contains(data.toAbsolutePath().toString()),
+            cause.getMessage());
+      }
+      // A refusal in this JVM must not loosen the lock for other processes.
+      try (ChildJvm other = ChildJvm.start(work, List.of(), Map.of(), "-storage-dir", data.toString(), "-node-name", "test",
+          "-websocket-addr", "127.0.0.1:" + TestNode.freePort(), "-backend-addr", "127.0.0.1:" + TestNode.freePort(),
+          "-admin-addr", "127.0.0.1:" + TestNode.freePort())) {
+        int status = other.awaitExit(30_000);
+        assertNotEquals(0, status, other.describe());
+        assertTrue(other.stderr().contains("in use"), other.describe());
+      }
+      // The first node is unharmed.
+      assertEquals(token, first.admin().token("/mine"));
+    }
+    // Once it has stopped, the directory can be used again.
+    try (TestNode again = TestNode.start(data, new JsonObject())) {
+      assertEquals(200, again.admin().call("GET", "/mine").statusCode());
+    }
+  }
+
+  // ---------------------------------------------------------- declared vhosts
+
+  @Test
+  void declaredVhostsAndChannelsAreCreatedOnFirstStartAndKeepTheirTokens() {
+    Path data = tempDir("webrocket-declared");
+    JsonObject declared = new JsonObject().put("vhosts", new JsonObject()
+        .put("/demo", new JsonObject().put("channels", new JsonArray().add("chat").add("presence-lobby")))
+        .put("/bare", null)
+        .put("/nested/path", new JsonObject().put("channels", new JsonArray().add("private-x"))));
+    String demo;
+    String bare;
+    String nested;
+    try (TestNode n = TestNode.start(data, declared)) {
+      AdminClient a = n.admin();
+      demo = a.token("/demo");
+      bare = a.token("/bare");
+      assertTrue(demo.matches("[0-9a-f]{40}") && bare.matches("[0-9a-f]{40}"));
+      assertEquals(Set.of("chat", "presence-lobby"), channels(a, "/demo"));
+      assertEquals(Set.of(), channels(a, "/bare"));
+      nested = tokenOf(a, "/nested/path");
+      assertEquals(List.of("OK", ""), request(n, "/nested/path", nested, "BC", "private-x", "e", "{}"));
+      try (WsClient b = n.ws("/demo")) {
+        b.subscribe("chat");
+      }
+      // Runtime changes: a declared channel closed, another opened, the token regenerated.
+      assertEquals(202, a.call("DELETE", "/demo/channels/chat").statusCode());
+      a.openChannel("/demo", "extra");
+      assertEquals(302, a.call("PUT", "/bare/token").statusCode());
+      bare = a.token("/bare");
+    }
+    // A later start with the same declaration (plus a new vhost): tokens are kept, declared
+    // channels are open again, runtime additions stay, the new vhost appears.
+    JsonObject more = declared.copy();
+    more.getJsonObject("vhosts").put("/later", new JsonObject().put("channels", new JsonArray().add("news")));
+    try (TestNode n = TestNode.start(data, more)) {
+      AdminClient a = n.admin();
+      assertEquals(demo, a.token("/demo"));
+      assertEquals(bare, a.token("/bare"), "a regenerated token is kept, not reset");
+      assertEquals(nested, tokenOf(a, "/nested/path"));
+      assertEquals(Set.of("chat", "presence-lobby", "extra"), channels(a, "/demo"));
+      assertEquals(Set.of("news"), channels(a, "/later"));
+      assertEquals(List.of("OK", ""), request(n, "/demo", demo, "BC", "chat", "e", "{}"));
+    }
+    // A start without the declaration keeps what exists.
+    try (TestNode n = TestNode.start(data, new JsonObject())) {
+      assertEquals(demo, n.admin().token("/demo"));
+      assertEquals(4, n.admin().json("/").getJsonArray("vhosts").size());
+    }
+  }
+
+  private static Set<String> channels(AdminClient a, String vhost) {
+    Set<String> names = new TreeSet<>();
+    for (Object o : a.json(vhost + "/channels").getJsonArray("channels")) {
+      names.add(((JsonObject) o).getString("name"));
+    }
+    return names;
+  }
+
+  /** A vhost's token from GET / (multi-segment paths have no single-segment admin route). */
+  private static String tokenOf(AdminClient a, String path) {
+    for (Object o : a.json("/").getJsonArray("vhosts")) {
+      JsonObject v = (JsonObject) o;
+      if (v.getString("path").equals(path)) {
+        return v.getString("accessToken");
+      }
+    }
+    throw new AssertionError(path + " not listed");
+  }
+
+  private static List<String> request(TestNode n, String vhost, String token, String... frames) {
+    try (WbpClient c = n.wbp()) {
+      return c.request(WbpClient.identity("req", vhost, token), frames);
+    }
+  }
+}
