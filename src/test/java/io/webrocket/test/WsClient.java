@@ -2,6 +2,7 @@ package io.webrocket.test;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ClientWebSocket;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
@@ -19,15 +20,22 @@ public final class WsClient implements AutoCloseable {
   private static final Vertx VERTX = Vertx.vertx();
   public static final long TIMEOUT_MS = 5_000;
 
+  // Vert.x closes a client (and its sockets) once the client object is garbage collected:
+  // each WsClient keeps its own reachable for as long as the socket is in use.
+  private final WebSocketClient client;
   private final WebSocket ws;
   private final LinkedBlockingQueue<String> received = new LinkedBlockingQueue<>();
   public final CompletableFuture<Short> closeStatus = new CompletableFuture<>();
   public final String sid;
 
-  private WsClient(WebSocket ws) {
+  private WsClient(WebSocketClient client, WebSocketConnectOptions options) {
+    this.client = client;
+    // Handlers go on before connecting: a message arriving right after the handshake is kept.
+    ClientWebSocket ws = client.webSocket();
     this.ws = ws;
     ws.textMessageHandler(received::add);
     ws.closeHandler(v -> closeStatus.complete(ws.closeStatusCode() == null ? -1 : ws.closeStatusCode()));
+    await(ws.connect(options));
     JsonObject connected = next();
     if (!connected.containsKey(":connected")) {
       throw new IllegalStateException("expected :connected, got " + connected);
@@ -52,9 +60,7 @@ public final class WsClient implements AutoCloseable {
   }
 
   public static WsClient connect(int port, String vhost) {
-    WebSocket ws = await(client()
-        .connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(vhost)));
-    return new WsClient(ws);
+    return new WsClient(client(), new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(vhost));
   }
 
   public static Vertx vertx() {
@@ -160,5 +166,6 @@ public final class WsClient implements AutoCloseable {
     if (!ws.isClosed()) {
       await(ws.close());
     }
+    client.close();
   }
 }
