@@ -133,6 +133,7 @@ public final class Node {
             .setConfig(config.getJsonObject("admin").copy()
                 .put("tls", tls)
                 .put("cookie", cookie)
+                .put("nodeName", config.getJsonObject("node").getString("name"))
                 .put("metrics", metricsRegistry)))))
         .mapEmpty();
   }

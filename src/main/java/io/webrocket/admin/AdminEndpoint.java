@@ -14,6 +14,7 @@ import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
 import io.webrocket.bus.Status;
 import io.webrocket.config.Tls;
+import io.webrocket.metrics.Metrics;
 import io.webrocket.vhost.Names;
 import io.webrocket.vhost.Secrets;
 
@@ -21,7 +22,9 @@ import io.webrocket.vhost.Secrets;
  * The admin REST interface (WARI). Every route needs the node cookie in
  * {@code X-WebRocket-Cookie}; routes turn into requests to the vhost directory and registries.
  *
- * <p>Config: the {@code admin} section, plus {@code tls} and {@code cookie}.
+ * <p>Config: the {@code admin} section, plus {@code tls}, {@code cookie}, {@code nodeName} and
+ * {@code metrics} (the name of the node's metrics registry). The web console ({@link Console})
+ * lives under {@code /console/}.
  */
 public final class AdminEndpoint extends VerticleBase {
   public static final String COOKIE_HEADER = "X-WebRocket-Cookie";
@@ -54,6 +57,7 @@ public final class AdminEndpoint extends VerticleBase {
       r.get("/metrics").handler(this::checkCookie);
     }
     r.get("/metrics").handler(PrometheusScrapingHandler.create(config().getString("metrics")));
+    new Console(config().getString("nodeName"), Metrics.of(config().getString("metrics"))).mount(r, this::checkCookie);
     r.route().handler(this::checkCookie);
     r.route().handler(AdminEndpoint::checkPath);
     r.get("/").handler(this::listVhosts);

@@ -1,6 +1,7 @@
 package io.webrocket.metrics;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
@@ -21,6 +22,14 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class Metrics {
   private static final Map<String, Metrics> BY_REGISTRY = new ConcurrentHashMap<>();
+
+  public static final String CONNECTIONS = "webrocket.websocket.connections";
+  public static final String SUBSCRIPTIONS = "webrocket.subscriptions";
+  public static final String CHANNELS = "webrocket.channels";
+  public static final String WORKERS = "webrocket.workers";
+  public static final String BROADCASTS = "webrocket.broadcasts";
+  public static final String DELIVERED = "webrocket.frames.delivered";
+  public static final String DROPPED = "webrocket.frames.dropped";
 
   private final MeterRegistry registry;
   private final Map<String, AtomicLong> gauges = new ConcurrentHashMap<>();
@@ -49,7 +58,7 @@ public final class Metrics {
   private AtomicLong gauge(String name, String description, String vhost) {
     return gauges.computeIfAbsent(name + "|" + vhost, k -> {
       AtomicLong value = new AtomicLong();
-      io.micrometer.core.instrument.Gauge.builder(name, value, AtomicLong::get)
+      Gauge.builder(name, value, AtomicLong::get)
           .description(description)
           .tags(Tags.of("vhost", vhost))
           .register(registry);
@@ -57,39 +66,54 @@ public final class Metrics {
     });
   }
 
+  /**
+   * The sum of a gauge or counter over all its tags (every vhost, every source), e.g.
+   * {@code total(CONNECTIONS)}; 0 while no meter of that name exists yet.
+   */
+  public double total(String name) {
+    double sum = 0;
+    for (Gauge g : registry.find(name).gauges()) {
+      sum += g.value();
+    }
+    for (Counter c : registry.find(name).counters()) {
+      sum += c.count();
+    }
+    return sum;
+  }
+
   // ---- gauges ----
 
   public AtomicLong connections(String vhost) {
-    return gauge("webrocket.websocket.connections", "Open WebSocket connections", vhost);
+    return gauge(CONNECTIONS, "Open WebSocket connections", vhost);
   }
 
   public AtomicLong subscriptions(String vhost) {
-    return gauge("webrocket.subscriptions", "Channel subscriptions of open WebSocket connections", vhost);
+    return gauge(SUBSCRIPTIONS, "Channel subscriptions of open WebSocket connections", vhost);
   }
 
   public AtomicLong channels(String vhost) {
-    return gauge("webrocket.channels", "Open channels", vhost);
+    return gauge(CHANNELS, "Open channels", vhost);
   }
 
   public AtomicLong workers(String vhost) {
-    return gauge("webrocket.workers", "Backend workers connected", vhost);
+    return gauge(WORKERS, "Backend workers connected", vhost);
   }
 
   // ---- counters ----
 
   /** {@code source}: {@code browser} (WWFP broadcast) or {@code backend} (WBP BC). */
   public Counter broadcasts(String vhost, String source) {
-    return Counter.builder("webrocket.broadcasts").description("Broadcasts received")
+    return Counter.builder(BROADCASTS).description("Broadcasts received")
         .tags("vhost", vhost, "source", source).register(registry);
   }
 
   public Counter delivered(String vhost) {
-    return Counter.builder("webrocket.frames.delivered").description("Frames written to WebSocket subscribers")
+    return Counter.builder(DELIVERED).description("Frames written to WebSocket subscribers")
         .tags("vhost", vhost).register(registry);
   }
 
   public Counter dropped(String vhost) {
-    return Counter.builder("webrocket.frames.dropped").description("Frames dropped for slow consumers")
+    return Counter.builder(DROPPED).description("Frames dropped for slow consumers")
         .tags("vhost", vhost).register(registry);
   }
 
