@@ -2,6 +2,7 @@ package io.webrocket.test;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ClientWebSocket;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
@@ -24,10 +25,15 @@ public final class WsClient implements AutoCloseable {
   public final CompletableFuture<Short> closeStatus = new CompletableFuture<>();
   public final String sid;
 
-  private WsClient(WebSocket ws) {
+  /**
+   * Handlers are set before connecting: set after, the server's {@code :connected} (sent right
+   * after the upgrade) can arrive first and be dropped for want of a handler.
+   */
+  private WsClient(ClientWebSocket ws, WebSocketConnectOptions options) {
     this.ws = ws;
     ws.textMessageHandler(received::add);
     ws.closeHandler(v -> closeStatus.complete(ws.closeStatusCode() == null ? -1 : ws.closeStatusCode()));
+    await(ws.connect(options));
     JsonObject connected = next();
     if (!connected.containsKey(":connected")) {
       throw new IllegalStateException("expected :connected, got " + connected);
@@ -52,9 +58,8 @@ public final class WsClient implements AutoCloseable {
   }
 
   public static WsClient connect(int port, String vhost) {
-    WebSocket ws = await(client()
-        .connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(vhost)));
-    return new WsClient(ws);
+    return new WsClient(client().webSocket(),
+        new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port).setURI(vhost));
   }
 
   public static Vertx vertx() {
