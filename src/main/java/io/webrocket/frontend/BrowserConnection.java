@@ -2,6 +2,7 @@ package io.webrocket.frontend;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -68,8 +69,21 @@ final class BrowserConnection {
     });
     ws.pongHandler(b -> heard());
     ws.closeHandler(v -> onClosed(null));
-    ws.exceptionHandler(e -> {}); // the close handler follows and does the cleanup
+    ws.exceptionHandler(this::onSocketError);
     send(Wwfp.encode(":connected", new JsonObject().put("sid", sid)));
+  }
+
+  /**
+   * A frame over the size limit (or another protocol violation) fails the connection, and Vert.x
+   * then drops it without a close frame. Send the close frame with the violation's status (1009
+   * for a frame too big) first, as WWFP and RFC 6455 ask. Any error is followed by the close
+   * handler, which does the cleanup.
+   */
+  private void onSocketError(Throwable e) {
+    if (e instanceof CorruptedWebSocketFrameException violation && !closing) {
+      closing = true;
+      channel.writeAndFlush(Outbound.closeFrame(violation.closeStatus().code()));
+    }
   }
 
   void heard() {
@@ -185,6 +199,11 @@ final class BrowserConnection {
     return Bus.request(endpoint.vertx(), Addresses.vhost(vhost), action, body);
   }
 
+  /** The channel field if it is a string; any string is a name, so an empty one is 451, not 400. */
+  private static String channelName(JsonObject p) {
+    return p.getValue("channel") instanceof String s ? s : null;
+  }
+
   private static String string(JsonObject p, String key) {
     Object v = p.getValue(key);
     return v instanceof String s && !s.isEmpty() ? s : null;
@@ -239,7 +258,7 @@ final class BrowserConnection {
   // ---- subscriptions ----
 
   private void subscribe(JsonObject p) {
-    String name = string(p, "channel");
+    String name = channelName(p);
     JsonObject data = object(p, "data");
     Object hidden = p.getValue("hidden");
     if (name == null || data == BAD || (hidden != null && !(hidden instanceof Boolean))) {
@@ -265,6 +284,12 @@ final class BrowserConnection {
     JsonObject logPayload = payload;
     await(registry("subscribe", req).onComplete(
         reply -> {
+          if (closing) {
+            // The socket went away while the registry added it, after it had left everything
+            // else: it leaves this channel too, or it would stay listed there for good.
+            registry("disconnect", new JsonObject().put("sid", sid).put("channels", new JsonArray().add(name)));
+            return;
+          }
           JsonObject r = (JsonObject) reply.body();
           if (channels.add(name)) {
             endpoint.subscribers().add(this, name);
@@ -287,7 +312,7 @@ final class BrowserConnection {
   }
 
   private void unsubscribe(JsonObject p) {
-    String name = string(p, "channel");
+    String name = channelName(p);
     JsonObject data = object(p, "data");
     if (name == null || data == BAD) {
       fail(Status.BAD_REQUEST);
@@ -313,7 +338,7 @@ final class BrowserConnection {
   // ---- broadcasts and triggers ----
 
   private void broadcast(JsonObject p) {
-    String name = string(p, "channel");
+    String name = channelName(p);
     String event = string(p, "event");
     JsonObject data = object(p, "data");
     Object triggerValue = p.getValue("trigger");
@@ -423,6 +448,9 @@ final class BrowserConnection {
   void shutdown(short status, String reason) {
     if (!closing) {
       closing = true;
+      // It leaves its channels now: the close handshake can take as long as the closing
+      // timeout, and a peer that stopped answering pings will not answer the close either.
+      leaveAll(null);
       ws.close(status, reason);
     }
   }

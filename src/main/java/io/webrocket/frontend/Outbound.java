@@ -45,6 +45,11 @@ final class Outbound {
     return f;
   }
 
+  /** A complete close frame (FIN, opcode 8, unmasked) carrying {@code status} and no reason. */
+  static ByteBuf closeFrame(int status) {
+    return Unpooled.buffer(4).writeByte(0x88).writeByte(2).writeShort(status);
+  }
+
   /** Queues {@code frame} (not consumed: the caller releases it) on the connection's socket. */
   void write(BrowserConnection conn, ByteBuf frame) {
     var ctx = conn.channel();

@@ -30,11 +30,14 @@ final class Channel {
     this.type = Names.typeOf(name);
   }
 
-  /** Visible presence members, in joining order. */
-  JsonArray presenceList() {
+  /**
+   * Visible presence members, in joining order, as {@code sid} sees them: without itself (it may
+   * be on the channel already when it subscribes again).
+   */
+  JsonArray presenceList(String sid) {
     JsonArray list = new JsonArray();
-    subscribers.values().forEach(m -> {
-      if (!m.hidden()) {
+    subscribers.forEach((s, m) -> {
+      if (!m.hidden() && !s.equals(sid)) {
         list.add(m.listed());
       }
     });

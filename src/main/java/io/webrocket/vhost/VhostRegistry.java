@@ -242,7 +242,7 @@ public final class VhostRegistry extends VerticleBase {
     String sid = b.getString("sid");
     JsonObject reply = new JsonObject();
     if (c.type == Names.ChannelType.PRESENCE) {
-      reply.put("subscribers", c.presenceList());
+      reply.put("subscribers", c.presenceList(sid));
     }
     if (c.subscribers.containsKey(sid)) {
       // Re-subscribing changes nothing and announces nothing.

@@ -1,0 +1,174 @@
+package io.webrocket.frontend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.vertx.core.json.JsonObject;
+import io.webrocket.test.TestNode;
+import io.webrocket.test.WbpClient;
+import io.webrocket.test.WsClient;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One test class's node plus the chores of its tests: a fresh vhost per test, channels, single
+ * access tokens, workers, and closing every client a test opened.
+ */
+final class Broker implements AutoCloseable {
+  private static final AtomicInteger SEQ = new AtomicInteger();
+
+  /** A vhost made for one test: its path and access token. */
+  record Vhost(String path, String token) {
+    String req() {
+      return WbpClient.identity("req", path, token);
+    }
+
+    String dlr() {
+      return WbpClient.identity("dlr", path, token);
+    }
+  }
+
+  final TestNode node;
+  private final List<AutoCloseable> opened = new ArrayList<>();
+
+  Broker(JsonObject overrides) {
+    this.node = TestNode.start(overrides);
+  }
+
+  /** A new vhost with {@code channels} open. */
+  Vhost vhost(String... channels) {
+    String path = "/v" + SEQ.incrementAndGet();
+    Vhost v = new Vhost(path, node.createVhost(path));
+    for (String c : channels) {
+      open(v, c);
+    }
+    return v;
+  }
+
+  void open(Vhost v, String channel) {
+    node.openChannel(v.path(), channel);
+  }
+
+  /** Closes a channel through WBP {@code CC}. */
+  void closeChannel(Vhost v, String channel) {
+    try (WbpClient c = node.wbp()) {
+      assertEquals(List.of("OK", ""), c.request(v.req(), "CC", channel));
+    }
+  }
+
+  /** A backend broadcast through WBP {@code BC}. */
+  void backendBroadcast(Vhost v, String channel, String event, JsonObject data) {
+    try (WbpClient c = node.wbp()) {
+      assertEquals(List.of("OK", ""), c.request(v.req(), "BC", channel, event, data.encode()));
+    }
+  }
+
+  /** How many subscribers the registry counts on a channel (admin API). */
+  int subscribers(Vhost v, String channel) {
+    return node.admin().json(v.path() + "/channels/" + channel)
+        .getJsonObject("channel").getJsonObject("subscribers").getInteger("size");
+  }
+
+  /** Waits (bounded) for the registry to count {@code expected} subscribers on a channel. */
+  void awaitSubscribers(Vhost v, String channel, int expected) {
+    long deadline = System.currentTimeMillis() + 5_000;
+    int now;
+    while ((now = subscribers(v, channel)) != expected) {
+      if (System.currentTimeMillis() > deadline) {
+        throw new AssertionError(channel + " has " + now + " subscribers, expected " + expected);
+      }
+      WwfpTest.sleep(20);
+    }
+  }
+
+  /** A single access token for {@code uid} with permission pattern {@code permission}. */
+  String token(Vhost v, String uid, String permission) {
+    try (WbpClient c = node.wbp()) {
+      List<String> reply = c.request(v.req(), "AT", uid, permission);
+      assertEquals("AT", reply.get(0), "AT reply " + reply);
+      return reply.get(1);
+    }
+  }
+
+  WsClient ws(Vhost v) {
+    return track(node.ws(v.path()));
+  }
+
+  /** A connection authenticated as {@code uid} with {@code permission}. */
+  WsClient ws(Vhost v, String uid, String permission) {
+    WsClient c = ws(v);
+    c.auth(token(v, uid, permission));
+    return c;
+  }
+
+  RawWebSocket raw(String path) {
+    return track(RawWebSocket.connect(node.wsPort, path));
+  }
+
+  WbpClient wbp() {
+    return track(node.wbp());
+  }
+
+  /** A worker of {@code v} that is in the lobby (its first HB has arrived). */
+  WbpClient worker(Vhost v) {
+    WbpClient w = wbp();
+    w.write(WbpClient.message(v.dlr(), "RD"));
+    assertEquals("HB", w.read().get(0));
+    return w;
+  }
+
+  /** The JSON of the next {@code TR} a worker receives, skipping heartbeats. */
+  static JsonObject nextTrigger(WbpClient worker) {
+    while (true) {
+      List<String> m = worker.read();
+      if (m.get(0).equals("HB")) {
+        continue;
+      }
+      assertEquals("TR", m.get(0), "worker got " + m);
+      assertEquals(2, m.size(), "TR carries one frame: " + m);
+      return new JsonObject(m.get(1));
+    }
+  }
+
+  /** Asserts a worker gets no {@code TR} for {@code ms} (heartbeats are fine). */
+  static void expectNoTrigger(WbpClient worker, int ms) {
+    worker.setTimeout(ms);
+    try {
+      while (true) {
+        List<String> m = worker.read();
+        if (!m.get(0).equals("HB")) {
+          throw new AssertionError("expected no trigger, got " + m);
+        }
+      }
+    } catch (AssertionError e) {
+      if (!e.getMessage().startsWith("no message within")) {
+        throw e;
+      }
+    } finally {
+      worker.setTimeout(WbpClient.TIMEOUT_MS);
+    }
+  }
+
+  <T extends AutoCloseable> T track(T c) {
+    opened.add(c);
+    return c;
+  }
+
+  /** Closes every client the current test opened. */
+  void closeClients() {
+    for (AutoCloseable c : opened) {
+      try {
+        c.close();
+      } catch (Exception ignored) {
+        // closed by the server already
+      }
+    }
+    opened.clear();
+  }
+
+  @Override
+  public void close() {
+    closeClients();
+    node.close();
+  }
+}

@@ -1,0 +1,124 @@
+package io.webrocket.frontend;
+
+import static io.webrocket.frontend.WwfpTest.error;
+import static io.webrocket.frontend.WwfpTest.o;
+import static io.webrocket.frontend.WwfpTest.stillServes;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.json.JsonObject;
+import io.webrocket.config.Settings;
+import io.webrocket.frontend.Broker.Vhost;
+import io.webrocket.test.WsClient;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The WWFP rules that run on timers: liveness (server pings, silent sockets closed) and the
+ * expiry of single access tokens. The node runs with a short ping interval and the shortest
+ * token lifetime the configuration allows.
+ */
+class WwfpTimersTest {
+  private static final int PING_MS = 300;
+  private static final int TOKEN_LIFETIME_MS = 1000;
+  private static Broker broker;
+
+  @BeforeAll
+  static void start() {
+    broker = new Broker(new JsonObject()
+        .put("websocket", new JsonObject().put("pingIntervalMs", PING_MS))
+        .put("tokens", new JsonObject().put("lifetimeMs", TOKEN_LIFETIME_MS)));
+  }
+
+  @AfterAll
+  static void stop() {
+    broker.close();
+  }
+
+  @AfterEach
+  void closeClients() {
+    broker.closeClients();
+  }
+
+  @Test
+  void serverPingsEverySocket() {
+    Vhost v = broker.vhost();
+    RawWebSocket raw = broker.raw(v.path());
+    raw.answerPings = true;
+    raw.expect(":connected");
+    long deadline = System.currentTimeMillis() + 10L * PING_MS;
+    while (raw.pingsSeen < 2 && System.currentTimeMillis() < deadline) {
+      RawWebSocket.Frame f = raw.readFrame();
+      assertTrue(f != null && f.opcode() == RawWebSocket.OP_PING, "expected pings only, got " + f);
+      raw.pingsSeen++;
+      raw.sendFrame(true, RawWebSocket.OP_PONG, f.payload());
+    }
+    assertTrue(raw.pingsSeen >= 2, "pings seen: " + raw.pingsSeen);
+  }
+
+  @Test
+  void socketThatStopsAnsweringPingsIsClosed() {
+    Vhost v = broker.vhost("presence-room");
+    WsClient watcher = broker.ws(v, "watcher", ".*");
+    watcher.subscribe("presence-room");
+    watcher.expect(":memberJoined");
+    String token = broker.token(v, "silent", ".*");
+    RawWebSocket silent = broker.raw(v.path());
+    silent.expect(":connected");
+    silent.send("auth", o("token", token));
+    silent.expect(":authenticated");
+    silent.send("subscribe", o("channel", "presence-room", "data", o("x", 1)));
+    silent.expect(":subscribed");
+    silent.expect(":memberJoined");
+    watcher.expect(":memberJoined");
+
+    long start = System.nanoTime();
+    silent.awaitClose(); // never answers a ping
+    long tookMs = (System.nanoTime() - start) / 1_000_000;
+    assertTrue(silent.pingsSeen >= 1, "closed without being pinged");
+    assertTrue(tookMs < 10L * PING_MS, "closed only after " + tookMs + " ms");
+    // Closed for silence counts as leaving; the answering client is untouched.
+    assertEquals(o("uid", "silent", "channel", "presence-room", "x", 1), watcher.expect(":memberLeft"));
+    assertFalse(watcher.isClosed());
+    stillServes(watcher);
+  }
+
+  @Test
+  void socketThatAnswersPingsStaysOpen() {
+    Vhost v = broker.vhost();
+    WsClient browser = broker.ws(v); // answers pings by itself, as browsers do
+    RawWebSocket raw = broker.raw(v.path());
+    raw.answerPings = true;
+    raw.expect(":connected");
+    long until = System.currentTimeMillis() + 4L * PING_MS; // twice the allowed silence
+    while (System.currentTimeMillis() < until) {
+      RawWebSocket.Frame f = raw.readFrame();
+      assertTrue(f != null && f.opcode() == RawWebSocket.OP_PING, "expected pings only, got " + f);
+      raw.sendFrame(true, RawWebSocket.OP_PONG, f.payload());
+    }
+    raw.send("subscribe", o("channel", "nope"));
+    assertEquals(454, raw.expect(":error").getInteger("code"));
+    stillServes(browser);
+  }
+
+  @Test
+  void tokenLifetimeDefaultsToFiveMinutes() {
+    assertEquals(300_000L, Settings.defaults().getJsonObject("tokens").getLong("lifetimeMs"));
+  }
+
+  @Test
+  void expiredTokenIs402() {
+    Vhost v = broker.vhost();
+    String fresh = broker.token(v, "u", ".*");
+    String stale = broker.token(v, "u", ".*");
+    WsClient c = broker.ws(v);
+    c.auth(fresh);
+    WwfpTest.sleep(TOKEN_LIFETIME_MS + 200);
+    WsClient d = broker.ws(v);
+    d.send("auth", o("token", stale));
+    error(d, 402);
+  }
+}
