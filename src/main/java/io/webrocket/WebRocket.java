@@ -56,6 +56,7 @@ public final class WebRocket {
       } catch (Exception ignored) {
         // exiting anyway
       }
+      io.webrocket.log.Logging.flush();
       stopped.countDown();
     }, "webrocket-shutdown"));
   }

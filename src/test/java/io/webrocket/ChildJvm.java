@@ -162,6 +162,11 @@ final class ChildJvm implements AutoCloseable {
     return "stdout:\n" + stdout() + "\nstderr:\n" + stderr();
   }
 
+  /** SIGTERM, as {@code kill PID}: the broker shuts down gracefully. Does not wait. */
+  void terminate() {
+    process.destroy();
+  }
+
   /** SIGKILL, as {@code kill -9}: no shutdown hook runs. Waits until the process is gone. */
   void kill() {
     process.destroyForcibly();

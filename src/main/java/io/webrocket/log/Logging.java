@@ -22,6 +22,13 @@ public final class Logging {
 
   private Logging() {}
 
+  /** Writes out what the async appender still holds (at exit). */
+  public static void flush() {
+    if (LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx) {
+      ctx.stop();
+    }
+  }
+
   public static synchronized void apply(JsonObject log) {
     if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx)) {
       return; // another SLF4J backend is in charge
@@ -42,7 +49,12 @@ public final class Logging {
     Encoder<ILoggingEvent> encoder;
     if ("json".equals(format)) {
       JsonEncoder json = new JsonEncoder();
+      // One self-contained line per event: the formatted message, no raw arguments or context.
       json.setWithArguments(false);
+      json.setWithMessage(false);
+      json.setWithFormattedMessage(true);
+      json.setWithContext(false);
+      json.setWithSequenceNumber(false);
       encoder = json;
     } else {
       PatternLayoutEncoder text = new PatternLayoutEncoder();
