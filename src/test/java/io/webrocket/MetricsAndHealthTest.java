@@ -71,6 +71,46 @@ class MetricsAndHealthTest {
   }
 
   @Test
+  void grafanaDashboardQueriesMetricsTheNodeExports() throws Exception {
+    String dashboard = java.nio.file.Files.readString(java.nio.file.Path.of("conf/grafana-dashboard.json"));
+    java.util.Set<String> used = new java.util.TreeSet<>();
+    Matcher m = Pattern.compile("webrocket_[a-z_]+").matcher(dashboard);
+    while (m.find()) {
+      used.add(m.group().replaceAll("_(bucket|count|sum)$", ""));
+    }
+    try (TestNode n = TestNode.start()) {
+      String token = n.createVhost("/g");
+      n.openChannel("/g", "chat");
+      try (WsClient a = n.ws("/g"); WbpClient backend = n.wbp(); WbpClient worker = n.wbp()) {
+        a.subscribe("chat");
+        a.send("broadcast", new JsonObject().put("channel", "chat").put("event", "e"));
+        a.expect("e");
+        String at = backend.request(WbpClient.identity("req", "/g", token), "AT", "u", ".*").get(1);
+        a.auth(at);
+        a.send("trigger", new JsonObject().put("event", "job"));
+        a.expectError(503);
+        worker.write(WbpClient.message(WbpClient.identity("dlr", "/g", token), "RD"));
+        assertEquals("HB", worker.read().get(0));
+        a.send("trigger", new JsonObject().put("event", "job"));
+        String tr;
+        do {
+          tr = worker.read().get(0);
+        } while (tr.equals("HB"));
+        assertEquals("TR", tr);
+        a.send("auth", new JsonObject().put("token", "bad"));
+        a.expectError(402);
+        String scrape = n.admin().call("GET", "/metrics", null).body();
+        for (String name : used) {
+          if (name.equals("webrocket_frames_dropped_total")) {
+            continue; // needs a slow consumer: see the hardening tests
+          }
+          assertTrue(scrape.contains("\n" + name), "the dashboard queries " + name + ", which /metrics does not export");
+        }
+      }
+    }
+  }
+
+  @Test
   void metricsCanRequireTheCookie() {
     try (TestNode n = TestNode.start(new JsonObject().put("admin", new JsonObject().put("metricsNeedCookie", true)))) {
       assertEquals(403, n.admin().call("GET", "/metrics", null).statusCode());
