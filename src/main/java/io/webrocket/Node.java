@@ -196,7 +196,7 @@ public final class Node {
    */
   public void watch(Path file, JsonObject flags) {
     long period = config.getJsonObject("reload").getLong("scanPeriodMs");
-    if (file == null || period <= 0) {
+    if (period <= 0) {
       return;
     }
     reloader = new io.webrocket.config.Reloader(vertx, file, flags, config,

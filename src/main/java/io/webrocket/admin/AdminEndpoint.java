@@ -39,6 +39,7 @@ public final class AdminEndpoint extends VerticleBase {
     HttpServerOptions options = new HttpServerOptions().setHost(c.getString("host")).setPort(c.getInteger("port"));
     Tls.apply(c.getJsonObject("tls"), options);
     server = vertx.createHttpServer(options).requestHandler(router());
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(), m -> server.updateSSLOptions(Tls.sslOptions(m.body(), false), true));
     return server.listen();
   }
 

@@ -23,6 +23,7 @@ import org.slf4j.LoggerFactory;
  * <p>Config: the {@code backend} section, plus {@code tls}.
  */
 public final class BackendEndpoint extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(BackendEndpoint.class);
 
   private final Set<BackendConnection> connections = new HashSet<>();
   private NetServer server;
@@ -54,6 +55,8 @@ public final class BackendEndpoint extends VerticleBase {
       options.setClientAuth(io.vertx.core.http.ClientAuth.REQUIRED);
     }
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(), m -> server.updateSSLOptions(Tls.sslOptions(m.body(), true), true)
+        .onFailure(err -> LOG.error("TLS reload failed, keeping the previous certificate: {}", err.getMessage())));
     vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
       limits = m.body().getJsonObject("limits");
       reconfigure(m.body().getJsonObject("backend"));

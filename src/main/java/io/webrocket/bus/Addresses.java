@@ -50,6 +50,11 @@ public final class Addresses {
     return PREFIX + "config";
   }
 
+  /** The TLS section, published locally when its files or paths change: servers reload their certificate. */
+  public static String tls() {
+    return PREFIX + "tls";
+  }
+
   /** The durable store of this node (a local consumer). */
   public static String store() {
     return PREFIX + "store";

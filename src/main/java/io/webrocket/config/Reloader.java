@@ -27,7 +27,7 @@ public final class Reloader {
   private static final List<String> RESTART = List.of(
       "host", "storageDir", "node.", "websocket.host", "websocket.port", "websocket.instances",
       "backend.host", "backend.port", "backend.instances", "backend.idleTimeoutMs",
-      "admin.", "store.", "tls.");
+      "admin.host", "admin.port", "store.");
 
   private final Vertx vertx;
   private final Path file;
@@ -36,6 +36,8 @@ public final class Reloader {
   private JsonObject current;
   private ConfigRetriever retriever;
   private String lastRejection;
+  private String tlsFiles;
+  private long tlsTimer = -1;
 
   /** {@code applied} is told of every configuration that took effect (for the node's own use). */
   public Reloader(Vertx vertx, Path file, JsonObject flags, JsonObject current, Consumer<JsonObject> applied) {
@@ -47,6 +49,12 @@ public final class Reloader {
   }
 
   public void start(long scanPeriodMs) {
+    // A renewed certificate is often written over the old files: watch them, not just the paths.
+    tlsFiles = Tls.enabled(current.getJsonObject("tls")) ? Tls.fingerprint(current.getJsonObject("tls")) : null;
+    tlsTimer = vertx.setPeriodic(scanPeriodMs, t -> checkTlsFiles());
+    if (file == null) {
+      return; // no file to watch: only the TLS files are
+    }
     retriever = ConfigFile.retriever(vertx, file, scanPeriodMs);
     // The first read is compared with the running configuration too: the file may have
     // changed between start-up and now.
@@ -55,7 +63,21 @@ public final class Reloader {
     retriever.configStream().exceptionHandler(err -> rejected(file + ": " + err.getMessage()));
   }
 
+  private void checkTlsFiles() {
+    JsonObject tls = current.getJsonObject("tls");
+    if (!Tls.enabled(tls)) {
+      return;
+    }
+    String now = Tls.fingerprint(tls);
+    if (tlsFiles != null && !now.equals(tlsFiles)) {
+      LOG.info("TLS certificate files changed; reloading them");
+      vertx.eventBus().publish(Addresses.tls(), tls);
+    }
+    tlsFiles = now;
+  }
+
   public void stop() {
+    vertx.cancelTimer(tlsTimer);
     if (retriever != null) {
       retriever.close();
     }
@@ -83,6 +105,13 @@ public final class Reloader {
       }
     }
     LOG.info("configuration reloaded: {}", changed);
+    JsonObject oldTls = current.getJsonObject("tls");
+    JsonObject newTls = next.getJsonObject("tls");
+    if (Tls.enabled(oldTls) != Tls.enabled(newTls)) {
+      LOG.warn("configuration: TLS turned {}; this takes effect after a restart", Tls.enabled(newTls) ? "on" : "off");
+    } else if (Tls.enabled(newTls) && !oldTls.equals(newTls)) {
+      vertx.eventBus().publish(Addresses.tls(), newTls);
+    }
     current = next;
     applied.accept(next);
     vertx.eventBus().publish(Addresses.config(), next);

@@ -79,6 +79,8 @@ public final class WebSocketEndpoint extends VerticleBase {
 
     vertx.eventBus().<Buffer>localConsumer(Addresses.fanout(), this::deliver);
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(), m -> server.updateSSLOptions(Tls.sslOptions(m.body(), false), true)
+        .onFailure(err -> LOG.error("TLS reload failed, keeping the previous certificate: {}", err.getMessage())));
     vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
       limits = m.body().getJsonObject("limits");
       declaredVhosts = m.body().getJsonObject("vhosts");
