@@ -25,6 +25,11 @@ import io.webrocket.metrics.Metrics;
  */
 final class Console {
   static final String ROOT = "/console";
+  /**
+   * The page's classpath folder. Vert.x looks in the working directory before the classpath,
+   * so the name is one no operator's directory is likely to have.
+   */
+  private static final String RESOURCES = "io/webrocket/console";
 
   /** Pages may load only their own scripts and styles, and may not be framed. */
   private static final String CSP =
@@ -59,7 +64,7 @@ final class Console {
           .putHeader("Referrer-Policy", "no-referrer");
       ctx.next();
     });
-    r.get(ROOT + "/*").handler(StaticHandler.create("console").setCachingEnabled(false).setIndexPage("index.html"));
+    r.get(ROOT + "/*").handler(StaticHandler.create(RESOURCES).setCachingEnabled(false).setIndexPage("index.html"));
     r.get(ROOT + "/*").handler(ctx -> ctx.response().setStatusCode(404).end());
   }
 

@@ -13,7 +13,6 @@ import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.ServerWebSocketHandshake;
 import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
-import io.vertx.ext.web.handler.StaticHandler;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
 import io.webrocket.bus.Status;
@@ -94,8 +93,10 @@ public final class WebSocketEndpoint extends VerticleBase {
     startMaxFrameSize = maxFrame;
     schedulePings(c.getLong("pingIntervalMs"));
 
+    // Plain HTTP on the WebSocket port only says where to go: it serves no files.
     Router router = Router.router(vertx);
-    router.route().handler(StaticHandler.create("webroot"));
+    router.route().handler(ctx -> ctx.response().setStatusCode(404).putHeader("Content-Type", "text/plain")
+        .end("WebRocket: open a WebSocket on /VHOST\n"));
     server = vertx.createHttpServer(options)
         .webSocketHandshakeHandler(this::handshake)
         .webSocketHandler(ws -> {}) // set up once accept() completes: see handshake
