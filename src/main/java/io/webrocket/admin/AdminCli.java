@@ -1,6 +1,7 @@
 package io.webrocket.admin;
 
 import io.vertx.core.json.JsonObject;
+import io.webrocket.config.CommandLine;
 import io.webrocket.config.ConfigFile;
 import io.webrocket.config.Settings;
 import java.io.IOException;
@@ -72,34 +73,12 @@ public final class AdminCli {
 
   /** Runs one command; returns the process exit status. */
   public static int run(String[] args, PrintStream out, PrintStream err) {
-    List<String> positional = new ArrayList<>();
+    List<String> positional;
     JsonObject opts = new JsonObject();
     try {
-      for (int i = 0; i < args.length; i++) {
-        String a = args[i];
-        if (!a.startsWith("-")) {
-          positional.add(a);
-          continue;
-        }
-        String name = a.replaceFirst("^--?", "");
-        String value = null;
-        int eq = name.indexOf('=');
-        if (eq >= 0) {
-          value = name.substring(eq + 1);
-          name = name.substring(0, eq);
-        }
-        if (name.equals("https") || name.equals("help") || name.equals("h")) {
-          opts.put(name, true);
-          continue;
-        }
-        if (value == null) {
-          if (i + 1 >= args.length) {
-            throw new Failure("option -" + name + " needs a value");
-          }
-          value = args[++i];
-        }
-        opts.put(name, value);
-      }
+      CommandLine.Split split = CommandLine.split(args, java.util.Set.of("https", "help", "h"));
+      positional = split.positional();
+      split.flags().forEach(opts::put);
       if (opts.containsKey("help") || opts.containsKey("h") || positional.isEmpty()) {
         err.println(USAGE);
         return positional.isEmpty() && !opts.containsKey("help") ? 1 : 0;

@@ -30,15 +30,21 @@ public final class CommandLine {
 
   private CommandLine() {}
 
-  public static Parsed parse(String[] args) {
-    JsonObject flags = new JsonObject();
-    String config = null;
-    boolean help = false;
-    List<String> rest = new ArrayList<>(List.of(args));
-    for (int i = 0; i < rest.size(); i++) {
-      String arg = rest.get(i);
+  /** Flags and plain arguments, split the 2012 way: one or two dashes, {@code =} or a space. */
+  public record Split(java.util.Map<String, String> flags, List<String> positional) {}
+
+  /**
+   * Splits {@code args}; {@code switches} name flags that take no value (they map to "true").
+   * Flags keep their order; a flag given twice keeps its last value.
+   */
+  public static Split split(String[] args, java.util.Set<String> switches) {
+    java.util.Map<String, String> flags = new java.util.LinkedHashMap<>();
+    List<String> positional = new ArrayList<>();
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
       if (!arg.startsWith("-")) {
-        throw new IllegalArgumentException("unexpected argument: " + arg);
+        positional.add(arg);
+        continue;
       }
       String name = arg.replaceFirst("^--?", "");
       String value = null;
@@ -47,15 +53,35 @@ public final class CommandLine {
         value = name.substring(eq + 1);
         name = name.substring(0, eq);
       }
-      if (name.equals("help") || name.equals("h")) {
-        help = true;
+      if (switches.contains(name)) {
+        flags.put(name, "true");
         continue;
       }
       if (value == null) {
-        if (i + 1 >= rest.size()) {
+        if (i + 1 >= args.length) {
           throw new IllegalArgumentException("flag -" + name + " needs a value");
         }
-        value = rest.get(++i);
+        value = args[++i];
+      }
+      flags.put(name, value);
+    }
+    return new Split(flags, positional);
+  }
+
+  public static Parsed parse(String[] args) {
+    JsonObject flags = new JsonObject();
+    String config = null;
+    boolean help = false;
+    Split split = split(args, java.util.Set.of("help", "h"));
+    if (!split.positional().isEmpty()) {
+      throw new IllegalArgumentException("unexpected argument: " + split.positional().get(0));
+    }
+    for (var flag : split.flags().entrySet()) {
+      String name = flag.getKey();
+      String value = flag.getValue();
+      if (name.equals("help") || name.equals("h")) {
+        help = true;
+        continue;
       }
       switch (name) {
         case "config" -> config = value;
