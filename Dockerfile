@@ -8,6 +8,8 @@ RUN mvn -B -ntp -q package -DskipTests
 
 # Run stage: the broker runs in the java process itself (PID 1 gets the signals).
 FROM eclipse-temurin:17-jre
+# curl answers the compose healthcheck (GET /ready on the admin port).
+RUN apt-get update && apt-get install -y --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/webrocket
 COPY --from=build /src/target/webrocket.jar webrocket.jar
 COPY conf conf
