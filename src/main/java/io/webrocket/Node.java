@@ -110,6 +110,8 @@ public final class Node {
             .setJvmMetricsEnabled(true)
             .setRegistryName(metricsRegistry)
             .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true))));
+    // Broadcast frames cross the event bus without a copy per endpoint instance.
+    vertx.eventBus().registerDefaultCodec(io.webrocket.frontend.Frame.class, new io.webrocket.frontend.FrameCodec());
     Node node = new Node(config, vertx, ch, lock, lockFile, metricsRegistry);
     return node.deploy(loops).map(node).recover(err -> node.stop().transform(x -> Future.failedFuture(err)));
   }

@@ -13,6 +13,7 @@ import io.webrocket.backend.WbpRequest.Identity;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
 import io.webrocket.bus.Status;
+import io.webrocket.frontend.Frame;
 import io.webrocket.frontend.Wwfp;
 import io.webrocket.limits.TokenBucket;
 import io.webrocket.log.AccessLog;
@@ -254,7 +255,8 @@ final class BackendConnection {
     } catch (DecodeException e) {
       return refuse(id, Status.BAD_REQUEST);
     }
-    Buffer frame = Wwfp.userEvent(event, data, channel, null);
+    // Encoded once, here at the edge; the registry checks and publishes it as it is.
+    Frame frame = Frame.text(Wwfp.userEvent(event, data, channel, null));
     DeliveryOptions o = Bus.action("broadcast").addHeader("token", id.token()).addHeader(Addresses.CHANNEL, channel);
     return toReply(endpoint.vertx().eventBus().request(Addresses.vhost(id.vhost()), frame, o), Wbp.OK);
   }

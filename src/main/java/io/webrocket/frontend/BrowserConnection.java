@@ -368,7 +368,7 @@ final class BrowserConnection {
     JsonObject triggerData = trigger == null ? null : payload.copy();
     logged(204, "Broadcasted", "broadcast", this.payload);
     endpoint.broadcasts(vhost).increment();
-    endpoint.publish(vhost, name, Wwfp.userEvent(event, payload, name, sid));
+    endpoint.publish(vhost, name, Frame.text(Wwfp.userEvent(event, payload, name, sid)));
     if (trigger != null) {
       sendTrigger(trigger, triggerData);
     }

@@ -28,21 +28,16 @@ final class Outbound {
 
   /** One complete text frame (FIN, opcode 1, unmasked) carrying the UTF-8 JSON {@code payload}. */
   static ByteBuf textFrame(Buffer payload) {
-    byte[] bytes = payload.getBytes();
-    int len = bytes.length;
-    ByteBuf f = Unpooled.directBuffer(len + 10);
-    f.writeByte(0x81);
-    if (len < 126) {
-      f.writeByte(len);
-    } else if (len < 65536) {
-      f.writeByte(126);
-      f.writeShort(len);
-    } else {
-      f.writeByte(127);
-      f.writeLong(len);
-    }
-    f.writeBytes(bytes);
-    return f;
+    return direct(Frame.text(payload));
+  }
+
+  /**
+   * The frame in a direct buffer: copied once per endpoint instance, then shared by every
+   * subscriber as a retained duplicate (a heap buffer would be copied again per socket write).
+   */
+  static ByteBuf direct(Frame frame) {
+    byte[] wire = frame.wire();
+    return Unpooled.directBuffer(wire.length).writeBytes(wire);
   }
 
   /** A complete close frame (FIN, opcode 8, unmasked) carrying {@code status} and no reason. */

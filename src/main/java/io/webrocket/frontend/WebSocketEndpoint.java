@@ -76,7 +76,7 @@ public final class WebSocketEndpoint extends VerticleBase {
         .setReuseAddress(true);
     Tls.apply(c.getJsonObject("tls"), options);
 
-    vertx.eventBus().<Buffer>localConsumer(Addresses.fanout(), this::deliver);
+    vertx.eventBus().<Frame>localConsumer(Addresses.fanout(), this::deliver);
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
     vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(), m -> server.updateSSLOptions(Tls.sslOptions(m.body(), false), true)
         .onFailure(err -> LOG.error("TLS reload failed, keeping the previous certificate: {}", err.getMessage())));
@@ -246,19 +246,19 @@ public final class WebSocketEndpoint extends VerticleBase {
   }
 
   /** Publishes a user event to every endpoint instance on every node. Encoded once, by the caller. */
-  void publish(String vhost, String channel, Buffer frame) {
+  void publish(String vhost, String channel, Frame frame) {
     vertx.eventBus().publish(Addresses.fanout(), frame,
         new DeliveryOptions().addHeader(Addresses.VHOST, vhost).addHeader(Addresses.CHANNEL, channel));
   }
 
-  private void deliver(Message<Buffer> msg) {
+  private void deliver(Message<Frame> msg) {
     var subs = subscribers.subscribers(msg.headers().get(Addresses.VHOST), msg.headers().get(Addresses.CHANNEL));
     if (subs.isEmpty()) {
       return;
     }
     String vhost = msg.headers().get(Addresses.VHOST);
     String skip = msg.headers().get(Addresses.SKIP);
-    ByteBuf frame = Outbound.textFrame(msg.body());
+    ByteBuf frame = Outbound.direct(msg.body());
     int written = 0;
     int lost = 0;
     try {

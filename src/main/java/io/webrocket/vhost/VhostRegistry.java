@@ -11,6 +11,7 @@ import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
 import io.webrocket.bus.Status;
+import io.webrocket.frontend.Frame;
 import io.webrocket.frontend.Wwfp;
 import io.webrocket.store.Store;
 import io.webrocket.store.Store.AccessTokenRecord;
@@ -256,7 +257,7 @@ public final class VhostRegistry extends VerticleBase {
     if (c.type == Names.ChannelType.PRESENCE && !hidden) {
       Buffer joined = Wwfp.encodeBuffer(":memberJoined", presenceEvent(m, c.name, data));
       // The joiner's endpoint gets this frame in the reply and writes it after :subscribed.
-      publish(c.name, joined, sid);
+      publish(c.name, Frame.text(joined), sid);
       reply.put("joined", joined);
     }
     msg.reply(reply);
@@ -300,7 +301,7 @@ public final class VhostRegistry extends VerticleBase {
       if (leaveData != null) {
         data.mergeIn(leaveData);
       }
-      publish(c.name, Wwfp.encodeBuffer(":memberLeft", presenceEvent(m, c.name, data)), null);
+      publish(c.name, Frame.text(Wwfp.encodeBuffer(":memberLeft", presenceEvent(m, c.name, data))), null);
     }
     return true;
   }
@@ -323,7 +324,7 @@ public final class VhostRegistry extends VerticleBase {
     }
   }
 
-  private void publish(String channel, Buffer frame, String skipSid) {
+  private void publish(String channel, Frame frame, String skipSid) {
     DeliveryOptions o = new DeliveryOptions().addHeader(Addresses.VHOST, path).addHeader(Addresses.CHANNEL, channel);
     if (skipSid != null) {
       o.addHeader(Addresses.SKIP, skipSid);
@@ -344,7 +345,7 @@ public final class VhostRegistry extends VerticleBase {
       Bus.fail(msg, Status.CHANNEL_NOT_FOUND);
       return;
     }
-    publish(channel, (Buffer) msg.body(), null);
+    publish(channel, (Frame) msg.body(), null);
     msg.reply(null);
   }
 
