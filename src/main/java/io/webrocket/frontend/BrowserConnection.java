@@ -2,6 +2,7 @@ package io.webrocket.frontend;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -68,7 +69,19 @@ final class BrowserConnection {
     });
     ws.pongHandler(b -> heard());
     ws.closeHandler(v -> onClosed(null));
-    ws.exceptionHandler(e -> {}); // the close handler follows and does the cleanup
+    ws.exceptionHandler(e -> {
+      if (e instanceof CorruptedWebSocketFrameException bad && bad.closeStatus() != null) {
+        // Vert.x closes the connection right after a frame it cannot decode (over the size
+        // limit, bad UTF-8, protocol error): say why first, or the browser only sees 1006.
+        shutdown((short) bad.closeStatus().code(), bad.closeStatus().reasonText());
+        channel.flush();
+      } else if (e instanceof IllegalStateException) {
+        // Vert.x: the fragments of one message add up to more than the size limit. It drops
+        // them and would take the remaining fragments for a new message: close instead.
+        shutdown((short) 1009, "message too big");
+      }
+      // Anything else is the connection failing; the close handler follows and cleans up.
+    });
     send(Wwfp.encode(":connected", new JsonObject().put("sid", sid)));
   }
 
