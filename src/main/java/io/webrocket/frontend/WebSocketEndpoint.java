@@ -263,6 +263,11 @@ public final class WebSocketEndpoint extends VerticleBase {
         if (skip != null && skip.equals(c.sid)) {
           continue;
         }
+        if (!c.writable() && c.flushPending) {
+          // Over the bound only with frames not yet flushed this pass: hand them to the kernel
+          // first, so a burst within one event-loop pass does not count against a fast reader.
+          outbound.flushNow(c);
+        }
         if (!c.writable()) {
           slow(c);
           lost++;
