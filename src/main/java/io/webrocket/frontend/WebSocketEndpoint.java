@@ -231,6 +231,12 @@ public final class WebSocketEndpoint extends VerticleBase {
 
   private void accepted(ServerWebSocket ws) {
     BrowserConnection conn = new BrowserConnection(ws, ws.path(), this);
+    // RFC 6455 8.1: a text message that is not UTF-8 fails the connection (1007); Vert.x
+    // would decode it with replacement characters instead.
+    var pipeline = conn.channel().pipeline();
+    if (pipeline.get("wsdecoder") != null) {
+      pipeline.addAfter("wsdecoder", "wsutf8", new io.netty.handler.codec.http.websocketx.Utf8FrameValidator(false));
+    }
     // Bounds what a slow reader can make us hold; beyond it frames are dropped (see deliver).
     boundOutbound(conn);
     subscribers.connected(conn);
