@@ -112,8 +112,9 @@ class LimitsTest {
       assertEquals(429, m.getJsonObject(":error").getInteger("code"), text);
       refused++;
     }
+    // 429 for each refused message up to a full burst (5; a token refilled meanwhile restarts the
+    // count), then the close. How many the client wrote before it saw the close is timing.
     assertTrue(refused >= 5 && refused < 20, "refused " + refused + " before the close");
-    assertTrue(sent < 40, "closed after " + sent + " messages");
 
     // Another connection has its own allowance.
     WsClient other = open(node.ws("/v"));
