@@ -44,6 +44,8 @@ class GracefulShutdownTest {
         assertEquals("HB", worker.read().get(0));
         assertEquals("OK", client.request(null, "BC", "news", "hello", "{\"secret\":\"p4yl0ad\"}").get(0));
         assertEquals("news", browser.expect("hello").getString("channel"));
+        // Access lines are written by an async appender: wait for the last one before stopping.
+        child.awaitStdout(l -> l.contains("204 Broadcasted"), 5_000);
 
         long start = System.nanoTime();
         child.terminate();

@@ -154,6 +154,7 @@ public final class Settings {
     range(ws, "websocket", "outboundQueueBytes", 4096, 64 * 1024 * 1024);
     range(ws, "websocket", "slowConsumerTimeoutMs", 10, 3_600_000);
     range(ws, "websocket", "instances", 0, 256);
+    origins(ws.getValue("allowedOrigins"), "websocket.allowedOrigins");
     range(be, "backend", "maxMessageSize", 16 * 1024, 64 * 1024 * 1024);
     range(be, "backend", "maxPipelined", 1, 1_000_000);
     range(be, "backend", "idleTimeoutMs", 1000, 86_400_000);
@@ -192,6 +193,9 @@ public final class Settings {
       if (!(spec instanceof JsonObject s)) {
         throw new InvalidException("vhosts." + path, "must be an object");
       }
+      if (s.containsKey("origins")) {
+        origins(s.getValue("origins"), "vhosts." + path + ".origins");
+      }
       Object chans = s.getValue("channels");
       if (chans != null) {
         if (!(chans instanceof io.vertx.core.json.JsonArray a)) {
@@ -205,6 +209,18 @@ public final class Settings {
       }
     }
     return c;
+  }
+
+  /** An Origin allow-list: a list of origins as browsers send them, e.g. {@code https://example.com}. */
+  private static void origins(Object v, String path) {
+    if (!(v instanceof io.vertx.core.json.JsonArray list)) {
+      throw new InvalidException(path, "must be a list of origins, got " + v);
+    }
+    for (Object o : list) {
+      if (!(o instanceof String origin) || origin.isBlank()) {
+        throw new InvalidException(path, "must be a list of origins, got " + o);
+      }
+    }
   }
 
   private static JsonObject section(JsonObject c, String key) {

@@ -69,21 +69,20 @@ final class BrowserConnection {
     });
     ws.pongHandler(b -> heard());
     ws.closeHandler(v -> onClosed(null));
-    ws.exceptionHandler(this::onSocketError);
+    ws.exceptionHandler(e -> {
+      if (e instanceof CorruptedWebSocketFrameException bad && bad.closeStatus() != null) {
+        // Vert.x closes the connection right after a frame it cannot decode (over the size
+        // limit, bad UTF-8, protocol error): say why first, or the browser only sees 1006.
+        shutdown((short) bad.closeStatus().code(), bad.closeStatus().reasonText());
+        channel.flush();
+      } else if (e instanceof IllegalStateException) {
+        // Vert.x: the fragments of one message add up to more than the size limit. It drops
+        // them and would take the remaining fragments for a new message: close instead.
+        shutdown((short) 1009, "message too big");
+      }
+      // Anything else is the connection failing; the close handler follows and cleans up.
+    });
     send(Wwfp.encode(":connected", new JsonObject().put("sid", sid)));
-  }
-
-  /**
-   * A frame over the size limit (or another protocol violation) fails the connection, and Vert.x
-   * then drops it without a close frame. Send the close frame with the violation's status (1009
-   * for a frame too big) first, as WWFP and RFC 6455 ask. Any error is followed by the close
-   * handler, which does the cleanup.
-   */
-  private void onSocketError(Throwable e) {
-    if (e instanceof CorruptedWebSocketFrameException violation && !closing) {
-      closing = true;
-      channel.writeAndFlush(Outbound.closeFrame(violation.closeStatus().code()));
-    }
   }
 
   void heard() {

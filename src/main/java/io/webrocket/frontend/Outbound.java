@@ -40,11 +40,6 @@ final class Outbound {
     return Unpooled.directBuffer(wire.length).writeBytes(wire);
   }
 
-  /** A complete close frame (FIN, opcode 8, unmasked) carrying {@code status} and no reason. */
-  static ByteBuf closeFrame(int status) {
-    return Unpooled.buffer(4).writeByte(0x88).writeByte(2).writeShort(status);
-  }
-
   /** Queues {@code frame} (not consumed: the caller releases it) on the connection's socket. */
   void write(BrowserConnection conn, ByteBuf frame) {
     var ctx = conn.channel();

@@ -234,6 +234,12 @@ public final class WebSocketEndpoint extends VerticleBase {
 
   private void accepted(ServerWebSocket ws) {
     BrowserConnection conn = new BrowserConnection(ws, ws.path(), this);
+    // RFC 6455 8.1: a text message that is not UTF-8 fails the connection (1007); Vert.x
+    // would decode it with replacement characters instead.
+    var pipeline = conn.channel().pipeline();
+    if (pipeline.get("wsdecoder") != null) {
+      pipeline.addAfter("wsdecoder", "wsutf8", new io.netty.handler.codec.http.websocketx.Utf8FrameValidator(false));
+    }
     // Bounds what a slow reader can make us hold; beyond it frames are dropped (see deliver).
     boundOutbound(conn);
     subscribers.connected(conn);
@@ -265,6 +271,11 @@ public final class WebSocketEndpoint extends VerticleBase {
       for (BrowserConnection c : subs) {
         if (skip != null && skip.equals(c.sid)) {
           continue;
+        }
+        if (!c.writable() && c.flushPending) {
+          // Over the bound only with frames not yet flushed this pass: hand them to the kernel
+          // first, so a burst within one event-loop pass does not count against a fast reader.
+          outbound.flushNow(c);
         }
         if (!c.writable()) {
           slow(c);

@@ -38,6 +38,15 @@ public final class WbpClient implements AutoCloseable {
     }
   }
 
+  /** A client over a socket the caller made (e.g. a TLS socket), connected. */
+  public static WbpClient over(Socket socket) {
+    try {
+      return new WbpClient(socket);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   public static String identity(String type, String vhost, String token) {
     return type + ":" + vhost + ":" + token + ":" + UUID.randomUUID();
   }

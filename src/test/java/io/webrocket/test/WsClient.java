@@ -127,6 +127,13 @@ public final class WsClient implements AutoCloseable {
     }
   }
 
+  /** Every message received and not yet taken, without waiting. */
+  public java.util.List<String> drainReceived() {
+    java.util.List<String> all = new java.util.ArrayList<>();
+    received.drainTo(all);
+    return all;
+  }
+
   /** Asserts nothing arrives for {@code ms}. */
   public void expectSilence(long ms) {
     try {

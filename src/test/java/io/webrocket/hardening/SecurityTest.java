@@ -1,0 +1,307 @@
+package io.webrocket.hardening;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.ThrowableProxyUtil;
+import ch.qos.logback.core.read.ListAppender;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.webrocket.config.Settings;
+import io.webrocket.test.RawWs;
+import io.webrocket.test.TestNode;
+import io.webrocket.test.WbpClient;
+import io.webrocket.test.WsClient;
+import io.webrocket.vhost.Secrets;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/** Origins, the cookie file, single access tokens, secret comparison, what the logs hold, admin binding. */
+class SecurityTest {
+  static final long TOKEN_LIFETIME_MS = 1_000;
+  static TestNode node;
+
+  @BeforeAll
+  static void startNode() {
+    node = TestNode.start(new JsonObject().put("tokens", new JsonObject().put("lifetimeMs", TOKEN_LIFETIME_MS)));
+  }
+
+  @AfterAll
+  static void stopNode() {
+    node.close();
+  }
+
+  @AfterEach
+  void freshClientsAreServed() {
+    Served.freshClientsAreServed(node);
+  }
+
+  // ---- Origin ----
+
+  @Test
+  void byDefaultEveryOriginIsAllowed() {
+    node.createVhost("/anyorigin");
+    assertEquals(101, RawWs.handshakeStatus(node.wsPort, "/anyorigin", "https://anywhere.example"));
+    assertEquals(101, RawWs.handshakeStatus(node.wsPort, "/anyorigin", null));
+    assertEquals(404, RawWs.handshakeStatus(node.wsPort, "/nosuchvhost", "https://anywhere.example"));
+  }
+
+  @Test
+  void anOriginAllowListRefusesOtherOriginsWith403BeforeTheUpgrade() {
+    try (TestNode guarded = TestNode.start(new JsonObject()
+        .put("websocket", new JsonObject().put("allowedOrigins", new JsonArray().add("https://good.example")))
+        .put("vhosts", new JsonObject().put("/declared", new JsonObject()
+            .put("origins", new JsonArray().add("https://declared.example"))
+            .put("channels", new JsonArray().add("news")))))) {
+      guarded.createVhost("/open");
+      int port = guarded.wsPort;
+      assertEquals(101, RawWs.handshakeStatus(port, "/open", "https://good.example"));
+      assertEquals(403, RawWs.handshakeStatus(port, "/open", "https://evil.example"));
+      assertEquals(403, RawWs.handshakeStatus(port, "/open", "https://good.example.evil.example"));
+      assertEquals(403, RawWs.handshakeStatus(port, "/open", "http://good.example"));
+      assertEquals(403, RawWs.handshakeStatus(port, "/open", null), "a list set: no Origin, no upgrade");
+      // A declared vhost's own list replaces the node's.
+      assertEquals(101, RawWs.handshakeStatus(port, "/declared", "https://declared.example"));
+      assertEquals(403, RawWs.handshakeStatus(port, "/declared", "https://good.example"));
+      assertEquals(403, RawWs.handshakeStatus(port, "/open", "https://declared.example"));
+      assertTrue(Served.eventually(5_000, () -> io.webrocket.test.Scrape.sum(guarded, "webrocket_websocket_connections") == 0),
+          "refused handshakes hold no connection");
+
+      // A browser from an allowed origin is served.
+      String token = guarded.admin().token("/declared");
+      try (RawWs browser = RawWs.connect(port, "/declared", "https://declared.example", 0);
+          WbpClient backend = guarded.wbp()) {
+        assertEquals(101, browser.status);
+        assertTrue(browser.readText().startsWith("{\":connected\""));
+        browser.sendText("{\"subscribe\":{\"channel\":\"news\"}}");
+        assertTrue(browser.readText().startsWith("{\":subscribed\""));
+        assertEquals(Served.OK, backend.request(WbpClient.identity("req", "/declared", token), "BC", "news", "e", "{}"));
+        assertEquals("{\"e\":{\"channel\":\"news\"}}", browser.readText());
+      }
+    }
+  }
+
+  @Test
+  void originListsMustBeListsOfOrigins() {
+    var e = assertThrows(Settings.InvalidException.class, () -> Settings.resolve(
+        new JsonObject().put("websocket", new JsonObject().put("allowedOrigins", "https://a.example")),
+        Map.of(), Map.of(), null));
+    assertTrue(e.getMessage().startsWith("websocket.allowedOrigins:"), e.getMessage());
+    e = assertThrows(Settings.InvalidException.class, () -> Settings.resolve(
+        new JsonObject().put("vhosts", new JsonObject().put("/v", new JsonObject().put("origins", "https://a.example"))),
+        Map.of(), Map.of(), null));
+    assertTrue(e.getMessage().startsWith("vhosts./v.origins:"), e.getMessage());
+    e = assertThrows(Settings.InvalidException.class, () -> Settings.resolve(
+        new JsonObject().put("vhosts", new JsonObject().put("/v", new JsonObject().put("origins", new JsonArray().add(1)))),
+        Map.of(), Map.of(), null));
+    assertTrue(e.getMessage().startsWith("vhosts./v.origins:"), e.getMessage());
+    // The environment gives a comma-separated list.
+    JsonObject c = Settings.resolve(new JsonObject(), Map.of("WEBROCKET_WEBSOCKET_ALLOWEDORIGINS", "https://a.example, https://b.example"),
+        Map.of(), null);
+    assertEquals(new JsonArray().add("https://a.example").add("https://b.example"),
+        c.getJsonObject("websocket").getJsonArray("allowedOrigins"));
+  }
+
+  // ---- secrets at rest and in use ----
+
+  @Test
+  void theCookieFileIsReadableByItsOwnerOnly() throws Exception {
+    Path cookie = node.dataDir.resolve("test.cookie");
+    assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(cookie)));
+    assertEquals(node.cookie(), Files.readString(cookie).trim());
+    assertTrue(node.cookie().matches("[0-9a-f]{40}"));
+
+    // A cookie file an operator left readable by all is adopted, and its mode fixed.
+    Path dir = Files.createTempDirectory("webrocket-cookie");
+    String given = Secrets.hex(20);
+    Path file = dir.resolve("test.cookie");
+    Files.writeString(file, given + "\n");
+    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
+    try (TestNode other = TestNode.start(dir, new JsonObject())) {
+      assertEquals(given, other.cookie());
+      assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(file)));
+    }
+  }
+
+  @Test
+  void singleAccessTokensAre128HexSingleUseAndExpire() throws Exception {
+    String token = node.createVhost("/tokens");
+    String other = node.createVhost("/tokens2");
+    List<String> issued = new ArrayList<>();
+    try (WbpClient backend = node.wbp()) {
+      assertEquals(Served.OK, backend.request(WbpClient.identity("req", "/tokens", token), "KA"));
+      for (int i = 0; i < 20; i++) {
+        List<String> at = backend.request(null, "AT", "user" + i, ".*");
+        assertEquals("AT", at.get(0));
+        assertTrue(at.get(1).matches("[0-9a-f]{128}"), at.get(1));
+        issued.add(at.get(1));
+      }
+    }
+    assertEquals(issued.size(), new HashSet<>(issued).size(), "all different");
+    try (WsClient a = node.ws("/tokens"); WsClient b = node.ws("/tokens"); WsClient c = node.ws("/tokens2")) {
+      a.auth(issued.get(0));
+      b.send("auth", new JsonObject().put("token", issued.get(0)));
+      b.expectError(402); // used
+      c.send("auth", new JsonObject().put("token", issued.get(1)));
+      c.expectError(402); // another vhost's token
+      b.send("auth", new JsonObject().put("token", issued.get(1).toUpperCase()));
+      b.expectError(402); // not the same token
+      Thread.sleep(TOKEN_LIFETIME_MS + 200);
+      b.send("auth", new JsonObject().put("token", issued.get(2)));
+      b.expectError(402); // expired
+    }
+    assertNotEquals(token, other);
+  }
+
+  @Test
+  void secretsAreComparedInConstantTime() throws IOException {
+    assertTrue(Secrets.same("ab12", "ab12"));
+    assertFalse(Secrets.same("ab12", "ab13"));
+    assertFalse(Secrets.same("ab12", "ab1"));
+    assertFalse(Secrets.same("ab12", null));
+    assertFalse(Secrets.same(null, null));
+    // Every comparison with a vhost token or the cookie goes through Secrets.same (MessageDigest.isEqual).
+    Pattern plain = Pattern.compile("(?i)(\\w*(token|cookie)\\w*\\s*\\.\\s*(equals|equalsIgnoreCase|compareTo)\\s*\\("
+        + "|\\.(equals|equalsIgnoreCase)\\s*\\(\\s*\\w*(token|cookie)\\w*\\s*\\))");
+    List<String> found = new ArrayList<>();
+    String registry = null;
+    String admin = null;
+    try (Stream<Path> files = Files.walk(Path.of("src/main/java"))) {
+      for (Path p : files.filter(f -> f.toString().endsWith(".java")).toList()) {
+        String src = Files.readString(p);
+        Matcher m = plain.matcher(src);
+        while (m.find()) {
+          found.add(p.getFileName() + ": " + m.group());
+        }
+        if (p.endsWith("VhostRegistry.java")) {
+          registry = src;
+        } else if (p.endsWith("AdminEndpoint.java")) {
+          admin = src;
+        }
+      }
+    }
+    assertEquals(List.of(), found, "secrets compared with equals");
+    assertTrue(registry.contains("Secrets.same(token, b.getString(\"token\"))"));
+    assertTrue(registry.contains("Secrets.same(token, msg.headers().get(\"token\"))"));
+    assertTrue(admin.contains("Secrets.same(cookie, given)"));
+  }
+
+  // ---- logs ----
+
+  @Test
+  void logsHoldNoTokenCookieOrUserData() throws Exception {
+    LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
+    Logger root = ctx.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+    ListAppender<ILoggingEvent> captured = new ListAppender<>();
+    captured.setContext(ctx);
+    captured.start();
+    root.addAppender(captured);
+    Set<String> secrets = new HashSet<>();
+    secrets.add(node.cookie());
+    try {
+      String token = node.createVhost("/logs");
+      secrets.add(token);
+      secrets.add(Secrets.hex(20)); // a wrong token sent below
+      String wrong = secrets.stream().filter(s -> !s.equals(token) && !s.equals(node.cookie())).findFirst().orElseThrow();
+      String uid = "uid-" + Secrets.hex(8);
+      String payload = "payload-" + Secrets.hex(8);
+      String presence = "presence-" + Secrets.hex(8);
+      String garbage = "garbage-" + Secrets.hex(8);
+      secrets.add(uid);
+      secrets.add(payload);
+      secrets.add(presence);
+      secrets.add(garbage);
+      String tokens;
+      try (WbpClient backend = node.wbp()) {
+        assertEquals(Served.OK, backend.request(WbpClient.identity("req", "/logs", token), "KA"));
+        assertEquals(Served.OK, backend.request(null, "OC", "chat"));
+        assertEquals(Served.OK, backend.request(null, "OC", "presence-room"));
+        assertEquals(Served.OK, backend.request(null, "BC", "chat", "said", "{\"text\":\"" + payload + "\"}"));
+        List<String> at = backend.request(null, "AT", uid, "presence-.*");
+        tokens = at.get(1);
+        secrets.add(tokens);
+        assertEquals("ER", backend.request(null, "BC", "nosuch", "said", "{\"text\":\"" + payload + "\"}").get(0));
+      }
+      try (WbpClient bad = node.wbp()) {
+        assertEquals(List.of("ER", "402"), bad.request(WbpClient.identity("req", "/logs", wrong), "AT", uid, ".*"));
+      }
+      try (WbpClient bad = node.wbp()) {
+        bad.request("req:/logs:" + token + ":not-a-uuid", "BC", "chat", "e", "{\"text\":\"" + payload + "\"}");
+      }
+      try (WsClient browser = node.ws("/logs")) {
+        browser.send("auth", new JsonObject().put("token", wrong));
+        browser.expectError(402);
+        browser.auth(tokens);
+        browser.send("subscribe", new JsonObject().put("channel", "presence-room").put("data", new JsonObject().put("secret", presence)));
+        browser.expect(":subscribed");
+        browser.expect(":memberJoined");
+        browser.subscribe("chat");
+        browser.send("broadcast", new JsonObject().put("channel", "chat").put("event", "said")
+            .put("data", new JsonObject().put("text", payload)));
+        browser.expect("said");
+        browser.send("trigger", new JsonObject().put("event", "job").put("data", new JsonObject().put("text", payload)));
+        browser.expectError(503); // no worker
+        browser.send("{\"broken\": \"" + garbage + "\"");
+        browser.expectError(400);
+        browser.send("{\"auth\": {\"token\": \"" + tokens + "\"}, \"x\": 1}");
+        browser.expectError(400);
+        browser.send("close", new JsonObject().put("secret", presence));
+        browser.expect(":closed");
+      }
+      assertEquals(200, node.admin().call("GET", "/").statusCode());
+      assertEquals(200, node.admin().call("GET", "/logs").statusCode());
+      assertEquals(403, node.admin().call("GET", "/", wrong).statusCode());
+      assertEquals(302, node.admin().call("PUT", "/logs/token").statusCode());
+      secrets.add(node.admin().token("/logs"));
+      Thread.sleep(200); // the last access lines
+    } finally {
+      root.detachAppender(captured);
+      captured.stop();
+    }
+    List<String> lines = new ArrayList<>();
+    for (ILoggingEvent e : captured.list) {
+      lines.add(e.getFormattedMessage() + (e.getThrowableProxy() == null ? "" : ThrowableProxyUtil.asString(e.getThrowableProxy())));
+    }
+    assertTrue(lines.stream().anyMatch(l -> l.contains("backend[/logs]: 204 Broadcasted")), "the access log was captured: " + lines);
+    assertTrue(lines.stream().anyMatch(l -> l.contains("websocket[/logs]: 402")), "failed auth logged: " + lines);
+    for (String line : lines) {
+      for (String secret : secrets) {
+        assertFalse(line.toLowerCase().contains(secret.toLowerCase()), "a secret or user data in the log: " + line);
+      }
+    }
+  }
+
+  // ---- admin binding ----
+
+  @Test
+  void theAdminEndpointBindsLoopbackByDefault() {
+    assertEquals("127.0.0.1", Settings.defaults().getJsonObject("admin").getString("host"));
+    JsonObject c = Settings.resolve(new JsonObject().put("host", "0.0.0.0"), Map.of(), Map.of(), null);
+    assertEquals("0.0.0.0", c.getJsonObject("websocket").getString("host"));
+    assertEquals("0.0.0.0", c.getJsonObject("backend").getString("host"));
+    assertEquals("127.0.0.1", c.getJsonObject("admin").getString("host"), "a node-wide host does not expose the admin API");
+    assertEquals("127.0.0.1", node.node.config().getJsonObject("admin").getString("host"));
+    assertEquals(false, c.getJsonObject("admin").getBoolean("metricsNeedCookie"));
+  }
+}
