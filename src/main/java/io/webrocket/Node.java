@@ -111,7 +111,17 @@ public final class Node {
             .setRegistryName(metricsRegistry)
             .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true))));
     Node node = new Node(config, vertx, ch, lock, lockFile, metricsRegistry);
-    return node.deploy(loops).map(node).recover(err -> node.stop().transform(x -> Future.failedFuture(err)));
+    // A failed start closes Vert.x: the result must not be a future of one of its contexts, whose
+    // listeners would be dispatched to an event loop that is gone (the caller would wait forever).
+    io.vertx.core.Promise<Node> started = io.vertx.core.Promise.promise();
+    node.deploy(loops).onComplete(deployed -> {
+      if (deployed.succeeded()) {
+        started.complete(node);
+      } else {
+        node.stop().onComplete(x -> started.fail(deployed.cause()));
+      }
+    });
+    return started.future();
   }
 
   private Future<Void> deploy(int loops) {
