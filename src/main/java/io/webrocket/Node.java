@@ -11,6 +11,7 @@ import io.vertx.micrometer.VertxPrometheusOptions;
 import io.webrocket.admin.AdminEndpoint;
 import io.webrocket.backend.BackendEndpoint;
 import io.webrocket.frontend.WebSocketEndpoint;
+import io.webrocket.store.PgStoreVerticle;
 import io.webrocket.store.StoreClient;
 import io.webrocket.store.StoreVerticle;
 import io.webrocket.vhost.Secrets;
@@ -113,15 +114,23 @@ public final class Node {
     // Broadcast frames cross the event bus without a copy per endpoint instance.
     vertx.eventBus().registerDefaultCodec(io.webrocket.frontend.Frame.class, new io.webrocket.frontend.FrameCodec());
     Node node = new Node(config, vertx, ch, lock, lockFile, metricsRegistry);
-    return node.deploy(loops).map(node).recover(err -> node.stop().transform(x -> Future.failedFuture(err)));
+    // A failed start closes Vert.x: the result must not be a future of one of its contexts, whose
+    // listeners would be dispatched to an event loop that is gone (the caller would wait forever).
+    io.vertx.core.Promise<Node> started = io.vertx.core.Promise.promise();
+    node.deploy(loops).onComplete(deployed -> {
+      if (deployed.succeeded()) {
+        started.complete(node);
+      } else {
+        node.stop().onComplete(x -> started.fail(deployed.cause()));
+      }
+    });
+    return started.future();
   }
 
   private Future<Void> deploy(int loops) {
     Path dir = Path.of(config.getString("storageDir"));
     JsonObject tls = config.getJsonObject("tls");
-    return track(vertx.deployVerticle(
-            new StoreVerticle(dir.resolve("webrocket.db"), config.getJsonObject("store").getBoolean("fsync", false), metricsRegistry),
-            new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER)))
+    return track(deployStore(dir))
         .compose(id -> loadCookie(dir))
         .compose(c -> {
           cookie = c;
@@ -140,6 +149,24 @@ public final class Node {
         .mapEmpty();
   }
 
+  /**
+   * The store verticle {@code store.type} names: the embedded SQLite file on a worker thread,
+   * or PostgreSQL through the reactive client on an event loop.
+   */
+  private Future<String> deployStore(Path dir) {
+    JsonObject store = config.getJsonObject("store");
+    if (isPostgres(store)) {
+      return vertx.deployVerticle(new PgStoreVerticle(store.getJsonObject("postgres"),
+          config.getJsonObject("node").getString("name"), metricsRegistry));
+    }
+    return vertx.deployVerticle(new StoreVerticle(dir.resolve("webrocket.db"), store.getBoolean("fsync"), metricsRegistry),
+        new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER));
+  }
+
+  private static boolean isPostgres(JsonObject store) {
+    return "postgres".equals(store.getString("type"));
+  }
+
   /** Remembers a deployment so {@link #stop()} undeploys in reverse order. */
   private Future<String> track(Future<String> deployment) {
     return deployment.onSuccess(deployments::push);
@@ -156,8 +183,9 @@ public final class Node {
   }
 
   /**
-   * The admin cookie: kept in the store, mirrored to {@code STORAGE_DIR/NODE_NAME.cookie} (mode
-   * 0600) for the admin tool. A cookie file an operator put there is adopted on first start.
+   * The admin cookie: kept in the store (a per-node setting: a shared PostgreSQL store keys it by
+   * node name), mirrored to {@code STORAGE_DIR/NODE_NAME.cookie} (mode 0600) for the admin tool.
+   * A cookie file an operator put there is adopted on first start.
    */
   private Future<String> loadCookie(Path dir) {
     StoreClient store = new StoreClient(vertx);
@@ -226,6 +254,9 @@ public final class Node {
         "  backend:   wr" + scheme + "://TOKEN@" + addr("backend") + "/VHOST",
         "  admin:     http" + scheme + "://" + addr("admin") + "/",
         "  data dir:  " + Path.of(config.getString("storageDir")).toAbsolutePath().normalize(),
+        "  store:     " + (isPostgres(config.getJsonObject("store"))
+            ? "postgres " + PgStoreVerticle.describe(config.getJsonObject("store").getJsonObject("postgres"))
+            : "sqlite " + Path.of(config.getString("storageDir")).resolve("webrocket.db").toAbsolutePath().normalize()),
         "  cookie:    " + cookie);
   }
 

@@ -314,6 +314,27 @@ class LauncherTest {
     }
   }
 
+  @Test
+  void aStartThatFailsOnceVertxRunsFailsPromptlyAndReleasesTheDataDirectory() throws Exception {
+    Path data = tempDir("webrocket-busy-port");
+    try (java.net.ServerSocket busy = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"))) {
+      JsonObject taken = new JsonObject().put("admin", new JsonObject().put("port", busy.getLocalPort()));
+      java.util.concurrent.CompletableFuture<Throwable> failed = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        try {
+          TestNode.start(data, taken).close();
+          return null;
+        } catch (Throwable e) {
+          return e;
+        }
+      });
+      Throwable e = failed.get(60, java.util.concurrent.TimeUnit.SECONDS);
+      assertTrue(e != null && String.valueOf(e.getMessage()).contains("in use"), String.valueOf(e));
+    }
+    try (TestNode again = TestNode.start(data, new JsonObject())) {
+      assertEquals(200, again.admin().call("GET", "/", again.cookie()).statusCode());
+    }
+  }
+
   // ---------------------------------------------------------- declared vhosts
 
   @Test

@@ -25,8 +25,26 @@ import org.junit.jupiter.api.Test;
 /**
  * What the node keeps across restarts: vhosts, tokens, channels, unexpired unused single access
  * tokens and the admin cookie — after a clean stop and after {@code kill -9} of a separate JVM.
+ *
+ * <p>Here with the embedded store; {@link PostgresPersistenceTest} runs the same tests against
+ * PostgreSQL by overriding {@link #store()} and {@link #storeEnv()}.
  */
 class PersistenceTest {
+
+  /** Merged into every node's configuration: which store to use (here the default, embedded one). */
+  JsonObject store() {
+    return new JsonObject();
+  }
+
+  /** The same for a node in a separate JVM, as environment variables. */
+  Map<String, String> storeEnv() {
+    return Map.of();
+  }
+
+  /** A node on {@code dir} with the store of {@link #store()} and {@code overrides}. */
+  private TestNode start(Path dir, JsonObject overrides) {
+    return TestNode.start(dir, store().mergeIn(overrides, true));
+  }
 
   private static Path tempDir(String prefix) {
     try {
@@ -37,7 +55,7 @@ class PersistenceTest {
   }
 
   /** path -> token, as GET / lists them. */
-  private static Map<String, String> vhosts(AdminClient admin) {
+  static Map<String, String> vhosts(AdminClient admin) {
     Map<String, String> m = new HashMap<>();
     for (Object o : admin.json("/").getJsonArray("vhosts")) {
       JsonObject v = (JsonObject) o;
@@ -46,7 +64,7 @@ class PersistenceTest {
     return m;
   }
 
-  private static Set<String> channels(AdminClient admin, String vhost) {
+  static Set<String> channels(AdminClient admin, String vhost) {
     Set<String> names = new TreeSet<>();
     for (Object o : admin.json(vhost + "/channels").getJsonArray("channels")) {
       names.add(((JsonObject) o).getString("name"));
@@ -54,7 +72,7 @@ class PersistenceTest {
     return names;
   }
 
-  private static List<String> backend(int port, String vhost, String token, String... frames) {
+  static List<String> backend(int port, String vhost, String token, String... frames) {
     try (WbpClient c = WbpClient.connect(port)) {
       return c.request(WbpClient.identity("req", vhost, token), frames);
     }
@@ -83,7 +101,7 @@ class PersistenceTest {
   void vhostsTokensAndChannelsSurviveARestart() {
     Path dir = tempDir("webrocket-persist");
     Map<String, String> before;
-    try (TestNode n = TestNode.start(dir, new JsonObject())) {
+    try (TestNode n = start(dir, new JsonObject())) {
       AdminClient a = n.admin();
       String t1 = a.createVhost("/p1");
       String t2 = a.createVhost("/p2");
@@ -100,7 +118,7 @@ class PersistenceTest {
       before = vhosts(a);
       assertNotEquals(t2, before.get("/p2"));
     }
-    try (TestNode n = TestNode.start(dir, new JsonObject())) {
+    try (TestNode n = start(dir, new JsonObject())) {
       AdminClient a = n.admin();
       assertEquals(before, vhosts(a));
       assertEquals(Set.of("/p1", "/p2"), vhosts(a).keySet());
@@ -123,18 +141,18 @@ class PersistenceTest {
     Path dir = tempDir("webrocket-tokens");
     String unused;
     String used;
-    try (TestNode n = TestNode.start(dir, new JsonObject())) {
+    try (TestNode n = start(dir, new JsonObject())) {
       String token = n.createVhost("/app");
       unused = accessToken(n.backendPort, "/app", token, "alice");
       used = accessToken(n.backendPort, "/app", token, "bob");
       assertEquals(":authenticated", auth(n, "/app", used));
     }
-    try (TestNode n = TestNode.start(dir, new JsonObject())) {
+    try (TestNode n = start(dir, new JsonObject())) {
       assertEquals(":error 402", auth(n, "/app", used), "a token used before the restart stays used");
       assertEquals(":authenticated", auth(n, "/app", unused));
       assertEquals(":error 402", auth(n, "/app", unused), "single use after the restart too");
     }
-    try (TestNode n = TestNode.start(dir, new JsonObject())) {
+    try (TestNode n = start(dir, new JsonObject())) {
       assertEquals(":error 402", auth(n, "/app", unused), "used after the first restart, still used after the second");
     }
   }
@@ -145,13 +163,13 @@ class PersistenceTest {
     JsonObject shortLived = new JsonObject().put("tokens", new JsonObject().put("lifetimeMs", 1000));
     String token;
     long issued;
-    try (TestNode n = TestNode.start(dir, shortLived)) {
+    try (TestNode n = start(dir, shortLived)) {
       String vt = n.createVhost("/app");
       issued = System.currentTimeMillis();
       token = accessToken(n.backendPort, "/app", vt, "carol");
     }
     Thread.sleep(Math.max(0, issued + 1200 - System.currentTimeMillis()));
-    try (TestNode n = TestNode.start(dir, new JsonObject())) {
+    try (TestNode n = start(dir, new JsonObject())) {
       assertEquals(":error 402", auth(n, "/app", token));
     }
   }
@@ -161,7 +179,7 @@ class PersistenceTest {
     Path dir = tempDir("webrocket-cookie");
     Path file = dir.resolve("test.cookie");
     String cookie;
-    try (TestNode n = TestNode.start(dir, new JsonObject())) {
+    try (TestNode n = start(dir, new JsonObject())) {
       cookie = n.cookie();
       assertTrue(cookie.matches("[0-9a-f]{40}"), cookie);
       assertEquals(cookie, Files.readString(file, StandardCharsets.UTF_8).trim());
@@ -170,7 +188,7 @@ class PersistenceTest {
     }
     // Someone loosened the file's mode: the next start makes it private again.
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
-    try (TestNode n = TestNode.start(dir, new JsonObject())) {
+    try (TestNode n = start(dir, new JsonObject())) {
       assertEquals(cookie, n.cookie());
       assertEquals(PosixFilePermissions.fromString("rw-------"), Files.getPosixFilePermissions(file));
       // The old cookie opens the new node's admin API.
@@ -178,7 +196,7 @@ class PersistenceTest {
     }
     // The file is gone: the cookie lives in the store and the file is written again.
     Files.delete(file);
-    try (TestNode n = TestNode.start(dir, new JsonObject())) {
+    try (TestNode n = start(dir, new JsonObject())) {
       assertEquals(cookie, n.cookie());
       assertEquals(cookie, Files.readString(file, StandardCharsets.UTF_8).trim());
       assertEquals(PosixFilePermissions.fromString("rw-------"), Files.getPosixFilePermissions(file));
@@ -192,7 +210,7 @@ class PersistenceTest {
     Path file = dir.resolve("test.cookie");
     Files.writeString(file, chosen + "\n");
     Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-rw-r--"));
-    try (TestNode n = TestNode.start(dir, new JsonObject())) {
+    try (TestNode n = start(dir, new JsonObject())) {
       assertEquals(chosen, n.cookie());
       assertEquals(200, new AdminClient(n.adminPort, chosen).call("GET", "/").statusCode());
       assertEquals(PosixFilePermissions.fromString("rw-------"), Files.getPosixFilePermissions(file));
@@ -200,7 +218,7 @@ class PersistenceTest {
     // Not a cookie (wrong form): a fresh one is generated and replaces the file.
     Path other = tempDir("webrocket-operator-cookie-bad");
     Files.writeString(other.resolve("test.cookie"), "letmein\n");
-    try (TestNode n = TestNode.start(other, new JsonObject())) {
+    try (TestNode n = start(other, new JsonObject())) {
       assertTrue(n.cookie().matches("[0-9a-f]{40}"));
       assertEquals(n.cookie(), Files.readString(other.resolve("test.cookie")).trim());
     }
@@ -218,7 +236,7 @@ class PersistenceTest {
     List<String> piped = new ArrayList<>();
     String unusedAccess;
     String lastAccess;
-    try (ChildJvm child = ChildJvm.start(work, List.of(), Map.of(),
+    try (ChildJvm child = ChildJvm.start(work, List.of(), storeEnv(),
         "-storage-dir", dir.toString(), "-node-name", "kill",
         "-websocket-addr", "127.0.0.1:" + ws, "-backend-addr", "127.0.0.1:" + be, "-admin-addr", "127.0.0.1:" + ad)) {
       cookie = child.awaitStarted();
@@ -257,7 +275,7 @@ class PersistenceTest {
     assertEquals(PosixFilePermissions.fromString("rw-------"), Files.getPosixFilePermissions(dir.resolve("kill.cookie")));
     assertEquals(cookie, Files.readString(dir.resolve("kill.cookie")).trim());
 
-    try (TestNode n = TestNode.start(dir, new JsonObject().put("node", new JsonObject().put("name", "kill")))) {
+    try (TestNode n = start(dir, new JsonObject().put("node", new JsonObject().put("name", "kill")))) {
       assertEquals(cookie, n.cookie());
       AdminClient a = n.admin();
       assertEquals(tokens, vhosts(a));

@@ -62,7 +62,16 @@ public final class Settings {
             .put("channelsPerVhost", 10_000)
             .put("backendRequestsPerSecond", 200_000)
             .put("backendRequestsBurst", 20_000))
-        .put("store", new JsonObject().put("fsync", false))
+        .put("store", new JsonObject()
+            .put("type", "sqlite")
+            .put("fsync", false)
+            .put("postgres", new JsonObject()
+                .put("host", "localhost")
+                .put("port", 5432)
+                .put("database", "webrocket")
+                .put("user", "webrocket")
+                .putNull("password")
+                .put("poolSize", 4)))
         .put("vhosts", new JsonObject());
   }
 
@@ -162,7 +171,7 @@ public final class Settings {
     range(be, "backend", "workerExpiryMs", 100, 600_000);
     range(be, "backend", "instances", 0, 256);
     range(section(c, "tokens"), "tokens", "lifetimeMs", 1000, 30L * 86_400_000);
-    section(c, "store");
+    store(section(c, "store"));
     JsonObject limits = section(c, "limits");
     for (String k : limits.fieldNames()) {
       range(limits, "limits", k, 1, 100_000_000);
@@ -221,6 +230,29 @@ public final class Settings {
         throw new InvalidException(path, "must be a list of origins, got " + o);
       }
     }
+  }
+
+  /** The embedded SQLite store (default) or PostgreSQL; messages never show the password. */
+  private static void store(JsonObject store) {
+    Object type = store.getValue("type");
+    if (!"sqlite".equals(type) && !"postgres".equals(type)) {
+      throw new InvalidException("store.type", "must be sqlite or postgres, got " + type);
+    }
+    if (!(store.getValue("fsync") instanceof Boolean)) {
+      throw new InvalidException("store.fsync", "must be true or false, got " + store.getValue("fsync"));
+    }
+    if (!(store.getValue("postgres") instanceof JsonObject pg)) {
+      throw new InvalidException("store.postgres", "must be an object");
+    }
+    string(pg, "host", "store.postgres.host");
+    range(pg, "store.postgres", "port", 1, 65535);
+    string(pg, "database", "store.postgres.database");
+    string(pg, "user", "store.postgres.user");
+    Object password = pg.getValue("password");
+    if (password != null && !(password instanceof String)) {
+      throw new InvalidException("store.postgres.password", "must be a string");
+    }
+    range(pg, "store.postgres", "poolSize", 1, 100);
   }
 
   private static JsonObject section(JsonObject c, String key) {

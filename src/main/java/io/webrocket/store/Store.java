@@ -16,6 +16,9 @@ public interface Store {
 
   record AccessTokenRecord(String token, String uid, String permission, long expiresAt) {}
 
+  /** Succeeds when the backing database answers (readiness); changes nothing. */
+  Future<Void> ping();
+
   /** Everything, to rebuild the in-memory registries at start-up. Expired tokens are left out. */
   Future<List<VhostRecord>> loadAll();
 
@@ -36,7 +39,10 @@ public interface Store {
 
   Future<Void> deleteExpiredAccessTokens(long now);
 
-  /** A node setting, or null. */
+  /**
+   * A setting of this node, or null. Settings are per node: a store shared by several nodes
+   * keeps each node's settings apart.
+   */
   Future<String> getSetting(String key);
 
   Future<Void> putSetting(String key, String value);

@@ -27,8 +27,13 @@ public final class StoreClient implements Store {
   }
 
   @Override
+  public Future<Void> ping() {
+    return write("ping", null);
+  }
+
+  @Override
   public Future<List<VhostRecord>> loadAll() {
-    return this.<JsonObject>call("loadAll", new JsonObject()).map(StoreVerticle::decode);
+    return this.<JsonObject>call("loadAll", new JsonObject()).map(StoreActions::decode);
   }
 
   @Override
@@ -58,7 +63,7 @@ public final class StoreClient implements Store {
 
   @Override
   public Future<Void> putAccessToken(String vhost, AccessTokenRecord token) {
-    return write("putAccessToken", StoreVerticle.encodeToken(token).put("vhost", vhost));
+    return write("putAccessToken", StoreActions.encodeToken(token).put("vhost", vhost));
   }
 
   @Override
