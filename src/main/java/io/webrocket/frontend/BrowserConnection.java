@@ -65,7 +65,9 @@ final class BrowserConnection {
     ws.textMessageHandler(this::onText);
     ws.binaryMessageHandler(b -> {
       heard();
-      send(Wwfp.error(Status.BAD_REQUEST));
+      if (!closing && withinRate()) {
+        fail(Status.BAD_REQUEST, null, null);
+      }
     });
     ws.pongHandler(b -> heard());
     ws.closeHandler(v -> onClosed(null));
@@ -141,7 +143,7 @@ final class BrowserConnection {
     }
     JsonObject p = m.payload();
     event = m.event();
-    payload = AccessLog.enabled() ? p.copy() : null;
+    payload = p; // for the access log, which reads only names (channel, event), never data
     switch (m.event()) {
       case "auth" -> auth(p);
       case "subscribe" -> subscribe(p);
