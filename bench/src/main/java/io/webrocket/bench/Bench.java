@@ -262,6 +262,14 @@ public final class Bench {
     long rss1 = Net.rssKb(serverPid);
     long heap1 = Net.heapUsedKb(serverPid);
     int n = o.conns.size();
+    // where the heap goes: the top of the class histogram with the connections open
+    JsonArray top = new JsonArray();
+    String[] lines = Net.jcmd(serverPid, "GC.class_histogram").split("\n");
+    for (int i = 0; i < lines.length && top.size() < 20; i++) {
+      if (lines[i].trim().matches("\\d+:.*")) {
+        top.add(lines[i].trim().replaceAll("\\s+", " "));
+      }
+    }
     JsonObject r = new JsonObject()
         .put("connections", n)
         .put("failed", o.failed)
@@ -271,7 +279,8 @@ public final class Bench {
         .put("heapUsedBeforeKb", heap0)
         .put("heapUsedAfterKb", heap1)
         .put("bytesPerConnectionRss", n == 0 ? null : (rss1 - rss0) * 1024 / n)
-        .put("bytesPerConnectionHeap", n == 0 || heap0 < 0 ? null : (heap1 - heap0) * 1024 / n);
+        .put("bytesPerConnectionHeap", n == 0 || heap0 < 0 ? null : (heap1 - heap0) * 1024 / n)
+        .put("classHistogramTop", top);
     log("  %d open (%d failed) in %.1f s; RSS %d -> %d KiB = %s B/conn; heap %d -> %d KiB = %s B/conn",
         n, o.failed, o.seconds, rss0, rss1, r.getValue("bytesPerConnectionRss"), heap0, heap1,
         r.getValue("bytesPerConnectionHeap"));
@@ -284,11 +293,16 @@ public final class Bench {
 
   private JsonObject connectRate(int count, int concurrency) throws Exception {
     log("connect rate: %d WebSockets, %d in flight", count, concurrency);
+    Net.waitQuiet(15_000);
     long cpu0 = Net.cpuTicks(serverPid);
     long gen0 = Net.cpuTicks("self");
+    long w0 = Net.runqWaitNs(serverPid);
+    long gw0 = Net.runqWaitNs("self");
     Opened o = open(count, concurrency, false, 120_000);
     long cpu1 = Net.cpuTicks(serverPid);
     long gen1 = Net.cpuTicks("self");
+    long w1 = Net.runqWaitNs(serverPid);
+    long gw1 = Net.runqWaitNs("self");
     int n = o.conns.size();
     double rate = n / o.seconds;
     JsonObject r = new JsonObject()
@@ -300,13 +314,19 @@ public final class Bench {
         .put("p50Ms", ms(o.connectNs.getValueAtPercentile(50)))
         .put("p99Ms", ms(o.connectNs.getValueAtPercentile(99)))
         .put("serverCpu", cpu(cpu1 - cpu0, o.seconds))
-        .put("generatorCpu", cpu(gen1 - gen0, o.seconds));
+        .put("generatorCpu", cpu(gen1 - gen0, o.seconds))
+        .put("serverRunqWait", wait(w1 - w0, o.seconds))
+        .put("generatorRunqWait", wait(gw1 - gw0, o.seconds));
     log("  %d connected (%d failed) in %.2f s = %.0f/s, p50 %.2f ms p99 %.2f ms, server CPU %.0f%%, generator CPU %.0f%%",
         n, o.failed, o.seconds, rate, r.getDouble("p50Ms"), r.getDouble("p99Ms"),
         100 * r.getDouble("serverCpu"), 100 * r.getDouble("generatorCpu"));
     closeAll(o.conns);
     sleep(2000);
     return r;
+  }
+
+  private static double wait(long ns, double seconds) {
+    return Math.round(ns / 1e9 / seconds * 100) / 100.0;
   }
 
   private static double cpu(long ticks, double seconds) {
@@ -332,7 +352,7 @@ public final class Bench {
       r.put("relay", sweep(conns, first.pad(PAD_RELAY), p99LimitMs, "N=" + n + " relay"));
     } else {
       r.put("browser", sweep(conns, first.pad(PAD_BROWSER), p99LimitMs, "N=" + n + " browser"));
-      WbpConn pub = connectKa(256, PAD_WBP);
+      WbpConn pub = args.containsKey("no-wbp") ? null : connectKa(256, PAD_WBP);
       if (pub == null) {
         r.put("wbp", new JsonObject().put("error", "KA connection failed"));
       } else {
@@ -369,24 +389,46 @@ public final class Bench {
 
   private static final long[] LADDER = {100_000, 200_000, 400_000, 700_000, 1_000_000, 1_400_000, 2_000_000, 2_800_000, 4_000_000};
 
+  /** The rate ladder in deliveries/s; {@code --ladder 100000,200000} overrides it (for experiments). */
+  private long[] ladder() {
+    String l = args.get("ladder");
+    return l == null ? LADDER : java.util.Arrays.stream(l.split(",")).mapToLong(Long::parseLong).toArray();
+  }
+
   /** Stepped rates until a step fails, a few bisection steps, then one step at half the best. */
   private JsonObject sweep(List<WsConn> conns, Publisher pub, double limitMs, String label) throws Exception {
     int n = conns.size();
     JsonArray steps = new JsonArray();
-    log("  [%s] warm-up %d ms at %d deliveries/s", label, warmupMs, LADDER[0]);
-    JsonObject warm = step(conns, pub, (double) LADDER[0] / n, warmupMs, limitMs, label);
+    long[] ladder = ladder();
+    log("  [%s] warm-up %d ms at %d deliveries/s", label, warmupMs, ladder[0]);
+    JsonObject warm = step(conns, pub, (double) ladder[0] / n, warmupMs, limitMs, label);
+    if (args.containsKey("fixed")) { // experiments: exactly the ladder's steps, nothing else
+      for (long d : ladder) {
+        steps.add(step(conns, pub, (double) d / n, stepMs, limitMs, label));
+      }
+      return new JsonObject().put("steps", steps);
+    }
     long best = 0;
     JsonObject bestStep = null;
-    long fail = 0;
-    for (long d : LADDER) {
+    long fail = 0; // the lowest failing ladder rate above best
+    int failsInRow = 0;
+    // Not monotonic: at low rates each message is flushed alone (one write per delivery); at higher
+    // rates several messages share a flush. So go on past a failure; stop after two in a row.
+    for (long d : ladder) {
       JsonObject s = step(conns, pub, (double) d / n, stepMs, limitMs, label);
       steps.add(s);
       if (s.getBoolean("pass")) {
         best = d;
         bestStep = s;
+        fail = 0;
+        failsInRow = 0;
       } else {
-        fail = d;
-        break;
+        if (fail == 0) {
+          fail = d;
+        }
+        if (++failsInRow == 2) {
+          break;
+        }
       }
     }
     for (int i = 0; i < 3 && best == 0 && fail > 0; i++) {
@@ -430,7 +472,40 @@ public final class Bench {
     return (long) (Math.round(v / mag) * mag);
   }
 
+  /** A step is disturbed when the server's or the generator's threads waited for a CPU this long (share of wall time). */
+  private static final double DISTURBED = 0.10;
+  private static final int MAX_ATTEMPTS = 4;
+
+  /**
+   * One rate step, repeated (up to 4 attempts) while it fails and was disturbed: other processes
+   * on the machine ran on the pinned cores. Each attempt first waits (at most 10 s) for a quiet
+   * moment. The attempt kept is the first that passes or is
+   * undisturbed, else the least disturbed one.
+   */
   private JsonObject step(List<WsConn> conns, Publisher pub, double msgsPerSec, long durMs, double limitMs, String label)
+      throws Exception {
+    JsonObject kept = null;
+    int attempts = 0;
+    long waited = 0;
+    while (attempts < MAX_ATTEMPTS) {
+      attempts++;
+      waited += Net.waitQuiet(10_000);
+      JsonObject r = attempt(conns, pub, msgsPerSec, durMs, limitMs, label);
+      double dist = Math.max(r.getDouble("serverRunqWait"), r.getDouble("generatorRunqWait"));
+      r.put("disturbed", dist > DISTURBED);
+      if (kept == null || dist < Math.max(kept.getDouble("serverRunqWait"), kept.getDouble("generatorRunqWait"))) {
+        kept = r;
+      }
+      if (r.getBoolean("pass") || dist <= DISTURBED) {
+        kept = r;
+        break;
+      }
+      log("    disturbed (run-queue wait %.0f%%): repeating", 100 * dist);
+    }
+    return kept.put("attempts", attempts).put("waitedForQuietMs", waited);
+  }
+
+  private JsonObject attempt(List<WsConn> conns, Publisher pub, double msgsPerSec, long durMs, double limitMs, String label)
       throws Exception {
     int n = conns.size();
     int id = ++stepId;
@@ -490,13 +565,15 @@ public final class Bench {
     });
     r.put("serverCpu", cpu(srv1 - srv0, secs)).put("generatorCpu", cpu(gen1 - gen0, secs)).put("loadavg", load)
         .put("serverRunqWait", Math.round((srvWait1 - srvWait0) / 1e9 / secs * 100) / 100.0)
-        .put("generatorRunqWait", Math.round((genWait1 - genWait0) / 1e9 / secs * 100) / 100.0);
+        .put("generatorRunqWait", Math.round((genWait1 - genWait0) / 1e9 / secs * 100) / 100.0)
+        // server CPU time per delivery: a capacity figure that holds even when the core was shared
+        .put("serverCpuNsPerDelivery", stats.received == 0 ? null : Math.round((srv1 - srv0) * 1e7 / r.getLong("received")));
     boolean pass = r.getLong("loss") == 0
         && r.getLong("orderViolations") == 0
         && r.getLong("errors") == 0
         && r.getLong("unexpectedCloses") == 0
         && r.getDouble("p99Ms") < limitMs
-        && sent >= 0.95 * msgsPerSec * secs;
+        && sent + 1 >= 0.95 * msgsPerSec * secs;
     r.put("pass", pass);
     log("  [%s] %,d del/s (%.1f msg/s): sent %d, recv %,d/%,d, loss %,d, order %d, err %d, p50 %.2f p99 %.2f p999 %.2f max %.2f ms; CPU server %.0f%% gen %.0f%%, runq wait server %.0f%% gen %.0f%% %s",
         label, r.getLong("targetDeliveriesPerSec"), msgsPerSec, sent, r.getLong("received"), expected, r.getLong("loss"),
@@ -537,6 +614,7 @@ public final class Bench {
       return new JsonObject().put("error", "KA connection failed");
     }
     int id = ++stepId;
+    Net.waitQuiet(15_000);
     onLoop(() -> {
       stats.reset(id);
       c.step = id;
@@ -549,12 +627,16 @@ public final class Bench {
     long[] a = onLoop(() -> new long[] {c.replies, c.errors, stats.received});
     long srv0 = Net.cpuTicks(serverPid);
     long gen0 = Net.cpuTicks("self");
+    long w0 = Net.runqWaitNs(serverPid);
+    long gw0 = Net.runqWaitNs("self");
     long t0 = System.nanoTime();
     sleep(rateMs);
     long[] b = onLoop(() -> new long[] {c.replies, c.errors, stats.received});
     double secs = (System.nanoTime() - t0) / 1e9;
     long srv1 = Net.cpuTicks(serverPid);
     long gen1 = Net.cpuTicks("self");
+    long w1 = Net.runqWaitNs(serverPid);
+    long gw1 = Net.runqWaitNs("self");
     long sent = onLoop(() -> {
       c.running = false;
       Driver.seq = c.seq;
@@ -579,7 +661,9 @@ public final class Bench {
         .put("deliveriesReceived", e[2])
         .put("orderViolations", e[3])
         .put("serverCpu", cpu(srv1 - srv0, secs))
-        .put("generatorCpu", cpu(gen1 - gen0, secs));
+        .put("generatorCpu", cpu(gen1 - gen0, secs))
+        .put("serverRunqWait", wait(w1 - w0, secs))
+        .put("generatorRunqWait", wait(gw1 - gw0, secs));
     log("  KA: %.0f BC/s (window %d), replies %d/%d, errors %d, deliveries %d/%d, CPU server %.0f%% gen %.0f%%",
         rate, window, e[0], sent, e[1], e[2], sent * subs.size(), 100 * r.getDouble("serverCpu"),
         100 * r.getDouble("generatorCpu"));
@@ -616,6 +700,7 @@ public final class Bench {
         }
       });
     };
+    Net.waitQuiet(15_000);
     onLoop(() -> {
       for (int i = 0; i < concurrency; i++) {
         launch[0].run();
@@ -626,12 +711,16 @@ public final class Bench {
     long[] a = onLoop(counts::clone);
     long srv0 = Net.cpuTicks(serverPid);
     long gen0 = Net.cpuTicks("self");
+    long w0 = Net.runqWaitNs(serverPid);
+    long gw0 = Net.runqWaitNs("self");
     long t0 = System.nanoTime();
     sleep(rateMs);
     long[] b = onLoop(counts::clone);
     double secs = (System.nanoTime() - t0) / 1e9;
     long srv1 = Net.cpuTicks(serverPid);
     long gen1 = Net.cpuTicks("self");
+    long w1 = Net.runqWaitNs(serverPid);
+    long gw1 = Net.runqWaitNs("self");
     onLoop(() -> running[0] = false);
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (System.nanoTime() < deadline && onLoop(() -> counts[2]) > 0) {
@@ -645,7 +734,9 @@ public final class Bench {
         .put("ok", b[0] - a[0])
         .put("failed", b[1] - a[1])
         .put("serverCpu", cpu(srv1 - srv0, secs))
-        .put("generatorCpu", cpu(gen1 - gen0, secs));
+        .put("generatorCpu", cpu(gen1 - gen0, secs))
+        .put("serverRunqWait", wait(w1 - w0, secs))
+        .put("generatorRunqWait", wait(gw1 - gw0, secs));
     log("  one-shot: %.0f BC/s (%d in flight), failed %d, CPU server %.0f%% gen %.0f%%", rate, concurrency,
         b[1] - a[1], 100 * r.getDouble("serverCpu"), 100 * r.getDouble("generatorCpu"));
     settle();

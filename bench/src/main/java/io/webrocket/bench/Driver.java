@@ -40,7 +40,8 @@ final class Driver implements Runnable {
 
   @Override
   public void run() {
-    long due = (long) ((System.nanoTime() - startNs) * ratePerSec / 1e9);
+    // the first message goes at once, then one every 1/rate
+    long due = 1 + (long) ((System.nanoTime() - startNs) * ratePerSec / 1e9);
     int burst = 0;
     while (sent < due && burst < 10_000) {
       if (!pub.canSend()) {

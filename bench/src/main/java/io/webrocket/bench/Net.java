@@ -99,6 +99,36 @@ final class Net {
     }
   }
 
+  /** Runnable tasks on the machine right now (procs_running of /proc/stat, the reader included), or -1. */
+  static int procsRunning() {
+    try {
+      for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
+        if (line.startsWith("procs_running ")) {
+          return Integer.parseInt(line.substring(14).trim());
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // not Linux
+    }
+    return -1;
+  }
+
+  /**
+   * Waits (at most {@code maxMs}) until the machine looks quiet: ten samples in a row, 50 ms apart,
+   * with at most one runnable task besides the reader. Between steps the server and the generator
+   * are idle, so what runs then is somebody else. Returns the milliseconds waited.
+   */
+  static long waitQuiet(long maxMs) throws InterruptedException {
+    long start = System.nanoTime();
+    int quiet = 0;
+    while (quiet < 10 && System.nanoTime() - start < maxMs * 1_000_000L) {
+      int r = procsRunning();
+      quiet = r >= 0 && r <= 2 ? quiet + 1 : 0;
+      Thread.sleep(50);
+    }
+    return (System.nanoTime() - start) / 1_000_000L;
+  }
+
   /** VmRSS in KiB, or -1. */
   static long rssKb(String pid) {
     try {

@@ -48,10 +48,12 @@ public final class Report {
           .put("system", t[1])
           .put("n1000", max(r, "1000", pub))
           .put("n10000", max(r, "10000", pub))
-          .put("bytesPerIdleWebSocket", r.getJsonObject("memory", new JsonObject()).getValue("bytesPerConnectionRss"));
+          .put("bytesPerIdleWebSocket", r.getJsonObject("memory", new JsonObject()).getValue("bytesPerConnectionRss"))
+          .put("heapBytesPerIdleWebSocket", r.getJsonObject("memory", new JsonObject()).getValue("bytesPerConnectionHeap"));
       rows.add(row);
       md.append("| ").append(t[1]).append(" | ").append(num(row.getValue("n1000"))).append(" | ")
-          .append(num(row.getValue("n10000"))).append(" | ").append(kb(row.getValue("bytesPerIdleWebSocket"))).append(" |\n");
+          .append(num(row.getValue("n10000"))).append(" | ").append(kb(row.getValue("bytesPerIdleWebSocket"))).append(" RSS (")
+          .append(kb(row.getValue("heapBytesPerIdleWebSocket"))).append(" heap) |\n");
       if (!t[0].startsWith("relay")) {
         JsonObject wbp = new JsonObject().put("n1000", max(r, "1000", "wbp")).put("n10000", max(r, "10000", "wbp"));
         row.put("wbpPublisher", wbp);
@@ -61,8 +63,8 @@ public final class Report {
     }
     summary.put("table", rows);
 
-    md.append("\n| system | publisher | N | max deliveries/s | p99 at max (ms) | half rate | p50 / p99 / p99.9 / max at half (ms) | server CPU at max | generator CPU at max |\n");
-    md.append("|---|---|---:|---:|---:|---:|---|---:|---:|\n");
+    md.append("\n| system | publisher | N | max deliveries/s | p99 at max (ms) | half rate | p50 / p99 / p99.9 / max at half (ms) | server CPU at max | generator CPU at max | server run-queue wait at max |\n");
+    md.append("|---|---|---:|---:|---:|---:|---|---:|---:|---:|\n");
     for (String[] t : TARGETS) {
       JsonObject r = targets.getJsonObject(t[0]);
       if (r == null) {
@@ -84,7 +86,8 @@ public final class Report {
               .append(" | ").append(half == null ? "–" : half.getValue("p50Ms") + " / " + half.getValue("p99Ms") + " / "
                   + half.getValue("p999Ms") + " / " + half.getValue("maxMs"))
               .append(" | ").append(at == null ? "–" : pct(at.getValue("serverCpu")))
-              .append(" | ").append(at == null ? "–" : pct(at.getValue("generatorCpu"))).append(" |\n");
+              .append(" | ").append(at == null ? "–" : pct(at.getValue("generatorCpu")))
+              .append(" | ").append(at == null ? "–" : pct(at.getValue("serverRunqWait"))).append(" |\n");
         }
       }
     }
