@@ -266,7 +266,7 @@ public final class Bench {
     JsonArray top = new JsonArray();
     String[] lines = Net.jcmd(serverPid, "GC.class_histogram").split("\n");
     for (int i = 0; i < lines.length && top.size() < 20; i++) {
-      if (lines[i].trim().matches("\\d+:.*")) {
+      if (lines[i].trim().matches("\\d+: +\\d+ +\\d+ .*")) { // "rank: instances bytes class"
         top.add(lines[i].trim().replaceAll("\\s+", " "));
       }
     }
