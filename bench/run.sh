@@ -26,6 +26,11 @@ CONNECT="${BENCH_CONNECT:-5000}"
 TARGETS="${BENCH_TARGETS:-webrocket relay-flush relay-coalesced}"
 PHASES="${BENCH_PHASES:-memory,connect,fanout1000,fanout10000,backend}"
 SERVER_JVM=(-Xms256m -Xmx1g)
+# The broker's per-connection limits protect production nodes from floods; the publisher here
+# is a flood by design. The access log (one line per request) is off, as for any load test.
+WEBROCKET_FLAGS=(-Dwebrocket.limits.messagesPerSecond=100000000 -Dwebrocket.limits.messagesBurst=100000000
+  -Dwebrocket.limits.backendRequestsPerSecond=100000000 -Dwebrocket.limits.backendRequestsBurst=100000000
+  -Dwebrocket.log.access=false)
 GEN_JVM=(-Xms512m -Xmx1g -Dio.netty.leakDetection.level=disabled)
 
 ulimit -n 20000 2>/dev/null || true
@@ -83,7 +88,7 @@ for t in $TARGETS; do
   case "$t" in
     webrocket)
       rm -rf "$DATA"/*
-      taskset -c 0 java "${SERVER_JVM[@]}" -jar "$SERVER_JAR" -storage-dir "$DATA" \
+      taskset -c 0 java "${SERVER_JVM[@]}" "${WEBROCKET_FLAGS[@]}" -jar "$SERVER_JAR" -storage-dir "$DATA" \
         -websocket-addr "127.0.0.1:$WS_PORT" -backend-addr "127.0.0.1:$BE_PORT" -admin-addr "127.0.0.1:$AD_PORT" \
         >"$OUT/server-$t.log" 2>&1 &
       SPID=$!
