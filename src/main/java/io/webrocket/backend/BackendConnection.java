@@ -29,6 +29,8 @@ final class BackendConnection {
   private enum State { FRESH, ONE_SHOT, PERSISTENT, WORKER, CLOSING, CLOSED }
 
   private final NetSocket socket;
+  private final io.netty.channel.ChannelHandlerContext channel;
+  private boolean flushScheduled;
   private final BackendEndpoint endpoint;
   private final WbpDecoder decoder;
   private final OrderedReplies replies;
@@ -44,6 +46,7 @@ final class BackendConnection {
 
   BackendConnection(NetSocket socket, BackendEndpoint endpoint) {
     this.socket = socket;
+    this.channel = ((io.vertx.core.internal.net.NetSocketInternal) socket).channelHandlerContext();
     this.endpoint = endpoint;
     this.decoder = new WbpDecoder(endpoint.maxMessageSize(), this::onMessage, this::onOversize);
     this.replies = new OrderedReplies(this::writeReply);
@@ -141,27 +144,56 @@ final class BackendConnection {
   private void queue(Future<Buffer> reply) {
     replies.add(reply);
     if (replies.size() >= endpoint.maxPipelined()) {
-      socket.pause();
+      stopReading();
     }
+  }
+
+  /**
+   * Stops taking requests: the socket stops reading and the decoder stops handing out what it
+   * already holds (one read can carry thousands of pipelined requests).
+   */
+  private void stopReading() {
+    socket.pause();
+    decoder.pause();
+  }
+
+  /** Takes requests again once the replies owed and the bytes unsent are both back under their bounds. */
+  private void resumeReadingIfDrained() {
+    if (state != State.PERSISTENT || replies.size() > endpoint.maxPipelined() / 2) {
+      return;
+    }
+    if (socket.writeQueueFull()) {
+      socket.drainHandler(v -> resumeReadingIfDrained());
+      return;
+    }
+    decoder.resume();
+    socket.resume();
   }
 
   private void writeReply(Buffer reply) {
     if (state == State.CLOSED) {
       return;
     }
-    socket.write(reply);
     if (reply == UNAUTHORIZED_CLOSE || (state == State.CLOSING && replies.size() == 0)) {
+      socket.write(reply); // a NetSocket write flushes the replies queued below too, in order
       close();
       return;
     }
-    if (replies.size() <= endpoint.maxPipelined() / 2) {
-      if (socket.writeQueueFull()) {
-        socket.pause();
-        socket.drainHandler(v -> socket.resume());
-      } else {
-        socket.resume();
-      }
+    // Replies complete one event-bus task at a time, and a NetSocket write outside a read
+    // handler is flushed at once: one write() per reply. Queued unflushed and flushed once per
+    // event-loop pass, a pipelined burst leaves in one write (see docs/performance.md).
+    channel.write(io.netty.buffer.Unpooled.wrappedBuffer(reply.getBytes()), channel.voidPromise());
+    if (!flushScheduled) {
+      flushScheduled = true;
+      channel.executor().execute(() -> {
+        flushScheduled = false;
+        channel.flush();
+      });
     }
+    if (socket.writeQueueFull()) {
+      stopReading(); // a client that does not read its replies is not read either
+    }
+    resumeReadingIfDrained();
   }
 
   private static final java.util.Set<String> COMMANDS = java.util.Set.of("OC", "CC", "BC", "AT", "KA", "RD", "HB", "QT");
@@ -372,6 +404,7 @@ final class BackendConnection {
     }
     leaveLobby();
     state = State.CLOSED;
+    channel.flush(); // replies queued for the next pass's flush leave before the close
     socket.close();
   }
 
