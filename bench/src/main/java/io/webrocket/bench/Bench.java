@@ -623,7 +623,7 @@ public final class Bench {
       c.refill();
       return null;
     });
-    sleep(1000); // warm-up
+    sleep(Long.parseLong(args.getOrDefault("rate-warmup-ms", "1000"))); // warm-up
     long[] a = onLoop(() -> new long[] {c.replies, c.errors, stats.received});
     long srv0 = Net.cpuTicks(serverPid);
     long gen0 = Net.cpuTicks("self");
@@ -707,7 +707,7 @@ public final class Bench {
       }
       return null;
     });
-    sleep(1000); // warm-up
+    sleep(Long.parseLong(args.getOrDefault("rate-warmup-ms", "1000"))); // warm-up
     long[] a = onLoop(counts::clone);
     long srv0 = Net.cpuTicks(serverPid);
     long gen0 = Net.cpuTicks("self");
