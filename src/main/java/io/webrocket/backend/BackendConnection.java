@@ -31,6 +31,8 @@ final class BackendConnection {
   private final NetSocket socket;
   private final io.netty.channel.ChannelHandlerContext channel;
   private boolean flushScheduled;
+  /** The client is still sending what was refused: close gently (see close). */
+  private boolean lingering;
   private final BackendEndpoint endpoint;
   private final WbpDecoder decoder;
   private final OrderedReplies replies;
@@ -65,6 +67,7 @@ final class BackendConnection {
 
   private void onOversize() {
     AccessLog.backend(vhost(), Status.BAD_REQUEST.code, "Bad request (message over the size limit)", List.of());
+    lingering = true;
     if (!endsAfterOwedReplies()) {
       end(Wbp.error(Status.BAD_REQUEST));
     }
@@ -195,6 +198,8 @@ final class BackendConnection {
     }
     resumeReadingIfDrained();
   }
+
+  private static final long LINGER_MS = 500;
 
   private static final java.util.Set<String> COMMANDS = java.util.Set.of("OC", "CC", "BC", "AT", "KA", "RD", "HB", "QT");
 
@@ -405,6 +410,14 @@ final class BackendConnection {
     leaveLobby();
     state = State.CLOSED;
     channel.flush(); // replies queued for the next pass's flush leave before the close
+    if (lingering) {
+      // Closing with unread input makes the kernel reset the connection, and the client could
+      // lose the reply it is owed. Half-close once the reply is out, drop what still arrives
+      // (the decoder has stopped) for a moment, then close.
+      socket.write(Buffer.buffer()).onComplete(x -> ((io.netty.channel.socket.SocketChannel) channel.channel()).shutdownOutput());
+      endpoint.vertx().setTimer(LINGER_MS, t -> socket.close());
+      return;
+    }
     socket.close();
   }
 
