@@ -38,6 +38,9 @@ public final class Logging {
     ctx.getLogger("webrocket.access").setLevel(log.getBoolean("access", true) ? Level.INFO : Level.OFF);
     ctx.getLogger("io.netty").setLevel(Level.WARN);
     ctx.getLogger("com.hazelcast").setLevel(Level.WARN);
+    // Vert.x 5.0.7 registers its event-bus "pending" gauge twice and Micrometer warns at every
+    // start: noise, not a problem of the node.
+    ctx.getLogger("io.micrometer.core.instrument.MeterRegistry").setLevel(Level.ERROR);
     // It logs every failed scan of a broken file; the Reloader reports each problem once.
     ctx.getLogger("io.vertx.config.impl.ConfigRetrieverImpl").setLevel(Level.OFF);
 
