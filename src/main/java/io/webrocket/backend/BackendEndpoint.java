@@ -7,7 +7,6 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.webrocket.bus.Addresses;
-import io.webrocket.bus.Status;
 import io.webrocket.config.Tls;
 import java.util.HashSet;
 import java.util.List;

@@ -95,8 +95,4 @@ final class LocalSubscribers {
   Collection<BrowserConnection> all() {
     return byVhost.values().stream().flatMap(Set::stream).toList();
   }
-
-  int size() {
-    return byVhost.values().stream().mapToInt(Set::size).sum();
-  }
 }

@@ -15,7 +15,6 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.ext.web.Router;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
-import io.webrocket.bus.Status;
 import io.webrocket.config.Tls;
 import io.webrocket.vhost.Names;
 import java.util.concurrent.TimeUnit;
