@@ -10,6 +10,9 @@ import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import io.webrocket.admin.AdminEndpoint;
 import io.webrocket.backend.BackendEndpoint;
+import io.webrocket.cluster.Clustering;
+import io.webrocket.cluster.Leadership;
+import io.webrocket.vhost.Replica;
 import io.webrocket.frontend.WebSocketEndpoint;
 import io.webrocket.store.PgStoreVerticle;
 import io.webrocket.store.StoreClient;
@@ -103,28 +106,52 @@ public final class Node {
     int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
     // One metrics registry per node: tests run several nodes in one JVM.
     String metricsRegistry = "webrocket-" + config.getJsonObject("node").getString("name") + "-" + Secrets.hex(4);
-    Vertx vertx = Vertx.vertx(new VertxOptions()
+    VertxOptions options = new VertxOptions()
         .setEventLoopPoolSize(loops)
         .setPreferNativeTransport(true)
         .setMetricsOptions(new MicrometerMetricsOptions()
             .setEnabled(true)
             .setJvmMetricsEnabled(true)
             .setRegistryName(metricsRegistry)
-            .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true))));
-    // Broadcast frames cross the event bus without a copy per endpoint instance.
-    vertx.eventBus().registerDefaultCodec(io.webrocket.frontend.Frame.class, new io.webrocket.frontend.FrameCodec());
-    Node node = new Node(config, vertx, ch, lock, lockFile, metricsRegistry);
+            .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
+    String name = config.getJsonObject("node").getString("name");
+    Future<Vertx> created = Clustering.enabled(config)
+        ? Clustering.start(options, config.getJsonObject("cluster"), name)
+        : Future.succeededFuture(Vertx.vertx(options));
+    FileChannel heldChannel = ch;
+    FileLock held = lock;
     // A failed start closes Vert.x: the result must not be a future of one of its contexts, whose
     // listeners would be dispatched to an event loop that is gone (the caller would wait forever).
     io.vertx.core.Promise<Node> started = io.vertx.core.Promise.promise();
-    node.deploy(loops).onComplete(deployed -> {
-      if (deployed.succeeded()) {
-        started.complete(node);
-      } else {
-        node.stop().onComplete(x -> started.fail(deployed.cause()));
+    created.onComplete(made -> {
+      if (made.failed()) {
+        release(held, heldChannel, lockFile);
+        started.fail(new IllegalStateException("cannot join the cluster: " + made.cause().getMessage(), made.cause()));
+        return;
       }
+      Vertx vertx = made.result();
+      // Broadcast frames cross the event bus without a copy per endpoint instance.
+      vertx.eventBus().registerDefaultCodec(io.webrocket.frontend.Frame.class, new io.webrocket.frontend.FrameCodec());
+      Node node = new Node(config, vertx, heldChannel, held, lockFile, metricsRegistry);
+      node.deploy(loops).onComplete(deployed -> {
+        if (deployed.succeeded()) {
+          started.complete(node);
+        } else {
+          node.stop().onComplete(x -> started.fail(deployed.cause()));
+        }
+      });
     });
     return started.future();
+  }
+
+  private static void release(FileLock lock, FileChannel channel, Path lockFile) {
+    try {
+      lock.release();
+      channel.close();
+    } catch (IOException ignored) {
+      // the process is ending or the file is gone; nothing left to release
+    }
+    LOCKED_HERE.remove(lockFile);
   }
 
   private Future<Void> deploy(int loops) {
@@ -134,7 +161,11 @@ public final class Node {
         .compose(id -> loadCookie(dir))
         .compose(c -> {
           cookie = c;
-          return track(vertx.deployVerticle(new VhostDirectory(config.getJsonObject("vhosts"),
+          if (Clustering.enabled(config)) {
+            // The directory and registries run on the cluster's leader, wherever that is.
+            return track(vertx.deployVerticle(new Leadership(config.copy().put("metricsRegistry", metricsRegistry))));
+          }
+          return track(vertx.deployVerticle(new VhostDirectory(config.getJsonObject("vhosts"), Replica.NONE,
               config.getJsonObject("tokens").getLong("lifetimeMs"),
               config.getJsonObject("limits").getInteger("channelsPerVhost"), metricsRegistry)));
         })
@@ -190,6 +221,14 @@ public final class Node {
   private Future<String> loadCookie(Path dir) {
     StoreClient store = new StoreClient(vertx);
     Path file = dir.resolve(config.getJsonObject("node").getString("name") + ".cookie");
+    String configured = config.getJsonObject("admin").getString("cookie");
+    if (configured != null) {
+      // Nodes behind one load balancer share the operator's cookie.
+      return vertx.executeBlocking(() -> {
+        writeCookie(file, configured);
+        return configured;
+      });
+    }
     return store.getSetting("cookie").compose(stored -> {
       if (stored != null) {
         return Future.succeededFuture(stored);
@@ -257,7 +296,15 @@ public final class Node {
         "  store:     " + (isPostgres(config.getJsonObject("store"))
             ? "postgres " + PgStoreVerticle.describe(config.getJsonObject("store").getJsonObject("postgres"))
             : "sqlite " + Path.of(config.getString("storageDir")).resolve("webrocket.db").toAbsolutePath().normalize()),
+        "  cluster:   " + (Clustering.enabled(config) ? clusterLine() : "off (single node)"),
         "  cookie:    " + cookie);
+  }
+
+  private String clusterLine() {
+    JsonObject c = config.getJsonObject("cluster");
+    return c.getString("name") + " on " + c.getString("host") + ":" + c.getInteger("port") + ", join "
+        + ("tcp".equals(c.getString("join")) ? c.getJsonArray("members").encode() : "multicast")
+        + ", node id " + Clustering.nodeId(vertx);
   }
 
   private String addr(String section) {
@@ -290,13 +337,7 @@ public final class Node {
         .compose(x -> vertx.close())
         .onComplete(x -> {
           io.webrocket.metrics.Metrics.release(metricsRegistry);
-          try {
-            lock.release();
-            lockChannel.close();
-          } catch (IOException ignored) {
-            // the process is ending or the file is gone; nothing left to release
-          }
-          LOCKED_HERE.remove(lockFile);
+          release(lock, lockChannel, lockFile);
         });
   }
 }

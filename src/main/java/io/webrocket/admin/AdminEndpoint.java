@@ -2,6 +2,7 @@ package io.webrocket.admin;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -28,6 +29,8 @@ import io.webrocket.vhost.Secrets;
  */
 public final class AdminEndpoint extends VerticleBase {
   public static final String COOKIE_HEADER = "X-WebRocket-Cookie";
+  /** Probes must answer quickly, whatever else is slow. */
+  private static final long READY_TIMEOUT_MS = 2_000;
 
   private HttpServer server;
   private String cookie;
@@ -61,6 +64,9 @@ public final class AdminEndpoint extends VerticleBase {
     new Console(config().getString("nodeName"), Metrics.of(config().getString("metrics"))).mount(r, this::checkCookie);
     r.route().handler(this::checkCookie);
     r.route().handler(AdminEndpoint::checkPath);
+    r.get("/cluster").handler(ctx -> clusterStatus().onComplete(
+        c -> ctx.response().putHeader("Content-Type", "application/json").end(c.encode()),
+        err -> error(ctx, 500, "cluster status unavailable")));
     r.get("/").handler(this::listVhosts);
     r.delete("/").handler(ctx -> accepted(ctx, directory("clear", new JsonObject())));
     r.post("/:vhost").handler(this::createVhost);
@@ -77,19 +83,48 @@ public final class AdminEndpoint extends VerticleBase {
     return r;
   }
 
-  /** Ready when the store and the vhost directory answer: the endpoints were deployed before this one. */
+  /**
+   * Ready when the store and the vhost directory answer (the endpoints were deployed before this
+   * one) and, in a cluster, when it has its minimum number of members and a serving leader.
+   */
   private void ready(RoutingContext ctx) {
-    Future<?> store = Bus.request(vertx, Addresses.store(), "ping", null);
-    Future<?> vhosts = Bus.request(vertx, Addresses.vhosts(), "list", null);
-    Future.join(store, vhosts).onComplete(x -> {
+    DeliveryOptions quick = new DeliveryOptions().setSendTimeout(READY_TIMEOUT_MS);
+    Future<?> store = Bus.requestWith(vertx, Addresses.store(), null, new DeliveryOptions(quick).addHeader(Addresses.ACTION, "ping"));
+    Future<?> vhosts = Bus.requestWith(vertx, Addresses.vhosts(), null, new DeliveryOptions(quick).addHeader(Addresses.ACTION, "list"));
+    Future<Boolean> cluster = clusterStatus().map(c -> !c.getBoolean("enabled")
+        || (c.getString("leader") != null && c.getJsonArray("members").size() >= c.getInteger("minMembers")));
+    Future.join(store, vhosts, cluster).onComplete(x -> {
+      boolean clusterUp = cluster.succeeded() && cluster.result();
       JsonObject checks = new JsonObject()
           .put("store", store.succeeded() ? "UP" : "DOWN")
           .put("vhosts", vhosts.succeeded() ? "UP" : "DOWN")
+          .put("cluster", clusterUp ? "UP" : "DOWN")
           .put("endpoints", "UP");
-      boolean up = store.succeeded() && vhosts.succeeded();
+      boolean up = store.succeeded() && vhosts.succeeded() && clusterUp;
       ctx.response().setStatusCode(up ? 200 : 503).putHeader("Content-Type", "application/json")
           .end(new JsonObject().put("status", up ? "UP" : "DOWN").put("checks", checks).encode());
     });
+  }
+
+  /**
+   * The cluster as this node sees it (members, leader); a node that is not clustered is a
+   * cluster of one.
+   */
+  private Future<JsonObject> clusterStatus() {
+    return Bus.<JsonObject>requestWith(vertx, Addresses.cluster(), null,
+            new DeliveryOptions().setSendTimeout(READY_TIMEOUT_MS).setLocalOnly(true))
+        .map(Message::body)
+        .recover(err -> Bus.statusOf(err, Status.NOT_FOUND) != Status.NOT_FOUND
+            ? Future.failedFuture(err)
+            : Future.succeededFuture(new JsonObject()
+                .put("enabled", false)
+                .put("node", io.webrocket.cluster.Clustering.LOCAL_NODE)
+                .put("leader", io.webrocket.cluster.Clustering.LOCAL_NODE)
+                .put("members", new io.vertx.core.json.JsonArray().add(new JsonObject()
+                    .put("id", io.webrocket.cluster.Clustering.LOCAL_NODE)
+                    .put("name", config().getString("nodeName"))
+                    .put("leader", true)
+                    .put("local", true)))));
   }
 
   private void checkCookie(RoutingContext ctx) {

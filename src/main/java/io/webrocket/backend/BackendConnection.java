@@ -295,7 +295,7 @@ final class BackendConnection {
     // Encoded once, here at the edge; the registry checks and publishes it as it is.
     Frame frame = Frame.text(Wwfp.userEvent(event, data, channel, null));
     DeliveryOptions o = Bus.action("broadcast").addHeader("token", id.token()).addHeader(Addresses.CHANNEL, channel);
-    return toReply(endpoint.vertx().eventBus().request(Addresses.vhost(id.vhost()), frame, o), Wbp.OK);
+    return toReply(Bus.requestWith(endpoint.vertx(), Addresses.vhost(id.vhost()), frame, o), Wbp.OK);
   }
 
   private Future<Message<Object>> backend(String vhost, String token, String command, List<String> args) {
@@ -319,7 +319,8 @@ final class BackendConnection {
     // Nothing else is read until the worker is registered, not even what came with the RD.
     socket.pause();
     decoder.pause();
-    JsonObject body = new JsonObject().put("token", id.token()).put("command", "RD").put("worker", id.id());
+    JsonObject body = new JsonObject().put("token", id.token()).put("command", "RD").put("worker", id.id())
+        .put("node", io.webrocket.cluster.Clustering.nodeId(endpoint.vertx()));
     Bus.request(endpoint.vertx(), Addresses.vhost(id.vhost()), "backend", body).onComplete(ok -> {
       identity = id;
       state = State.WORKER;

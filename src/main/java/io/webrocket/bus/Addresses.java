@@ -30,6 +30,11 @@ public final class Addresses {
     return PREFIX + "vhost:" + path;
   }
 
+  /** True for the addresses served by the cluster leader: the vhost directory and registries. */
+  public static boolean isLeaderHosted(String address) {
+    return address.startsWith(PREFIX + "vhost");
+  }
+
   /** Worker connections of one vhost each consume here; a trigger is a request to it. */
   public static String workers(String path) {
     return PREFIX + "workers:" + path;
@@ -53,6 +58,19 @@ public final class Addresses {
   /** The TLS section, published locally when its files or paths change: servers reload their certificate. */
   public static String tls() {
     return PREFIX + "tls";
+  }
+
+  /**
+   * The cluster members that are alive ({@code {"nodes": [id, ...]}}), published locally on the
+   * leader whenever membership changes: registries forget subscribers and workers of the others.
+   */
+  public static String liveNodes() {
+    return PREFIX + "liveNodes";
+  }
+
+  /** This node's view of the cluster: members and leader (a local consumer; none when not clustered). */
+  public static String cluster() {
+    return PREFIX + "cluster";
   }
 
   /** The durable store of this node (a local consumer). */

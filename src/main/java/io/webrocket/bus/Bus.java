@@ -1,6 +1,7 @@
 package io.webrocket.bus;
 
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
@@ -11,6 +12,14 @@ import io.vertx.core.eventbus.ReplyFailure;
 public final class Bus {
   /** Control requests are local or one hop away; a short timeout keeps clients from hanging on a dead peer. */
   public static final long REQUEST_TIMEOUT_MS = 10_000;
+  /**
+   * In a cluster, one attempt at a control request: a request that went to a node that just died
+   * is only answered by this timeout, and then retried at the next leader.
+   */
+  static final long CLUSTER_ATTEMPT_TIMEOUT_MS = 3_000;
+  private static final long RETRY_DELAY_MS = 100;
+  /** Node-local shared map: key {@code leader} holds the id of the cluster leader while it serves. */
+  public static final String CLUSTER_STATE = "webrocket.cluster.local";
 
   private Bus() {}
 
@@ -19,7 +28,39 @@ public final class Bus {
   }
 
   public static <T> Future<Message<T>> request(Vertx vertx, String address, String action, Object body) {
-    return vertx.eventBus().request(address, body, action(action));
+    return requestWith(vertx, address, body, action(action));
+  }
+
+  /**
+   * A request to {@code address}. In a cluster, requests to the vhost directory and registries
+   * (which run on the leader) ride out a change of leader: while no leader serves, a request that
+   * finds no consumer or times out is sent again, until {@link #REQUEST_TIMEOUT_MS} has passed.
+   * Once a leader serves, "no consumer" means what it says (no such vhost).
+   */
+  public static <T> Future<Message<T>> requestWith(Vertx vertx, String address, Object body, DeliveryOptions options) {
+    if (!vertx.isClustered() || !Addresses.isLeaderHosted(address)) {
+      return vertx.eventBus().request(address, body, options);
+    }
+    DeliveryOptions attempt = new DeliveryOptions(options)
+        .setSendTimeout(Math.min(options.getSendTimeout(), CLUSTER_ATTEMPT_TIMEOUT_MS));
+    Promise<Message<T>> result = Promise.promise();
+    attempt(vertx, address, body, attempt, System.currentTimeMillis() + options.getSendTimeout(), result);
+    return result.future();
+  }
+
+  private static <T> void attempt(Vertx vertx, String address, Object body, DeliveryOptions options, long deadline,
+      Promise<Message<T>> result) {
+    vertx.eventBus().<T>request(address, body, options).onComplete(result::tryComplete, err -> {
+      boolean retryable = err instanceof ReplyException re
+          && (re.failureType() == ReplyFailure.NO_HANDLERS || re.failureType() == ReplyFailure.TIMEOUT);
+      // A leader that serves answers; a dead one is noticed well within one attempt's timeout.
+      boolean leaderServes = vertx.sharedData().getLocalMap(CLUSTER_STATE).get("leader") != null;
+      if (retryable && !leaderServes && System.currentTimeMillis() + RETRY_DELAY_MS < deadline) {
+        vertx.setTimer(RETRY_DELAY_MS, t -> attempt(vertx, address, body, options, deadline, result));
+      } else {
+        result.tryFail(err);
+      }
+    });
   }
 
   /** The protocol status a failed request stands for; {@code ifNobody} when no consumer exists. */

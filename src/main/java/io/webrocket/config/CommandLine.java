@@ -23,6 +23,10 @@ public final class CommandLine {
       "  -node-name NAME         node name; the admin cookie is STORAGE_DIR/NAME.cookie",
       "  -storage-dir DIR        data directory (default ./data)",
       "  -cert FILE -key FILE    PEM certificate and key: TLS on all endpoints",
+      "  -cluster                join a cluster (Hazelcast; see docs/clustering.md)",
+      "  -cluster-host HOST      interface the cluster listens on (default 127.0.0.1; 'auto' in containers)",
+      "  -cluster-port PORT      Hazelcast member port (default 5701)",
+      "  -cluster-members LIST   TCP-IP join list: HOST:PORT,HOST:PORT,... (default 127.0.0.1:5701-5703)",
       "  -help                   this text");
 
   /** What the command line asked for. */
@@ -72,7 +76,7 @@ public final class CommandLine {
     JsonObject flags = new JsonObject();
     String config = null;
     boolean help = false;
-    Split split = split(args, java.util.Set.of("help", "h"));
+    Split split = split(args, java.util.Set.of("help", "h", "cluster"));
     if (!split.positional().isEmpty()) {
       throw new IllegalArgumentException("unexpected argument: " + split.positional().get(0));
     }
@@ -92,10 +96,32 @@ public final class CommandLine {
         case "storage-dir" -> flags.put("storageDir", value);
         case "cert" -> section(flags, "tls").put("cert", value);
         case "key" -> section(flags, "tls").put("key", value);
+        case "cluster" -> section(flags, "cluster").put("enabled", true);
+        case "cluster-host" -> section(flags, "cluster").put("host", value);
+        case "cluster-port" -> section(flags, "cluster").put("port", port(name, value));
+        case "cluster-members" -> section(flags, "cluster").put("members", members(value));
         default -> throw new IllegalArgumentException("unknown flag: -" + name);
       }
     }
     return new Parsed(config, flags, help);
+  }
+
+  private static int port(String flag, String value) {
+    try {
+      return Integer.parseInt(value.trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("flag -" + flag + " needs a port number, got " + value);
+    }
+  }
+
+  private static io.vertx.core.json.JsonArray members(String value) {
+    io.vertx.core.json.JsonArray list = new io.vertx.core.json.JsonArray();
+    for (String m : value.split(",")) {
+      if (!m.isBlank()) {
+        list.add(m.trim());
+      }
+    }
+    return list;
   }
 
   private static JsonObject section(JsonObject flags, String key) {

@@ -46,7 +46,18 @@ public final class Settings {
             .put("heartbeatIntervalMs", 500L)
             .put("workerExpiryMs", 3_000L)
             .put("instances", 0))
-        .put("admin", new JsonObject().put("host", "127.0.0.1").put("port", 8082).put("metricsNeedCookie", false))
+        .put("admin", new JsonObject().put("host", "127.0.0.1").put("port", 8082).put("metricsNeedCookie", false)
+            .putNull("cookie"))
+        .put("cluster", new JsonObject()
+            .put("enabled", false)
+            .put("name", "webrocket")
+            .put("host", "127.0.0.1")
+            .put("port", 5701)
+            .put("busPort", 0)
+            .put("join", "tcp")
+            .put("members", new io.vertx.core.json.JsonArray().add("127.0.0.1:5701").add("127.0.0.1:5702").add("127.0.0.1:5703"))
+            .put("minMembers", 1)
+            .put("failureDetectionMs", 5_000L))
         .put("shutdown", new JsonObject().put("timeoutMs", 10_000L))
         .put("reload", new JsonObject().put("scanPeriodMs", 2_000L))
         .put("log", new JsonObject().put("level", "INFO").put("format", "text").put("access", true))
@@ -172,6 +183,11 @@ public final class Settings {
     range(be, "backend", "instances", 0, 256);
     range(section(c, "tokens"), "tokens", "lifetimeMs", 1000, 30L * 86_400_000);
     store(section(c, "store"));
+    cluster(section(c, "cluster"));
+    Object cookie = ad.getValue("cookie");
+    if (cookie != null && !(cookie instanceof String cs && cs.matches("[0-9a-f]{40}"))) {
+      throw new InvalidException("admin.cookie", "must be 40 lowercase hex characters (or null for a generated cookie)");
+    }
     JsonObject limits = section(c, "limits");
     for (String k : limits.fieldNames()) {
       range(limits, "limits", k, 1, 100_000_000);
@@ -253,6 +269,41 @@ public final class Settings {
       throw new InvalidException("store.postgres.password", "must be a string");
     }
     range(pg, "store.postgres", "poolSize", 1, 100);
+  }
+
+  /**
+   * Clustering: {@code host} "auto" (or blank) lets Hazelcast and the event bus pick the
+   * interface (containers); members are {@code host:port} or {@code host} entries.
+   */
+  private static void cluster(JsonObject cl) {
+    if (!(cl.getValue("enabled") instanceof Boolean)) {
+      throw new InvalidException("cluster.enabled", "must be true or false, got " + cl.getValue("enabled"));
+    }
+    name(cl.getValue("name"), "cluster.name");
+    Object host = cl.getValue("host");
+    if (host == null || (host instanceof String h && (h.isBlank() || h.equals("auto")))) {
+      cl.put("host", "auto");
+    } else if (!(host instanceof String)) {
+      throw new InvalidException("cluster.host", "must be a host name, an address or \"auto\"");
+    }
+    range(cl, "cluster", "port", 1, 65535);
+    range(cl, "cluster", "busPort", 0, 65535);
+    if (!"tcp".equals(cl.getValue("join")) && !"multicast".equals(cl.getValue("join"))) {
+      throw new InvalidException("cluster.join", "must be tcp or multicast, got " + cl.getValue("join"));
+    }
+    if (!(cl.getValue("members") instanceof io.vertx.core.json.JsonArray members)) {
+      throw new InvalidException("cluster.members", "must be a list of host:port");
+    }
+    for (Object m : members) {
+      if (!(m instanceof String s) || !s.matches("[\\w.\\-]+(:\\d{1,5})?")) {
+        throw new InvalidException("cluster.members", "must be a list of host or host:port, got " + m);
+      }
+    }
+    if ("tcp".equals(cl.getValue("join")) && members.isEmpty()) {
+      throw new InvalidException("cluster.members", "tcp join needs at least one member");
+    }
+    range(cl, "cluster", "minMembers", 1, 1000);
+    range(cl, "cluster", "failureDetectionMs", 1000, 600_000);
   }
 
   private static JsonObject section(JsonObject c, String key) {

@@ -281,7 +281,8 @@ final class BrowserConnection {
         .put("uid", uid)
         .put("data", data == null ? new JsonObject() : data)
         .put("hidden", Boolean.TRUE.equals(hidden))
-        .put("forbidden", type.needsPermission() && !allowed(name));
+        .put("forbidden", type.needsPermission() && !allowed(name))
+        .put("node", io.webrocket.cluster.Clustering.nodeId(endpoint.vertx()));
     JsonObject logPayload = payload;
     await(registry("subscribe", req).onComplete(
         reply -> {

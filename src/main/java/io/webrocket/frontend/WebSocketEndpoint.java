@@ -75,7 +75,9 @@ public final class WebSocketEndpoint extends VerticleBase {
         .setReuseAddress(true);
     Tls.apply(c.getJsonObject("tls"), options);
 
-    vertx.eventBus().<Frame>localConsumer(Addresses.fanout(), this::deliver);
+    // Clustered: a broadcast published on any node reaches every node's endpoints (Vert.x sends
+    // it once per node; the instances of a node share that one copy).
+    vertx.eventBus().<Frame>consumer(Addresses.fanout(), this::deliver);
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
     vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(), m -> server.updateSSLOptions(Tls.sslOptions(m.body(), false), true)
         .onFailure(err -> LOG.error("TLS reload failed, keeping the previous certificate: {}", err.getMessage())));

@@ -7,8 +7,11 @@ import java.util.Map;
 
 /** One open channel of a vhost and its subscribers (every one, presence member or not), by sid. */
 final class Channel {
-  /** A subscriber as presence shows it: the user id and the data it subscribed with. */
-  record Member(String uid, JsonObject data, boolean hidden) {
+  /**
+   * A subscriber as presence shows it: the user id and the data it subscribed with; plus the
+   * cluster node its connection is on and its place in joining order.
+   */
+  record Member(String uid, JsonObject data, boolean hidden, String node, long seq) {
     /** {@code {"uid": U, ...data}} with uid winning over a key of the same name. */
     JsonObject listed() {
       JsonObject j = new JsonObject().put("uid", uid);
@@ -18,6 +21,17 @@ final class Channel {
         }
       });
       return j;
+    }
+
+    /** The member as the replica keeps it (with its sid and channel, see {@link #fromJson}). */
+    JsonObject toJson(String sid, String channel) {
+      return new JsonObject().put("sid", sid).put("channel", channel).put("uid", uid).put("data", data)
+          .put("hidden", hidden).put("node", node).put("seq", seq);
+    }
+
+    static Member fromJson(JsonObject j) {
+      return new Member(j.getString("uid"), j.getJsonObject("data", new JsonObject()), j.getBoolean("hidden", false),
+          j.getString("node"), j.getLong("seq", 0L));
     }
   }
 

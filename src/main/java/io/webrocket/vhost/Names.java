@@ -27,10 +27,11 @@ public final class Names {
 
   /**
    * Admin-endpoint paths used by operations routes ({@code /metrics}, {@code /health},
-   * {@code /ready}, {@code /console}): vhosts by these names could not be managed through WARI.
+   * {@code /ready}, {@code /console}, {@code /cluster}): vhosts by these names could not be
+   * managed through WARI.
    */
   public static boolean isReservedAdminPath(String vhost) {
-    return java.util.Set.of("/metrics", "/health", "/ready", "/console").contains(vhost);
+    return java.util.Set.of("/metrics", "/health", "/ready", "/console", "/cluster").contains(vhost);
   }
 
   public static boolean isValidChannel(String name) {

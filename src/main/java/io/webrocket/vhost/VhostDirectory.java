@@ -23,6 +23,9 @@ import org.slf4j.LoggerFactory;
  * The set of vhosts and their access tokens. Deploys one {@link VhostRegistry} per vhost,
  * rebuilds them from the store at start-up, creates the vhosts and channels the configuration
  * declares, and serves the vhost operations of the admin API.
+ *
+ * <p>In a cluster it runs on the leader only, and rebuilds from the {@link Replica} the previous
+ * leader kept (or from the store when the cluster has no copy yet: it just formed).
  */
 public final class VhostDirectory extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(VhostDirectory.class);
@@ -37,12 +40,15 @@ public final class VhostDirectory extends VerticleBase {
   /** Paths being created or deleted: a second request for one of them waits for no one and fails. */
   private final java.util.Set<String> busy = new java.util.HashSet<>();
   private Store store;
+  private final Replica replica;
   private MessageConsumer<JsonObject> consumer;
 
   /**
    * @param declared {@code {"/demo": {"channels": ["chat"]}}}: vhosts and channels that must exist
    */
-  public VhostDirectory(JsonObject declared, long accessTokenLifetimeMs, int maxChannels, String metricsRegistry) {
+  public VhostDirectory(JsonObject declared, Replica replica, long accessTokenLifetimeMs, int maxChannels,
+      String metricsRegistry) {
+    this.replica = replica;
     this.maxChannels = maxChannels;
     this.declared = declared == null ? new JsonObject() : declared;
     this.accessTokenLifetimeMs = accessTokenLifetimeMs;
@@ -52,9 +58,8 @@ public final class VhostDirectory extends VerticleBase {
   @Override
   public Future<?> start() {
     store = new StoreClient(vertx);
-    return store
-        .loadAll()
-        .compose(all -> Future.all(all.stream().map(this::deploy).toList()))
+    return replica.vhosts()
+        .compose(copy -> copy != null ? restore(copy) : load())
         .compose(v -> applyDeclared())
         .compose(v -> {
           consumer = vertx.eventBus().consumer(Addresses.vhosts(), this::handle);
@@ -68,9 +73,27 @@ public final class VhostDirectory extends VerticleBase {
         });
   }
 
-  private Future<Void> deploy(VhostRecord record) {
+  /** From the durable store; in a cluster the replica then gets its first copy. */
+  private Future<Void> load() {
+    return store.loadAll()
+        .compose(all -> Future.all(all.stream()
+            .map(r -> replica.putVhost(r.path(), r.token()).compose(x -> deploy(r, null)))
+            .toList()))
+        .compose(x -> replica.markComplete());
+  }
+
+  /** A new leader takes over: every vhost as the replica holds it. */
+  private Future<Void> restore(Map<String, String> copy) {
+    LOG.info("taking over {} vhosts from the cluster's replica", copy.size());
+    return Future.all(copy.entrySet().stream()
+        .map(e -> replica.load(e.getKey()).compose(entries ->
+            deploy(new VhostRecord(e.getKey(), e.getValue(), List.of(), List.of()), entries)))
+        .toList()).mapEmpty();
+  }
+
+  private Future<Void> deploy(VhostRecord record, Map<String, Object> replicated) {
     return vertx
-        .deployVerticle(new VhostRegistry(record, accessTokenLifetimeMs, maxChannels, metricsRegistry))
+        .deployVerticle(new VhostRegistry(record, replicated, replica, accessTokenLifetimeMs, maxChannels, metricsRegistry))
         .map(id -> {
           vhosts.put(record.path(), new Vhost(record.token(), id));
           return null;
@@ -170,9 +193,8 @@ public final class VhostDirectory extends VerticleBase {
   private Future<String> create(String path) {
     String token = Secrets.vhostToken();
     busy.add(path);
-    return store
-        .putVhost(path, token)
-        .compose(v -> deploy(new VhostRecord(path, token, List.of(), List.of())))
+    return Future.all(store.putVhost(path, token), replica.putVhost(path, token))
+        .compose(v -> deploy(new VhostRecord(path, token, List.of(), List.of()), null))
         .map(v -> token)
         .onComplete(x -> busy.remove(path));
   }
@@ -184,7 +206,8 @@ public final class VhostDirectory extends VerticleBase {
     vertx.eventBus().publish(Addresses.events(), new JsonObject().put("type", "vhostDeleted").put("vhost", path));
     return vertx
         .undeploy(v.deployment())
-        .compose(x -> store.deleteVhost(path))
+        .compose(x -> Future.all(store.deleteVhost(path), replica.dropVhost(path)))
+        .<Void>mapEmpty()
         .onComplete(x -> busy.remove(path));
   }
 
@@ -192,7 +215,7 @@ public final class VhostDirectory extends VerticleBase {
     String token = Secrets.vhostToken();
     // Durable first: if the write fails nothing changed. The reply waits for the registry, so
     // the old token authenticates nobody once the caller hears back.
-    return store.putVhost(path, token)
+    return Future.all(store.putVhost(path, token), replica.putVhost(path, token))
         .compose(x -> Bus.request(vertx, Addresses.vhost(path), "setToken", new JsonObject().put("token", token)))
         .transform(r -> {
           Vhost current = vhosts.get(path);

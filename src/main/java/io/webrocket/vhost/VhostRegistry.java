@@ -19,6 +19,7 @@ import io.webrocket.store.Store.VhostRecord;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
@@ -33,6 +34,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Changes are applied to memory at once and in arrival order (so pipelined WBP requests take
  * effect in the order sent); the reply is sent only after the change is durable.
+ *
+ * <p>In a cluster exactly one node runs the registries (the leader, see {@code
+ * io.webrocket.cluster.Leadership}), so every node's requests meet the same state; each change
+ * is also copied to the {@link Replica} before the reply, and a new leader rebuilds from it.
+ * Replica keys: {@code c|CHANNEL}, {@code t|TOKEN}, {@code m|SID|CHANNEL} (a subscriber) and
+ * {@code w|WORKER}.
  */
 public final class VhostRegistry extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(VhostRegistry.class);
@@ -41,7 +48,13 @@ public final class VhostRegistry extends VerticleBase {
   private String token;
   private final Map<String, Channel> channels = new TreeMap<>();
   private final Map<String, AccessTokenRecord> accessTokens = new HashMap<>();
-  private final Map<String, JsonObject> workers = new LinkedHashMap<>();
+  /** Worker id to the node its connection is on. */
+  private final Map<String, String> workers = new LinkedHashMap<>();
+  private final Replica replica;
+  /** True when built from the store in a cluster: the replica gets a copy before anything else. */
+  private final boolean seedReplica;
+  /** Joining order of subscribers, kept across a takeover through the replica. */
+  private long joinSeq;
   private long accessTokenLifetimeMs;
   private int maxChannels;
   private final String metricsRegistry;
@@ -50,9 +63,17 @@ public final class VhostRegistry extends VerticleBase {
   private Store store;
   private MessageConsumer<Object> consumer;
   private MessageConsumer<JsonObject> configConsumer;
+  private MessageConsumer<JsonObject> liveNodesConsumer;
   private long purgeTimer;
 
-  public VhostRegistry(VhostRecord record, long accessTokenLifetimeMs, int maxChannels, String metricsRegistry) {
+  /**
+   * @param replicated the vhost's replica entries when a new leader takes over, or null when the
+   *     registry is built from the store (a start, or a vhost just created)
+   */
+  public VhostRegistry(VhostRecord record, Map<String, Object> replicated, Replica replica,
+      long accessTokenLifetimeMs, int maxChannels, String metricsRegistry) {
+    this.replica = replica;
+    this.seedReplica = replicated == null && replica.replicated();
     this.maxChannels = maxChannels;
     this.metricsRegistry = metricsRegistry;
     this.path = record.path();
@@ -60,6 +81,39 @@ public final class VhostRegistry extends VerticleBase {
     record.channels().forEach(c -> channels.put(c, new Channel(c)));
     record.accessTokens().forEach(t -> accessTokens.put(t.token(), t));
     this.accessTokenLifetimeMs = accessTokenLifetimeMs;
+    if (replicated != null) {
+      restore(replicated);
+    }
+  }
+
+  /** Channels, tokens, subscribers and workers as the previous leader left them in the replica. */
+  private void restore(Map<String, Object> entries) {
+    List<JsonObject> members = new ArrayList<>();
+    entries.forEach((key, value) -> {
+      switch (key.charAt(0)) {
+        case 'c' -> channels.computeIfAbsent(key.substring(2), Channel::new);
+        case 't' -> {
+          JsonObject t = (JsonObject) value;
+          accessTokens.put(key.substring(2),
+              new AccessTokenRecord(key.substring(2), t.getString("uid"), t.getString("permission"), t.getLong("expiresAt")));
+        }
+        case 'm' -> members.add((JsonObject) value);
+        case 'w' -> workers.put(key.substring(2), ((JsonObject) value).getString("node"));
+        default -> LOG.warn("{}: unknown replica key {}", path, key);
+      }
+    });
+    members.sort(java.util.Comparator.comparingLong(m -> m.getLong("seq", 0L)));
+    for (JsonObject m : members) {
+      Channel c = channels.get(m.getString("channel"));
+      if (c != null) {
+        c.subscribers.put(m.getString("sid"), Channel.Member.fromJson(m));
+        joinSeq = Math.max(joinSeq, m.getLong("seq", 0L));
+      }
+    }
+  }
+
+  private static String memberKey(String sid, String channel) {
+    return "m|" + sid + "|" + channel;
   }
 
   @Override
@@ -69,7 +123,10 @@ public final class VhostRegistry extends VerticleBase {
     channelsGauge = metrics.channels(path);
     workersGauge = metrics.workers(path);
     channelsGauge.set(channels.size());
-    consumer = vertx.eventBus().consumer(Addresses.vhost(path), this::handle);
+    workersGauge.set(workers.size());
+    // Nodes that left the cluster take their subscribers and workers with them.
+    liveNodesConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.liveNodes(),
+        m -> forgetNodesOtherThan(m.body().getJsonArray("nodes")));
     purgeTimer = vertx.setPeriodic(60_000, id -> purgeExpiredTokens());
     // Live configuration: new tokens get the new lifetime; issued ones keep theirs.
     configConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.config(),
@@ -77,16 +134,35 @@ public final class VhostRegistry extends VerticleBase {
           accessTokenLifetimeMs = m.body().getJsonObject("tokens").getLong("lifetimeMs");
           maxChannels = m.body().getJsonObject("limits").getInteger("channelsPerVhost");
         });
-    return consumer.completion();
+    return seed().compose(x -> {
+      consumer = vertx.eventBus().consumer(Addresses.vhost(path), this::handle);
+      return consumer.completion();
+    });
+  }
+
+  /** A registry built from the store in a cluster copies its durable state to the replica first. */
+  private Future<?> seed() {
+    if (!seedReplica) {
+      return Future.succeededFuture();
+    }
+    List<Future<?>> writes = new ArrayList<>();
+    channels.keySet().forEach(c -> writes.add(replica.put(path, "c|" + c, "1")));
+    accessTokens.values().forEach(t -> writes.add(replica.put(path, "t|" + t.token(), tokenJson(t))));
+    return Future.all(writes);
+  }
+
+  private static JsonObject tokenJson(AccessTokenRecord t) {
+    return new JsonObject().put("uid", t.uid()).put("permission", t.permission()).put("expiresAt", t.expiresAt());
   }
 
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(purgeTimer);
+    liveNodesConsumer.unregister();
     channelsGauge.set(0);
     workersGauge.set(0);
     configConsumer.unregister();
-    return consumer.unregister();
+    return consumer == null ? Future.succeededFuture() : consumer.unregister();
   }
 
   private void handle(Message<Object> msg) {
@@ -180,10 +256,12 @@ public final class VhostRegistry extends VerticleBase {
   }
 
   private void closeChannels(Message<Object> msg) {
+    List<Future<?>> writes = new ArrayList<>();
     for (String name : new ArrayList<>(channels.keySet())) {
-      forgetChannel(name);
+      writes.addAll(forgetChannel(name));
     }
-    replyWhenStored(msg, store.deleteChannels(path), null);
+    writes.add(store.deleteChannels(path));
+    replyWhenStored(msg, Future.all(writes), null);
   }
 
   private void listWorkers(Message<Object> msg) {
@@ -192,25 +270,34 @@ public final class VhostRegistry extends VerticleBase {
     msg.reply(new JsonObject().put("workers", list));
   }
 
-  private Future<Void> openChannel(String name) {
+  private Future<?> openChannel(String name) {
     channels.put(name, new Channel(name));
     channelsGauge.set(channels.size());
-    return store.putChannel(path, name);
+    return Future.all(store.putChannel(path, name), replica.put(path, "c|" + name, "1"));
   }
 
-  private Future<Void> closeChannel(String name) {
-    forgetChannel(name);
-    return store.deleteChannel(path, name);
+  private Future<?> closeChannel(String name) {
+    List<Future<?>> writes = forgetChannel(name);
+    writes.add(store.deleteChannel(path, name));
+    return Future.all(writes);
   }
 
-  /** Closing a channel unsubscribes everyone on it; no {@code :unsubscribed} is sent. */
-  private void forgetChannel(String name) {
-    if (channels.remove(name) != null) {
+  /**
+   * Closing a channel unsubscribes everyone on it; no {@code :unsubscribed} is sent. Returns the
+   * replica writes it started.
+   */
+  private List<Future<?>> forgetChannel(String name) {
+    List<Future<?>> writes = new ArrayList<>();
+    Channel c = channels.remove(name);
+    if (c != null) {
       channelsGauge.set(channels.size());
+      writes.add(replica.remove(path, "c|" + name));
+      c.subscribers.keySet().forEach(sid -> writes.add(replica.remove(path, memberKey(sid, name))));
       vertx.eventBus().publish(
           Addresses.events(),
           new JsonObject().put("type", "channelClosed").put("vhost", path).put("channel", name));
     }
+    return writes;
   }
 
   // ---- browsers ----
@@ -225,7 +312,7 @@ public final class VhostRegistry extends VerticleBase {
     // Single use: the token's deletion is durable before the browser is told it is in.
     replyWhenStored(
         msg,
-        store.deleteAccessToken(t.token()),
+        Future.all(store.deleteAccessToken(t.token()), replica.remove(path, "t|" + t.token())),
         new JsonObject().put("uid", t.uid()).put("permission", t.permission()));
   }
 
@@ -252,15 +339,16 @@ public final class VhostRegistry extends VerticleBase {
     }
     JsonObject data = b.getJsonObject("data", new JsonObject());
     boolean hidden = b.getBoolean("hidden", false);
-    Channel.Member m = new Channel.Member(b.getString("uid"), data, hidden);
+    Channel.Member m = new Channel.Member(b.getString("uid"), data, hidden, b.getString("node"), ++joinSeq);
     c.subscribers.put(sid, m);
+    Future<Void> replicated = replica.put(path, memberKey(sid, c.name), m.toJson(sid, c.name));
     if (c.type == Names.ChannelType.PRESENCE && !hidden) {
       Buffer joined = Wwfp.encodeBuffer(":memberJoined", presenceEvent(m, c.name, data));
       // The joiner's endpoint gets this frame in the reply and writes it after :subscribed.
       publish(c.name, Frame.text(joined), sid);
       reply.put("joined", joined);
     }
-    msg.reply(reply);
+    replyWhenStored(msg, replicated, reply);
   }
 
   private void unsubscribe(Message<Object> msg) {
@@ -270,11 +358,12 @@ public final class VhostRegistry extends VerticleBase {
       Bus.fail(msg, Status.CHANNEL_NOT_FOUND);
       return;
     }
-    if (!leave(c, b.getString("sid"), b.getJsonObject("data"))) {
+    Future<Void> left = leave(c, b.getString("sid"), b.getJsonObject("data"));
+    if (left == null) {
       Bus.fail(msg, Status.NOT_SUBSCRIBED);
       return;
     }
-    msg.reply(null);
+    replyWhenStored(msg, left, null);
   }
 
   /** A connection ended (close, drop, re-auth): it leaves each listed channel. */
@@ -282,19 +371,24 @@ public final class VhostRegistry extends VerticleBase {
     JsonObject b = body(msg);
     String sid = b.getString("sid");
     JsonObject data = b.getJsonObject("data");
+    List<Future<?>> writes = new ArrayList<>();
     for (Object name : b.getJsonArray("channels", new JsonArray())) {
       Channel c = channels.get((String) name);
       if (c != null) {
-        leave(c, sid, data);
+        Future<Void> left = leave(c, sid, data);
+        if (left != null) {
+          writes.add(left);
+        }
       }
     }
-    msg.reply(null);
+    replyWhenStored(msg, Future.all(writes), null);
   }
 
-  private boolean leave(Channel c, String sid, JsonObject leaveData) {
+  /** The subscriber {@code sid} leaves {@code c}: null if it was not on it, else the replica write. */
+  private Future<Void> leave(Channel c, String sid, JsonObject leaveData) {
     Channel.Member m = c.subscribers.remove(sid);
     if (m == null) {
-      return false;
+      return null;
     }
     if (c.type == Names.ChannelType.PRESENCE && !m.hidden()) {
       JsonObject data = m.data().copy();
@@ -303,7 +397,35 @@ public final class VhostRegistry extends VerticleBase {
       }
       publish(c.name, Frame.text(Wwfp.encodeBuffer(":memberLeft", presenceEvent(m, c.name, data))), null);
     }
-    return true;
+    return replica.remove(path, memberKey(sid, c.name));
+  }
+
+  /**
+   * Subscribers and workers whose node is not in {@code live} are gone with their node: members
+   * are announced with {@code :memberLeft}, workers leave the lobby.
+   */
+  private void forgetNodesOtherThan(JsonArray live) {
+    java.util.Set<Object> nodes = new java.util.HashSet<>(live.getList());
+    for (Channel c : channels.values()) {
+      List<String> gone = new ArrayList<>();
+      c.subscribers.forEach((sid, m) -> {
+        if (m.node() != null && !nodes.contains(m.node())) {
+          gone.add(sid);
+        }
+      });
+      gone.forEach(sid -> leave(c, sid, null));
+    }
+    List<String> goneWorkers = new ArrayList<>();
+    workers.forEach((id, node) -> {
+      if (node != null && !nodes.contains(node)) {
+        goneWorkers.add(id);
+      }
+    });
+    goneWorkers.forEach(id -> {
+      workers.remove(id);
+      replica.remove(path, "w|" + id);
+    });
+    workersGauge.set(workers.size());
   }
 
   private static JsonObject presenceEvent(Channel.Member m, String channel, JsonObject data) {
@@ -386,9 +508,10 @@ public final class VhostRegistry extends VerticleBase {
       }
       case "AT" -> issueAccessToken(msg, a0, a1);
       case "RD" -> {
-        workers.put(b.getString("worker"), new JsonObject());
+        String worker = b.getString("worker");
+        workers.put(worker, b.getString("node"));
         workersGauge.set(workers.size());
-        msg.reply(null);
+        replyWhenStored(msg, replica.put(path, "w|" + worker, new JsonObject().put("node", b.getString("node"))), null);
       }
       default -> Bus.fail(msg, Status.BAD_REQUEST);
     }
@@ -408,18 +531,30 @@ public final class VhostRegistry extends VerticleBase {
     AccessTokenRecord t =
         new AccessTokenRecord(Secrets.accessToken(), uid, permission, System.currentTimeMillis() + accessTokenLifetimeMs);
     accessTokens.put(t.token(), t);
-    replyWhenStored(msg, store.putAccessToken(path, t), new JsonObject().put("token", t.token()));
+    replyWhenStored(msg, Future.all(store.putAccessToken(path, t), replica.put(path, "t|" + t.token(), tokenJson(t))),
+        new JsonObject().put("token", t.token()));
   }
 
   private void workerLeft(Message<Object> msg) {
-    workers.remove(body(msg).getString("worker"));
+    String worker = body(msg).getString("worker");
+    workers.remove(worker);
     workersGauge.set(workers.size());
-    msg.reply(null);
+    replyWhenStored(msg, replica.remove(path, "w|" + worker), null);
   }
 
   private void purgeExpiredTokens() {
     long now = System.currentTimeMillis();
-    if (accessTokens.values().removeIf(t -> t.expiresAt() <= now)) {
+    List<String> expired = new ArrayList<>();
+    accessTokens.values().forEach(t -> {
+      if (t.expiresAt() <= now) {
+        expired.add(t.token());
+      }
+    });
+    if (!expired.isEmpty()) {
+      expired.forEach(t -> {
+        accessTokens.remove(t);
+        replica.remove(path, "t|" + t);
+      });
       store.deleteExpiredAccessTokens(now);
     }
   }

@@ -1,0 +1,199 @@
+package io.webrocket.cluster;
+
+import com.hazelcast.cluster.Member;
+import com.hazelcast.cluster.MembershipEvent;
+import com.hazelcast.cluster.MembershipListener;
+import com.hazelcast.core.HazelcastInstance;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.Message;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import io.vertx.core.shareddata.LocalMap;
+import io.webrocket.bus.Addresses;
+import io.webrocket.bus.Bus;
+import io.webrocket.vhost.VhostDirectory;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Decides which node of the cluster runs the vhost directory and registries: the oldest member
+ * that has not resigned. Deployed on every node when clustering is on.
+ *
+ * <p>Why one leader: every vhost's channels, single access tokens, presence and worker lobby
+ * then live in one place that every node's requests reach over the event bus, so the broker
+ * behaves as one (a token is used once, a channel opened on any node exists everywhere before
+ * the OK). The data path does not go through the leader: broadcasts are published by the edge
+ * (browsers) or the registry check (backends) straight to every node's endpoints, and triggers
+ * go from the edge to any node's workers.
+ *
+ * <p>Leadership only moves when the leader leaves (it is never taken by a joining node: the
+ * oldest member stays the oldest). The new leader rebuilds the registries from the replica and
+ * then announces itself; until every node has heard that, control requests wait and retry
+ * (see {@link Bus#request}).
+ */
+public final class Leadership extends VerticleBase {
+  private static final Logger LOG = LoggerFactory.getLogger(Leadership.class);
+  /** Cluster-wide: the id of the node whose registries serve requests. */
+  private static final String STATE_MAP = "webrocket.cluster";
+  private static final String LEADER = "leader";
+  /** Member attribute where vertx-hazelcast keeps a member's Vert.x node id. */
+  private static final String VERTX_NODE_ID = "__vertx.nodeId";
+
+  private final JsonObject config;
+  private HazelcastInstance hazelcast;
+  private UUID listener;
+  private String nodeId;
+  private LocalMap<String, String> local;
+  /** This node's directory deployment while it leads. */
+  private String directory;
+  private boolean becoming;
+  /** Leaders that stepped down gracefully but may still be members for a moment. */
+  private final Set<String> resigned = new HashSet<>();
+
+  /** @param config the node's whole configuration */
+  public Leadership(JsonObject config) {
+    this.config = config;
+  }
+
+  @Override
+  public Future<?> start() {
+    hazelcast = Clustering.hazelcast(vertx);
+    nodeId = Clustering.nodeId(vertx);
+    local = vertx.sharedData().getLocalMap(Bus.CLUSTER_STATE);
+    Context context = vertx.getOrCreateContext();
+    listener = hazelcast.getCluster().addMembershipListener(new MembershipListener() {
+      @Override
+      public void memberAdded(MembershipEvent e) {
+        context.runOnContext(v -> membershipChanged());
+      }
+
+      @Override
+      public void memberRemoved(MembershipEvent e) {
+        context.runOnContext(v -> membershipChanged());
+      }
+    });
+    vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.cluster(), m -> m.reply(status()));
+    // A node joining a running cluster learns who leads from the shared state.
+    return vertx.sharedData().<String, String>getAsyncMap(STATE_MAP)
+        .compose(m -> m.get(LEADER))
+        .onSuccess(leader -> {
+          if (leader != null && isMember(leader) && !leader.equals(nodeId)) {
+            local.put(LEADER, leader);
+          }
+          membershipChanged();
+        });
+  }
+
+  @Override
+  public Future<?> stop() {
+    hazelcast.getCluster().removeMembershipListener(listener);
+    local.remove(LEADER);
+    if (directory == null) {
+      return Future.succeededFuture();
+    }
+    // Registries stop first (no request meets half a state), then the next leader may start.
+    return vertx.undeploy(directory).onComplete(x -> {
+      LOG.info("cluster: this node steps down as leader");
+      vertx.eventBus().publish(Addresses.events(), new JsonObject().put("type", "leaderResigned").put("node", nodeId));
+    });
+  }
+
+  private void onEvent(Message<JsonObject> m) {
+    String type = m.body().getString("type");
+    String node = m.body().getString("node");
+    if ("leaderReady".equals(type)) {
+      resigned.remove(node);
+      local.put(LEADER, node);
+    } else if ("leaderResigned".equals(type)) {
+      resigned.add(node);
+      local.remove(LEADER);
+      membershipChanged();
+    }
+  }
+
+  /** The member's Vert.x node id (not its Hazelcast UUID): the id the event bus and registries use. */
+  private static String idOf(Member mb) {
+    return mb.getAttribute(VERTX_NODE_ID);
+  }
+
+  private boolean isMember(String id) {
+    return hazelcast.getCluster().getMembers().stream().anyMatch(mb -> idOf(mb).equals(id));
+  }
+
+  private void membershipChanged() {
+    Set<Member> members = hazelcast.getCluster().getMembers();
+    String leader = local.get(LEADER);
+    if (leader != null && !isMember(leader)) {
+      LOG.warn("cluster: leader {} is gone; waiting for the next one", leader);
+      local.remove(LEADER);
+    }
+    resigned.removeIf(id -> !isMember(id));
+    Member oldest = members.stream().filter(mb -> !resigned.contains(idOf(mb))).findFirst().orElse(null);
+    LOG.info("cluster: {} members", members.size());
+    if (oldest != null && oldest.localMember() && directory == null && !becoming) {
+      lead();
+    } else if (directory != null) {
+      announceLiveNodes();
+    }
+  }
+
+  private void lead() {
+    becoming = true;
+    LOG.info("cluster: this node ({}) becomes the leader", nodeId);
+    vertx.deployVerticle(new VhostDirectory(config.getJsonObject("vhosts"), new ClusterReplica(vertx),
+            config.getJsonObject("tokens").getLong("lifetimeMs"),
+            config.getJsonObject("limits").getInteger("channelsPerVhost"),
+            config.getString("metricsRegistry")))
+        .compose(id -> {
+          directory = id;
+          announceLiveNodes();
+          return vertx.sharedData().<String, String>getAsyncMap(STATE_MAP).compose(m -> m.put(LEADER, nodeId));
+        })
+        .onComplete(done -> {
+          becoming = false;
+          if (done.failed()) {
+            LOG.error("cluster: could not take the lead: {}; retrying", done.cause().getMessage());
+            vertx.setTimer(1_000, t -> membershipChanged());
+            return;
+          }
+          local.put(LEADER, nodeId);
+          vertx.eventBus().publish(Addresses.events(), new JsonObject().put("type", "leaderReady").put("node", nodeId));
+          LOG.info("cluster: leader ready");
+        });
+  }
+
+  private void announceLiveNodes() {
+    JsonArray ids = new JsonArray();
+    hazelcast.getCluster().getMembers().forEach(mb -> ids.add(idOf(mb)));
+    vertx.eventBus().publish(Addresses.liveNodes(), new JsonObject().put("nodes", ids),
+        new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true));
+  }
+
+  private JsonObject status() {
+    JsonObject cluster = config.getJsonObject("cluster");
+    String leader = local.get(LEADER);
+    JsonArray list = new JsonArray();
+    for (Member mb : hazelcast.getCluster().getMembers()) {
+      String id = idOf(mb);
+      list.add(new JsonObject()
+          .put("id", id)
+          .put("name", mb.getAttribute(Clustering.NAME_ATTRIBUTE))
+          .put("address", mb.getAddress().getHost() + ":" + mb.getAddress().getPort())
+          .put("leader", id.equals(leader))
+          .put("local", mb.localMember()));
+    }
+    return new JsonObject()
+        .put("enabled", true)
+        .put("name", cluster.getString("name"))
+        .put("node", nodeId)
+        .put("leader", leader)
+        .put("minMembers", cluster.getInteger("minMembers"))
+        .put("members", list);
+  }
+}

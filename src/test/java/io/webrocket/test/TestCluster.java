@@ -1,0 +1,107 @@
+package io.webrocket.test;
+
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * Real broker nodes in this JVM clustered over Hazelcast on 127.0.0.1 (TCP-IP join, one member
+ * port each), sharing one admin cookie. Started one after the other, so node 0 leads.
+ */
+public final class TestCluster implements AutoCloseable {
+  public static final String COOKIE = "0123456789abcdef0123456789abcdef01234567";
+
+  public final List<TestNode> nodes = new ArrayList<>();
+  private final JsonObject clusterSection;
+  private final JsonObject overrides;
+
+  private TestCluster(JsonObject clusterSection, JsonObject overrides) {
+    this.clusterSection = clusterSection;
+    this.overrides = overrides;
+  }
+
+  /** {@code size} nodes; {@code overrides} merged over each node's configuration. */
+  public static TestCluster start(int size, JsonObject overrides) {
+    JsonArray members = new JsonArray();
+    for (int i = 0; i < size; i++) {
+      members.add("127.0.0.1:" + TestNode.freePort());
+    }
+    JsonObject section = new JsonObject()
+        .put("enabled", true)
+        // A name of its own: no other test's nodes can ever join this cluster.
+        .put("name", "test-" + UUID.randomUUID().toString().substring(0, 8))
+        .put("host", "127.0.0.1")
+        .put("members", members)
+        .put("failureDetectionMs", 2_000);
+    TestCluster c = new TestCluster(section, overrides);
+    try {
+      for (int i = 0; i < size; i++) {
+        c.nodes.add(c.startNode(i));
+      }
+      c.awaitMembers(size);
+    } catch (RuntimeException | Error e) {
+      c.close();
+      throw e;
+    }
+    return c;
+  }
+
+  /** Member {@code i}'s configuration (its Hazelcast port is the i-th of the member list). */
+  public JsonObject nodeConfig(int i) {
+    String member = clusterSection.getJsonArray("members").getString(i);
+    int port = Integer.parseInt(member.substring(member.indexOf(':') + 1));
+    return new JsonObject()
+        .put("node", new JsonObject().put("name", "n" + i))
+        .put("admin", new JsonObject().put("cookie", COOKIE))
+        .put("cluster", clusterSection.copy().put("port", port))
+        .mergeIn(overrides.copy(), true);
+  }
+
+  private TestNode startNode(int i) {
+    return TestNode.start(nodeConfig(i));
+  }
+
+  public TestNode node(int i) {
+    return nodes.get(i);
+  }
+
+  /** Waits (bounded) until every node sees {@code size} members and a serving leader. */
+  public void awaitMembers(int size) {
+    long deadline = System.currentTimeMillis() + 20_000;
+    for (TestNode n : nodes) {
+      while (true) {
+        JsonObject c = n.admin().json("/cluster");
+        if (c.getJsonArray("members").size() == size && c.getString("leader") != null) {
+          break;
+        }
+        if (System.currentTimeMillis() > deadline) {
+          throw new AssertionError("cluster did not form: " + c.encodePrettily());
+        }
+        sleep(50);
+      }
+    }
+  }
+
+  public static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  @Override
+  public void close() {
+    // The followers first: the leader's registries serve their goodbyes.
+    for (int i = nodes.size() - 1; i >= 0; i--) {
+      try {
+        nodes.get(i).close();
+      } catch (RuntimeException e) {
+        // keep closing the others
+      }
+    }
+  }
+}
