@@ -61,7 +61,7 @@ public final class AdminEndpoint extends VerticleBase {
       r.get("/metrics").handler(this::checkCookie);
     }
     r.get("/metrics").handler(PrometheusScrapingHandler.create(config().getString("metrics")));
-    new Console(config().getString("nodeName"), Metrics.of(config().getString("metrics"))).mount(r, this::checkCookie);
+    new Console(config().getString("nodeName"), Metrics.of(config().getString("metrics")), this::clusterStatus).mount(r, this::checkCookie);
     r.route().handler(this::checkCookie);
     r.route().handler(AdminEndpoint::checkPath);
     r.get("/cluster").handler(ctx -> clusterStatus().onComplete(

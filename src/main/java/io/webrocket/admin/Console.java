@@ -17,7 +17,8 @@ import io.webrocket.metrics.Metrics;
  * {@code /console/api/}, which need the cookie like every WARI route:
  *
  * <ul>
- *   <li>{@code GET /console/api/node}: {@code {"node": NAME, "members": [NAME, ...]}}</li>
+ *   <li>{@code GET /console/api/node}: {@code {"node": NAME, "members": [NAME, ...], "leader": NAME}}
+ *       (the cluster's members; a node that is not clustered is its only member)</li>
  *   <li>{@code GET /console/api/stats}: this node's totals over all vhosts, read from its meters:
  *       {@code {"node", "time" (ms), "connections", "subscriptions", "channels", "workers",
  *       "broadcasts", "delivered", "dropped"}}; the page turns successive samples into rates.</li>
@@ -38,8 +39,11 @@ final class Console {
 
   private final String nodeName;
   private final Metrics metrics;
+  /** The cluster as the admin endpoint reports it ({@code GET /cluster}). */
+  private final java.util.function.Supplier<io.vertx.core.Future<JsonObject>> cluster;
 
-  Console(String nodeName, Metrics metrics) {
+  Console(String nodeName, Metrics metrics, java.util.function.Supplier<io.vertx.core.Future<JsonObject>> cluster) {
+    this.cluster = cluster;
     this.nodeName = nodeName;
     this.metrics = metrics;
   }
@@ -69,11 +73,18 @@ final class Console {
   }
 
   private void node(RoutingContext ctx) {
-    // A single node for now; a clustered node will list the cluster's members here.
-    ctx.response().end(new JsonObject()
-        .put("node", nodeName)
-        .put("members", new JsonArray().add(nodeName))
-        .encode());
+    cluster.get().onComplete(c -> {
+      JsonArray members = new JsonArray();
+      String leader = null;
+      for (Object o : c.getJsonArray("members")) {
+        JsonObject m = (JsonObject) o;
+        members.add(m.getString("name"));
+        if (m.getBoolean("leader", false)) {
+          leader = m.getString("name");
+        }
+      }
+      ctx.response().end(new JsonObject().put("node", nodeName).put("members", members).put("leader", leader).encode());
+    }, err -> ctx.response().setStatusCode(500).end(new JsonObject().put("error", "cluster status unavailable").encode()));
   }
 
   private void stats(RoutingContext ctx) {

@@ -194,6 +194,8 @@ public final class Leadership extends VerticleBase {
         .put("node", nodeId)
         .put("leader", leader)
         .put("minMembers", cluster.getInteger("minMembers"))
+        // Every partition has its backup in place: losing one more node now loses nothing.
+        .put("safe", hazelcast.getPartitionService().isClusterSafe())
         .put("members", list);
   }
 }
