@@ -7,15 +7,11 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.test.AdminClient;
 import io.webrocket.test.TestCluster;
-import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -30,14 +26,11 @@ class NodeFailureTest {
   /** The documented bound (docs/clustering.md) for announcing a dead node's members. */
   private static final long FAILOVER_BOUND_MS = 10_000;
 
-  private final String clusterName = "fail-" + UUID.randomUUID().toString().substring(0, 8);
-  private final int[] hz = {TestNode.freePort(), TestNode.freePort(), TestNode.freePort()};
-  private final int[][] ports = new int[3][];
-  private final ChildJvm[] jvms = new ChildJvm[3];
+  private final ClusterJvms nodes = new ClusterJvms(3, Map.of());
   private final List<AutoCloseable> clients = new ArrayList<>();
 
   @AfterEach
-  void stopAll() throws Exception {
+  void stopAll() {
     for (AutoCloseable c : clients) {
       try {
         c.close();
@@ -45,54 +38,21 @@ class NodeFailureTest {
         // the node under it may be dead
       }
     }
-    for (ChildJvm j : jvms) {
-      if (j != null) {
-        j.close();
-      }
-    }
-  }
-
-  private void startNode(int i) throws Exception {
-    if (ports[i] == null) {
-      ports[i] = new int[] {TestNode.freePort(), TestNode.freePort(), TestNode.freePort()};
-    }
-    Path work = Files.createTempDirectory("webrocket-node" + i);
-    String members = "127.0.0.1:" + hz[0] + ",127.0.0.1:" + hz[1] + ",127.0.0.1:" + hz[2];
-    jvms[i] = ChildJvm.start(work, List.of(), Map.of(
-            "WEBROCKET_ADMIN_COOKIE", TestCluster.COOKIE,
-            "WEBROCKET_CLUSTER_NAME", clusterName),
-        "-storage-dir", work.resolve("data").toString(), "-node-name", "n" + i,
-        "-websocket-addr", "127.0.0.1:" + ports[i][0], "-backend-addr", "127.0.0.1:" + ports[i][1],
-        "-admin-addr", "127.0.0.1:" + ports[i][2],
-        "-cluster", "-cluster-host", "127.0.0.1", "-cluster-port", String.valueOf(hz[i]), "-cluster-members", members);
-    jvms[i].awaitStarted();
+    nodes.close();
   }
 
   private AdminClient admin(int i) {
-    return new AdminClient(ports[i][2], TestCluster.COOKIE);
-  }
-
-  /** Waits (bounded) until node {@code i} sees {@code size} members, a leader, and every backup in place. */
-  private JsonObject awaitCluster(int i, int size) {
-    long deadline = System.currentTimeMillis() + 30_000;
-    while (true) {
-      JsonObject c = admin(i).json("/cluster");
-      if (c.getJsonArray("members").size() == size && c.getString("leader") != null && c.getBoolean("safe")) {
-        return c;
-      }
-      assertTrue(System.currentTimeMillis() < deadline, "cluster not settled: " + c.encode());
-      TestCluster.sleep(100);
-    }
+    return nodes.admin(i);
   }
 
   private WsClient ws(int i, String vhost) {
-    WsClient c = WsClient.connect(ports[i][0], vhost);
+    WsClient c = WsClient.connect(nodes.wsPort(i), vhost);
     clients.add(c);
     return c;
   }
 
   private List<String> wbp(int i, String vhost, String token, String... frames) {
-    try (WbpClient c = WbpClient.connect(ports[i][1])) {
+    try (WbpClient c = WbpClient.connect(nodes.backendPort(i))) {
       return c.request(WbpClient.identity("req", vhost, token), frames);
     }
   }
@@ -106,7 +66,7 @@ class NodeFailureTest {
   }
 
   private WbpClient worker(int i, String vhost, String token) {
-    WbpClient w = WbpClient.connect(ports[i][1]);
+    WbpClient w = WbpClient.connect(nodes.backendPort(i));
     clients.add(w);
     w.write(WbpClient.message(WbpClient.identity("dlr", vhost, token), "RD"));
     assertEquals("HB", w.read().get(0));
@@ -146,10 +106,10 @@ class NodeFailureTest {
     WsClient mb = member(b, vhost, token, "alive-b" + victim);
     WbpClient deadWorker = worker(victim, vhost, token);
     WbpClient liveWorker = worker(a, vhost, token);
-    assertEquals(3, awaitCluster(a, 3).getJsonArray("members").size());
+    assertEquals(3, nodes.awaitSettled(a, 3).getJsonArray("members").size());
 
     long killed = System.currentTimeMillis();
-    jvms[victim].kill();
+    nodes.kill(victim);
     for (WsClient m : List.of(ma, mb)) {
       JsonObject left = nextSkippingJoins(m);
       assertEquals("gone" + victim, left.getJsonObject(":memberLeft").getString("uid"), left.encode());
@@ -183,11 +143,9 @@ class NodeFailureTest {
 
   @Test
   void aKilledFollowerThenAKilledLeaderLoseNothingAndRejoin() throws Exception {
-    for (int i = 0; i < 3; i++) {
-      startNode(i);
-    }
-    awaitCluster(0, 3);
-    assertEquals("n0", leaderName(1), "the oldest member leads");
+    nodes.startAll();
+    nodes.awaitSettled(0, 3);
+    assertEquals("n0", nodes.leaderName(1), "the oldest member leads");
     String vhost = "/failover";
     String token = admin(1).createVhost(vhost);
     assertEquals(List.of("OK", ""), wbp(2, vhost, token, "OC", "presence-room"));
@@ -198,8 +156,8 @@ class NodeFailureTest {
     killAndCheck(2, vhost, token, unused1);
 
     // It comes back and catches up without help.
-    startNode(2);
-    awaitCluster(2, 3);
+    nodes.start(2);
+    nodes.awaitSettled(2, 3);
     WsClient back = ws(2, vhost);
     back.subscribe("news");
     assertEquals(token, admin(2).token(vhost));
@@ -207,11 +165,11 @@ class NodeFailureTest {
     // The leader dies: the registries move to the next oldest node.
     String unused2 = wbp(0, vhost, token, "AT", "late2", ".*").get(1);
     killAndCheck(0, vhost, token, unused2);
-    assertEquals("n1", leaderName(2), "the next oldest member leads");
+    assertEquals("n1", nodes.leaderName(2), "the next oldest member leads");
 
     // The old leader rejoins as a follower and serves like the others.
-    startNode(0);
-    awaitCluster(0, 3);
+    nodes.start(0);
+    nodes.awaitSettled(0, 3);
     WsClient rejoined = ws(0, vhost);
     rejoined.subscribe("news");
     WsClient other = ws(1, vhost);
@@ -219,15 +177,5 @@ class NodeFailureTest {
     assertEquals(List.of("OK", ""), wbp(0, vhost, token, "BC", "news", "hello", "{}"));
     assertTrue(nextSkippingJoins(rejoined).containsKey("hello"));
     assertTrue(nextSkippingJoins(other).containsKey("hello"));
-  }
-
-  private String leaderName(int via) {
-    JsonObject c = admin(via).json("/cluster");
-    for (Object m : c.getJsonArray("members")) {
-      if (((JsonObject) m).getBoolean("leader")) {
-        return ((JsonObject) m).getString("name");
-      }
-    }
-    return null;
   }
 }

@@ -1,0 +1,129 @@
+package io.webrocket;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.json.JsonObject;
+import io.webrocket.test.AdminClient;
+import io.webrocket.test.TestCluster;
+import io.webrocket.test.TestNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Broker nodes in separate JVMs clustered over Hazelcast on 127.0.0.1 (TCP-IP join), each with
+ * its own ports and data directory, sharing one admin cookie. A node can be killed and started
+ * again on the same ports and data directory. Always close it.
+ */
+final class ClusterJvms implements AutoCloseable {
+  final int size;
+  private final String clusterName = "jvms-" + UUID.randomUUID().toString().substring(0, 8);
+  private final Map<String, String> env;
+  private final int[] hz;
+  /** Per node: WebSocket, backend, admin port. */
+  final int[][] ports;
+  private final Path[] work;
+  private final ChildJvm[] jvms;
+
+  /** {@code env} goes to every node (e.g. the PostgreSQL store's settings). */
+  ClusterJvms(int size, Map<String, String> env) {
+    this.size = size;
+    this.env = new HashMap<>(env);
+    this.env.put("WEBROCKET_ADMIN_COOKIE", TestCluster.COOKIE);
+    this.env.put("WEBROCKET_CLUSTER_NAME", clusterName);
+    hz = new int[size];
+    ports = new int[size][];
+    work = new Path[size];
+    jvms = new ChildJvm[size];
+    for (int i = 0; i < size; i++) {
+      hz[i] = TestNode.freePort();
+      ports[i] = new int[] {TestNode.freePort(), TestNode.freePort(), TestNode.freePort()};
+    }
+  }
+
+  /** Starts node {@code i} (again, on the same ports and data directory) and waits for its banner. */
+  void start(int i) {
+    try {
+      if (work[i] == null) {
+        work[i] = Files.createTempDirectory("webrocket-node" + i);
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    StringBuilder members = new StringBuilder();
+    for (int p : hz) {
+      members.append(members.length() == 0 ? "" : ",").append("127.0.0.1:").append(p);
+    }
+    jvms[i] = ChildJvm.start(work[i], java.util.List.of(), env,
+        "-storage-dir", work[i].resolve("data").toString(), "-node-name", "n" + i,
+        "-websocket-addr", "127.0.0.1:" + ports[i][0], "-backend-addr", "127.0.0.1:" + ports[i][1],
+        "-admin-addr", "127.0.0.1:" + ports[i][2],
+        "-cluster", "-cluster-host", "127.0.0.1", "-cluster-port", String.valueOf(hz[i]),
+        "-cluster-members", members.toString());
+    jvms[i].awaitStarted();
+  }
+
+  void startAll() {
+    for (int i = 0; i < size; i++) {
+      start(i);
+    }
+  }
+
+  /** SIGKILL: no shutdown hook runs. */
+  void kill(int i) {
+    jvms[i].kill();
+  }
+
+  /** SIGTERM and wait (bounded) for the graceful exit. */
+  void stop(int i) {
+    jvms[i].terminate();
+    jvms[i].awaitExit(30_000);
+  }
+
+  AdminClient admin(int i) {
+    return new AdminClient(ports[i][2], TestCluster.COOKIE);
+  }
+
+  int wsPort(int i) {
+    return ports[i][0];
+  }
+
+  int backendPort(int i) {
+    return ports[i][1];
+  }
+
+  /** Waits (bounded) until node {@code i} sees {@code members} members, a leader, and every backup in place. */
+  JsonObject awaitSettled(int i, int members) {
+    long deadline = System.currentTimeMillis() + 30_000;
+    while (true) {
+      JsonObject c = admin(i).json("/cluster");
+      if (c.getJsonArray("members").size() == members && c.getString("leader") != null && c.getBoolean("safe")) {
+        return c;
+      }
+      assertTrue(System.currentTimeMillis() < deadline, "cluster not settled: " + c.encode());
+      TestCluster.sleep(100);
+    }
+  }
+
+  /** The name of the member node {@code via} sees as leader. */
+  String leaderName(int via) {
+    for (Object m : admin(via).json("/cluster").getJsonArray("members")) {
+      if (((JsonObject) m).getBoolean("leader")) {
+        return ((JsonObject) m).getString("name");
+      }
+    }
+    return null;
+  }
+
+  @Override
+  public void close() {
+    for (ChildJvm j : jvms) {
+      if (j != null) {
+        j.close();
+      }
+    }
+  }
+}
