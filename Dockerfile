@@ -16,5 +16,8 @@ COPY conf conf
 ENV WEBROCKET_STORAGEDIR=/var/lib/webrocket \
     WEBROCKET_ADMIN_HOST=0.0.0.0
 VOLUME /var/lib/webrocket
-EXPOSE 8080 8081 8082
+# 5701: Hazelcast (cluster.port). cluster.host is left unset on purpose: its default
+# (null) lets Hazelcast pick the container's address. Vert.x's clustered event bus listens on
+# a random port by default, which replicas on one compose network reach without any EXPOSE.
+EXPOSE 8080 8081 8082 5701
 ENTRYPOINT ["java", "-Xms256m", "-Xmx1g", "-jar", "webrocket.jar"]
