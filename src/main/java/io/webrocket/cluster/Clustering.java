@@ -7,10 +7,15 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.internal.VertxInternal;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.spi.cluster.ClusterManager;
 import io.vertx.spi.cluster.hazelcast.ConfigUtil;
 import io.vertx.spi.cluster.hazelcast.HazelcastClusterManager;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Starts a clustered Vert.x over Hazelcast from the {@code cluster} configuration section, and
@@ -53,6 +58,10 @@ public final class Clustering {
     long detectSeconds = Math.max(1, cluster.getLong("failureDetectionMs") / 1000);
     config.setProperty("hazelcast.max.no.heartbeat.seconds", String.valueOf(detectSeconds));
     config.setProperty("hazelcast.heartbeat.interval.seconds", "1");
+    // Two clusters that formed apart (nodes started together, a healed network) look for each
+    // other and merge every 10 s instead of Hazelcast's first try after 5 minutes.
+    config.setProperty("hazelcast.merge.first.run.delay.seconds", "10");
+    config.setProperty("hazelcast.merge.next.run.delay.seconds", "10");
     config.getMemberAttributeConfig().setAttribute(NAME_ATTRIBUTE, nodeName);
 
     NetworkConfig network = config.getNetworkConfig();
@@ -69,9 +78,39 @@ public final class Clustering {
     join.getTcpIpConfig().setEnabled(!multicast);
     if (!multicast) {
       // Listed one by one: Hazelcast rejects port ranges here.
-      cluster.getJsonArray("members").forEach(m -> join.getTcpIpConfig().addMember((String) m));
+      members(cluster.getJsonArray("members")).forEach(m -> join.getTcpIpConfig().addMember(m));
     }
     return config;
+  }
+
+  /**
+   * The TCP-IP member list with every host name replaced by all of its addresses. Hazelcast
+   * itself resolves a name to its first address only: behind a DNS name that lists every
+   * replica (a docker compose service), a node whose first answer was itself would form a
+   * cluster of its own. A name that does not resolve (yet) is kept for Hazelcast to retry.
+   */
+  static List<String> members(JsonArray configured) {
+    List<String> out = new ArrayList<>();
+    for (Object o : configured) {
+      String m = (String) o;
+      int colon = m.lastIndexOf(':');
+      String host = colon > 0 ? m.substring(0, colon) : m;
+      String port = colon > 0 ? m.substring(colon) : "";
+      try {
+        for (InetAddress a : InetAddress.getAllByName(host)) {
+          if (!(a instanceof java.net.Inet4Address)) {
+            continue; // Hazelcast runs on the IPv4 stack by default
+          }
+          String member = a.getHostAddress() + port;
+          if (!out.contains(member)) {
+            out.add(member);
+          }
+        }
+      } catch (UnknownHostException e) {
+        out.add(m);
+      }
+    }
+    return out;
   }
 
   /** This node's id in the cluster ({@link #LOCAL_NODE} when not clustered). */

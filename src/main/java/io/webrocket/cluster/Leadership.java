@@ -138,9 +138,23 @@ public final class Leadership extends VerticleBase {
     LOG.info("cluster: {} members", members.size());
     if (oldest != null && oldest.localMember() && directory == null && !becoming) {
       lead();
+    } else if (directory != null && oldest != null && !oldest.localMember()) {
+      stepDown();
     } else if (directory != null) {
       announceLiveNodes();
     }
+  }
+
+  /**
+   * Another member is older: two clusters that formed apart have merged. The older side's leader
+   * keeps serving (its state wins); this node's registries stop.
+   */
+  private void stepDown() {
+    LOG.warn("cluster: an older member leads after a merge; this node steps down");
+    String id = directory;
+    directory = null;
+    local.remove(LEADER);
+    vertx.undeploy(id).onFailure(err -> LOG.error("cluster: stepping down: {}", err.getMessage()));
   }
 
   private void lead() {
