@@ -109,7 +109,11 @@ public final class Node {
     VertxOptions options = new VertxOptions()
         .setEventLoopPoolSize(loops)
         .setPreferNativeTransport(true)
-        .setMetricsOptions(metricsOptions(metricsRegistry, config.getJsonObject("metrics").getBoolean("vertx")));
+        .setMetricsOptions(new MicrometerMetricsOptions()
+            .setEnabled(true)
+            .setJvmMetricsEnabled(true)
+            .setRegistryName(metricsRegistry)
+            .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
     String name = config.getJsonObject("node").getString("name");
     Future<Vertx> created = Clustering.enabled(config)
         ? Clustering.start(options, config.getJsonObject("cluster"), name)
@@ -138,25 +142,6 @@ public final class Node {
       });
     });
     return started.future();
-  }
-
-  /**
-   * Micrometer with the JVM's meters and WebRocket's own. {@code vertxMeters}: Vert.x's meters of
-   * its sockets, HTTP requests and event-bus messages too; they are updated on every read, write
-   * and message, so they cost on the hot path (see docs/performance.md).
-   */
-  private static MicrometerMetricsOptions metricsOptions(String registry, boolean vertxMeters) {
-    MicrometerMetricsOptions o = new MicrometerMetricsOptions()
-        .setEnabled(true)
-        .setJvmMetricsEnabled(true)
-        .setRegistryName(registry)
-        .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true));
-    if (!vertxMeters) {
-      for (io.vertx.micrometer.MetricsDomain d : io.vertx.micrometer.MetricsDomain.values()) {
-        o.addDisabledMetricsCategory(d);
-      }
-    }
-    return o;
   }
 
   private static void release(FileLock lock, FileChannel channel, Path lockFile) {

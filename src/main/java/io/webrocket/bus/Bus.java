@@ -13,10 +13,11 @@ public final class Bus {
   /** Control requests are local or one hop away; a short timeout keeps clients from hanging on a dead peer. */
   public static final long REQUEST_TIMEOUT_MS = 10_000;
   /**
-   * In a cluster, one attempt at a control request: a request that went to a node that just died
-   * is only answered by this timeout, and then retried at the next leader.
+   * In a cluster, one attempt at a control request while no leader serves (a takeover is under
+   * way). With a serving leader an attempt gets the whole {@link #REQUEST_TIMEOUT_MS}: a busy
+   * leader is waited for, as a busy node is, rather than its requests failed.
    */
-  static final long CLUSTER_ATTEMPT_TIMEOUT_MS = 3_000;
+  static final long FAILOVER_ATTEMPT_TIMEOUT_MS = 3_000;
   private static final long RETRY_DELAY_MS = 100;
   /** Node-local shared map: key {@code leader} holds the id of the cluster leader while it serves. */
   public static final String CLUSTER_STATE = "webrocket.cluster.local";
@@ -41,21 +42,24 @@ public final class Bus {
     if (!vertx.isClustered() || !Addresses.isLeaderHosted(address)) {
       return vertx.eventBus().request(address, body, options);
     }
-    DeliveryOptions attempt = new DeliveryOptions(options)
-        .setSendTimeout(Math.min(options.getSendTimeout(), CLUSTER_ATTEMPT_TIMEOUT_MS));
     Promise<Message<T>> result = Promise.promise();
-    attempt(vertx, address, body, attempt, System.currentTimeMillis() + options.getSendTimeout(), result);
+    attempt(vertx, address, body, options, System.currentTimeMillis() + options.getSendTimeout(), result);
     return result.future();
+  }
+
+  private static boolean leaderServes(Vertx vertx) {
+    return vertx.sharedData().getLocalMap(CLUSTER_STATE).get("leader") != null;
   }
 
   private static <T> void attempt(Vertx vertx, String address, Object body, DeliveryOptions options, long deadline,
       Promise<Message<T>> result) {
-    vertx.eventBus().<T>request(address, body, options).onComplete(result::tryComplete, err -> {
+    long left = Math.max(1, deadline - System.currentTimeMillis());
+    DeliveryOptions attempt = new DeliveryOptions(options)
+        .setSendTimeout(leaderServes(vertx) ? left : Math.min(left, FAILOVER_ATTEMPT_TIMEOUT_MS));
+    vertx.eventBus().<T>request(address, body, attempt).onComplete(result::tryComplete, err -> {
       boolean retryable = err instanceof ReplyException re
           && (re.failureType() == ReplyFailure.NO_HANDLERS || re.failureType() == ReplyFailure.TIMEOUT);
-      // A leader that serves answers; a dead one is noticed well within one attempt's timeout.
-      boolean leaderServes = vertx.sharedData().getLocalMap(CLUSTER_STATE).get("leader") != null;
-      if (retryable && !leaderServes && System.currentTimeMillis() + RETRY_DELAY_MS < deadline) {
+      if (retryable && !leaderServes(vertx) && System.currentTimeMillis() + RETRY_DELAY_MS < deadline) {
         vertx.setTimer(RETRY_DELAY_MS, t -> attempt(vertx, address, body, options, deadline, result));
       } else {
         result.tryFail(err);

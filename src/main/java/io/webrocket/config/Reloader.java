@@ -27,7 +27,7 @@ public final class Reloader {
   private static final List<String> RESTART = List.of(
       "host", "storageDir", "node.", "websocket.host", "websocket.port", "websocket.instances",
       "backend.host", "backend.port", "backend.instances", "backend.idleTimeoutMs",
-      "admin.host", "admin.port", "admin.cookie", "store.", "cluster.", "metrics.");
+      "admin.host", "admin.port", "admin.cookie", "store.", "cluster.");
 
   private final Vertx vertx;
   private final Path file;

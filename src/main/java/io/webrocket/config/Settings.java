@@ -61,7 +61,6 @@ public final class Settings {
         .put("shutdown", new JsonObject().put("timeoutMs", 10_000L))
         .put("reload", new JsonObject().put("scanPeriodMs", 2_000L))
         .put("log", new JsonObject().put("level", "INFO").put("format", "text").put("access", true))
-        .put("metrics", new JsonObject().put("vertx", true))
         .put("tls", new JsonObject().putNull("cert").putNull("key").putNull("clientCa"))
         .put("tokens", new JsonObject().put("lifetimeMs", 300_000L))
         .put("limits", new JsonObject()
@@ -195,9 +194,6 @@ public final class Settings {
     }
     range(section(c, "shutdown"), "shutdown", "timeoutMs", 0, 600_000);
     range(section(c, "reload"), "reload", "scanPeriodMs", 0, 3_600_000);
-    if (!(section(c, "metrics").getValue("vertx") instanceof Boolean)) {
-      throw new InvalidException("metrics.vertx", "must be true or false");
-    }
     JsonObject log = section(c, "log");
     if (!java.util.Set.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF").contains(String.valueOf(log.getValue("level")).toUpperCase())) {
       throw new InvalidException("log.level", "must be one of TRACE, DEBUG, INFO, WARN, ERROR, OFF, got " + log.getValue("level"));
