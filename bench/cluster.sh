@@ -116,6 +116,16 @@ cluster_status() { # admin port -> "MEMBERS LEADER" as that node sees it
   echo "$(grep -o '"id":"[^"]*"' <<<"$body" | sort -u | wc -l) $(grep -o '"leader":"[^"]*"' <<<"$body" | head -1 | cut -d'"' -f4)"
 }
 
+idle_cpu() { # name: the servers' CPU while idle (no client), share of one core over 5 s, after 3 s of rest
+  local t0=0 t1=0 p
+  sleep 3
+  for p in "${PIDS[@]}"; do t0=$((t0 + $(cut -d' ' -f14,15 "/proc/$p/stat" | tr ' ' '+'))); done
+  sleep 5
+  for p in "${PIDS[@]}"; do t1=$((t1 + $(cut -d' ' -f14,15 "/proc/$p/stat" | tr ' ' '+'))); done
+  awk -v d=$((t1 - t0)) 'BEGIN { printf "%.3f\n", d / 100 / 5 }' >"$OUT/idle-$1.txt"
+  echo "   idle servers: $(awk '{ printf "%.1f %%", $1 * 100 }' "$OUT/idle-$1.txt") of CPU 0"
+}
+
 generate() { # name, extra args...
   local name="$1"; shift
   # the generator bounds every phase itself; the timeout is only a safety net
@@ -133,6 +143,7 @@ for setup in $SETUPS; do
       echo "== single: one node, ws $(ws_port 0)"
       start_node 0 single
       wait_port "$(ad_port 0)" 90 "${PIDS[0]}" || { echo "server did not start:"; cat "$OUT/server-single.log"; exit 1; }
+      idle_cpu single
       generate single --ws-port "$(ws_port 0)" --server-pid "${PIDS[0]}"
       ;;
     cluster)
@@ -169,6 +180,7 @@ for setup in $SETUPS; do
         for i in $(seq 0 $((NODES - 1))); do echo "node$i: $(cluster_status "$(ad_port "$i")")"; done; exit 1; }
       echo "   formed: $NODES members on every node, leader $(cut -d' ' -f2 <<<"$(cluster_status "$(ad_port 0)")")"
       curl -s -m 5 -H "X-WebRocket-Cookie: $COOKIE" "http://127.0.0.1:$(ad_port 0)/cluster" >"$OUT/cluster-status.json" || true
+      idle_cpu cluster
       generate cluster --ws-port "$(ws_port 0)" --ws-ports "$WS" --server-pid "$(IFS=,; echo "${PIDS[*]}")"
       ;;
     *) echo "unknown setup $setup" >&2; exit 2 ;;

@@ -106,8 +106,48 @@ public final class ClusterReport {
       md.append(fixed);
     }
 
-    md.append("\n| setup | steps | disturbed steps kept | server CPU at max (N, publisher: share of CPU 0) | load average start → end |\n");
-    md.append("|---|---:|---:|---|---|\n");
+    // every rate that both sweeps stepped: latency and CPU side by side, rate by rate
+    StringBuilder common = new StringBuilder();
+    JsonArray commonRows = new JsonArray();
+    for (int n : ns) {
+      for (String pub : PUBLISHERS) {
+        JsonObject a = sweep(single, n, pub);
+        JsonObject b = sweep(cluster, n, pub);
+        if (a == null || b == null) {
+          continue;
+        }
+        java.util.TreeMap<Long, JsonObject[]> byRate = new java.util.TreeMap<>();
+        for (int side = 0; side < 2; side++) {
+          for (Object o : (side == 0 ? a : b).getJsonArray("steps", new JsonArray())) {
+            JsonObject st = (JsonObject) o;
+            byRate.computeIfAbsent(st.getLong("targetDeliveriesPerSec"), k -> new JsonObject[2]);
+            JsonObject[] pair = byRate.get(st.getLong("targetDeliveriesPerSec"));
+            if (pair[side] == null) {
+              pair[side] = st;
+            }
+          }
+        }
+        for (var e : byRate.entrySet()) {
+          JsonObject[] pair = e.getValue();
+          if (pair[0] == null || pair[1] == null) {
+            continue;
+          }
+          commonRows.add(new JsonObject().put("subscribers", n).put("publisher", pub).put("deliveriesPerSec", e.getKey())
+              .put("single", brief(pair[0])).put("cluster", brief(pair[1])));
+          common.append("| ").append(num(n)).append(" | ").append(pub).append(" | ").append(num(e.getKey()))
+              .append(" | ").append(step(pair[0])).append(" | ").append(step(pair[1])).append(" |\n");
+        }
+      }
+    }
+    summary.put("sameRates", commonRows);
+    if (common.length() > 0) {
+      md.append("\nEvery rate both sweeps stepped (p50 / p99 ms, server CPU, pass or fail):\n\n");
+      md.append("| N | publisher | deliveries/s | 1 node | 3 nodes |\n|---:|---|---:|---|---|\n");
+      md.append(common);
+    }
+
+    md.append("\n| setup | idle servers' CPU | steps | disturbed steps kept | server CPU at max (N, publisher: share of CPU 0) | load average start → end |\n");
+    md.append("|---|---:|---:|---:|---|---|\n");
     for (String[] t : new String[][] {{"1 node", "single"}, {"3 nodes", "cluster"}}) {
       JsonObject r = t[1].equals("single") ? single : cluster;
       int[] steps = {0, 0};
@@ -128,7 +168,10 @@ public final class ClusterReport {
           }
         }
       }
-      md.append("| ").append(t[0]).append(" | ").append(steps[0]).append(" | ").append(steps[1]).append(" | ")
+      Path idleFile = dir.resolve("idle-" + t[1] + ".txt");
+      Double idle = Files.exists(idleFile) ? Double.valueOf(Files.readString(idleFile).trim()) : null;
+      summary.put(t[1] + "IdleServerCpu", idle);
+      md.append("| ").append(t[0]).append(" | ").append(idle == null ? "–" : String.format(Locale.ROOT, "%.1f%%", idle * 100)).append(" | ").append(steps[0]).append(" | ").append(steps[1]).append(" | ")
           .append(cpu.length() == 0 ? "–" : cpu).append(" | ").append(r.getString("loadavgStart")).append(" → ")
           .append(r.getString("loadavgEnd")).append(" |\n");
     }
@@ -221,6 +264,11 @@ public final class ClusterReport {
     }
     return s.getValue("p50Ms") + " / " + s.getValue("p99Ms") + " at " + num(s.getValue("targetDeliveriesPerSec"))
         + "/s" + (s.getBoolean("pass", true) ? "" : " (failed)");
+  }
+
+  private static String step(JsonObject s) {
+    return s.getValue("p50Ms") + " / " + s.getValue("p99Ms") + ", " + pct(s.getValue("serverCpu"))
+        + (s.getLong("loss", 0L) > 0 ? ", loss " + num(s.getValue("loss")) : "") + (s.getBoolean("pass", false) ? ", pass" : ", fail");
   }
 
   private static String cpuNs(JsonObject s) {
