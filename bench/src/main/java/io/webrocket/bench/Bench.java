@@ -31,7 +31,16 @@ import org.HdrHistogram.Histogram;
  * <pre>
  * java -jar webrocket-bench.jar --target webrocket|relay-flush|relay-coalesced --ws-port P
  *   [--backend-port B --admin-port A --cookie C] --server-pid PID --profile quick|full --out FILE
+ *   [--ws-ports P0,P1,P2 --server-pid PID0,PID1,PID2] [--server-cpu C]
  * </pre>
+ *
+ * With {@code --ws-ports} (the nodes of a cluster) subscribers are spread round-robin over the
+ * ports, while the publishers stay on the first one (the browser publisher is a subscriber on
+ * the first port; the WBP publisher uses {@code --backend-port}, the first node's); CPU and
+ * run-queue figures are then summed over the {@code --server-pid} list. With
+ * {@code --server-cpu C} (the core the servers are pinned to) a step counts as disturbed when
+ * other processes took more than 10 % of that core, instead of by the servers' run-queue wait
+ * (which, with several servers on one core, is mostly the servers waiting for each other).
  *
  * Every phase is bounded in count and in time.
  */
@@ -46,9 +55,15 @@ public final class Bench {
   private final Map<String, String> args;
   private final boolean relay;
   private final String target;
+  /** One pid, or the comma-separated pids of a cluster's nodes (CPU figures are summed). */
   private final String serverPid;
+  /** The first of {@link #serverPid}: memory, thread count, GC name. */
+  private final String firstPid;
   private final boolean full;
-  private final int wsPort;
+  /** WebSocket ports: subscribers round-robin, publishers on the first. */
+  private final int[] wsPorts;
+  /** The core the servers are pinned to, for the disturbance check (-1: use run-queue wait). */
+  private final int serverCpu;
   private final Net net = new Net();
   private final Stats stats = new Stats();
   private final AtomicInteger connIndex = new AtomicInteger();
@@ -68,8 +83,11 @@ public final class Bench {
     target = args.getOrDefault("target", "webrocket");
     relay = target.startsWith("relay");
     serverPid = args.get("server-pid");
+    firstPid = serverPid == null ? null : serverPid.split(",")[0];
     full = "full".equals(args.getOrDefault("profile", "quick"));
-    wsPort = Integer.parseInt(args.get("ws-port"));
+    String ports = args.getOrDefault("ws-ports", args.get("ws-port"));
+    wsPorts = java.util.Arrays.stream(ports.split(",")).mapToInt(x -> Integer.parseInt(x.trim())).toArray();
+    serverCpu = Integer.parseInt(args.getOrDefault("server-cpu", "-1"));
     stepMs = full ? 8_000 : 3_000;
     drainMs = full ? 3_000 : 2_000;
     warmupMs = full ? 5_000 : 2_000;
@@ -102,27 +120,38 @@ public final class Bench {
         .put("generatorTransport", net.transport())
         .put("loadavgStart", Net.loadAvg())
         .put("serverPid", serverPid)
-        .put("serverThreads", Net.threads(serverPid))
-        .put("serverGc", Net.gc(serverPid));
+        .put("serverThreads", Net.threads(firstPid))
+        .put("serverGc", Net.gc(firstPid));
+    if (wsPorts.length > 1) {
+      out.put("wsPorts", new JsonArray(java.util.Arrays.stream(wsPorts).boxed().toList()));
+    }
+    if (serverCpu >= 0) {
+      out.put("serverCpuCore", serverCpu);
+    }
     log("target %s, profile %s, generator transport %s, load average %s", target, full ? "full" : "quick",
         net.transport(), Net.loadAvg());
     if (!relay) {
       setup();
     }
-    // --phases: a comma-separated subset of memory,connect,fanout1000,fanout10000,backend (default all)
+    // --phases: a comma-separated subset of memory,connect,fanout1000,fanout10000,backend (default
+    // all); any fanoutN (N subscribers) may be listed, with the p99 limit N/20 ms (at least 50 ms)
+    // unless --p99-limit-ms sets one for all
     List<String> phases = List.of(args.getOrDefault("phases", "memory,connect,fanout1000,fanout10000,backend").split(","));
     if (phases.contains("memory")) {
-      out.put("memory", memory(Integer.parseInt(args.getOrDefault("idle", "19000"))));
+      out.put("memory", wsPorts.length > 1
+          ? new JsonObject().put("error", "not measured with several --ws-ports (one server process per port)")
+          : memory(Integer.parseInt(args.getOrDefault("idle", "19000"))));
     }
     if (phases.contains("connect")) {
       out.put("connect", connectRate(Integer.parseInt(args.getOrDefault("connect", "5000")), 256));
     }
     JsonObject fanout = new JsonObject();
-    if (phases.contains("fanout1000")) {
-      fanout.put("1000", fanout(1_000, 50));
-    }
-    if (phases.contains("fanout10000")) {
-      fanout.put("10000", fanout(10_000, 500));
+    for (String ph : phases) {
+      if (ph.matches("fanout[1-9][0-9]*")) {
+        int n = Integer.parseInt(ph.substring(6));
+        double limit = args.containsKey("p99-limit-ms") ? Double.parseDouble(args.get("p99-limit-ms")) : Math.max(50, n / 20);
+        fanout.put(String.valueOf(n), fanout(n, limit));
+      }
     }
     out.put("fanout", fanout);
     if (!relay && phases.contains("backend")) {
@@ -183,6 +212,7 @@ public final class Bench {
     Semaphore inflight = new Semaphore(concurrency);
     ConcurrentLinkedQueue<WsConn> ready = new ConcurrentLinkedQueue<>();
     AtomicInteger failed = new AtomicInteger();
+    Map<String, Integer> reasons = new java.util.concurrent.ConcurrentHashMap<>();
     Histogram lat = new Histogram(60_000_000_000L, 3);
     long start = System.nanoTime();
     long deadline = start + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
@@ -192,6 +222,7 @@ public final class Bench {
       if (left <= 0 || !inflight.tryAcquire(left, TimeUnit.NANOSECONDS)) {
         break;
       }
+      int node = i % wsPorts.length;
       started++;
       WsConn c = new WsConn(stats, relay, relay ? "/" : VHOST, subscribe && !relay, (conn, ok) -> {
         if (ok) {
@@ -200,11 +231,14 @@ public final class Bench {
           ready.add(conn);
         } else {
           failed.incrementAndGet();
+          reasons.merge((wsPorts.length > 1 ? "port " + wsPorts[conn.node] + ": " : "")
+              + (conn.failReason == null ? "?" : conn.failReason), 1, Integer::sum);
           conn.close();
         }
         inflight.release();
       });
-      ChannelFuture f = net.bootstrap(c).connect(server(wsPort), Net.source(connIndex.getAndIncrement()));
+      c.node = node;
+      ChannelFuture f = net.bootstrap(c).connect(server(wsPorts[node]), Net.source(connIndex.getAndIncrement()));
       f.addListener(x -> {
         if (!x.isSuccess()) {
           c.connectFailed();
@@ -222,6 +256,9 @@ public final class Bench {
     int notDone = started - list.size() - failed.get();
     if (started < n || notDone > 0) {
       log("  open: only %d of %d started, %d unfinished at the deadline", started, n, notDone);
+    }
+    if (!reasons.isEmpty()) {
+      log("  open: %d failed: %s", failed.get(), reasons);
     }
     return new Opened(list, failed.get() + (n - started) + Math.max(notDone, 0), secs, lat);
   }
@@ -336,10 +373,12 @@ public final class Bench {
   // ---- 1. fan-out ----
 
   private JsonObject fanout(int n, double p99LimitMs) throws Exception {
-    log("fan-out N=%d: opening subscribers", n);
-    Opened o = open(n, 500, true, 180_000);
+    // --open-concurrency: subscribe handshakes in flight (default 500)
+    int concurrency = Integer.parseInt(args.getOrDefault("open-concurrency", "500"));
+    log("fan-out N=%d: opening subscribers, %d in flight", n, concurrency);
+    Opened o = open(n, concurrency, true, 180_000);
     JsonObject r = new JsonObject().put("subscribers", o.conns.size()).put("failed", o.failed)
-        .put("p99LimitMs", p99LimitMs);
+        .put("openSeconds", Math.round(o.seconds * 100) / 100.0).put("p99LimitMs", p99LimitMs);
     if (o.conns.size() < n) {
       log("  only %d of %d subscribers; skipping", o.conns.size(), n);
       closeAll(o.conns);
@@ -347,7 +386,15 @@ public final class Bench {
     }
     log("  %d subscribed in %.1f s", n, o.seconds);
     List<WsConn> conns = o.conns;
-    WsConn first = conns.get(0);
+    // the browser publisher: a subscriber on the first node (the list is in order of readiness)
+    WsConn first = conns.stream().filter(c -> c.node == 0).findFirst().orElse(conns.get(0));
+    if (wsPorts.length > 1) {
+      int[] per = new int[wsPorts.length];
+      conns.forEach(c -> per[c.node]++);
+      r.put("subscribersPerNode", new JsonArray(java.util.Arrays.stream(per).boxed().toList()));
+      log("  subscribers per node (ports %s): %s; publisher on port %d", java.util.Arrays.toString(wsPorts),
+          java.util.Arrays.toString(per), wsPorts[first.node]);
+    }
     if (relay) {
       r.put("relay", sweep(conns, first.pad(PAD_RELAY), p99LimitMs, "N=" + n + " relay"));
     } else {
@@ -457,7 +504,15 @@ public final class Bench {
       }
     }
     JsonObject half = best > 0 ? step(conns, pub, (double) best / 2 / n, stepMs, limitMs, label + " half") : null;
+    // --also-at R1,R2: extra steps at fixed deliveries/s, to compare setups at the same load
+    JsonArray also = new JsonArray();
+    if (args.containsKey("also-at")) {
+      for (String d : args.get("also-at").split(",")) {
+        also.add(step(conns, pub, Double.parseDouble(d) / n, stepMs, limitMs, label + " fixed"));
+      }
+    }
     return new JsonObject()
+        .put("alsoAt", also)
         .put("maxDeliveriesPerSec", best)
         .put("firstFailingDeliveriesPerSec", fail == 0 ? null : fail)
         .put("atMax", bestStep)
@@ -491,18 +546,29 @@ public final class Bench {
       attempts++;
       waited += Net.waitQuiet(10_000);
       JsonObject r = attempt(conns, pub, msgsPerSec, durMs, limitMs, label);
-      double dist = Math.max(r.getDouble("serverRunqWait"), r.getDouble("generatorRunqWait"));
+      double dist = disturbance(r);
       r.put("disturbed", dist > DISTURBED);
-      if (kept == null || dist < Math.max(kept.getDouble("serverRunqWait"), kept.getDouble("generatorRunqWait"))) {
+      if (kept == null || dist < disturbance(kept)) {
         kept = r;
       }
       if (r.getBoolean("pass") || dist <= DISTURBED) {
         kept = r;
         break;
       }
-      log("    disturbed (run-queue wait %.0f%%): repeating", 100 * dist);
+      log("    disturbed (%s %.0f%%): repeating", serverCpu >= 0 ? "other processes on the servers' core, or generator run-queue wait"
+          : "run-queue wait", 100 * dist);
     }
     return kept.put("attempts", attempts).put("waitedForQuietMs", waited);
+  }
+
+  /**
+   * How much others disturbed a step: the generator's run-queue wait, and either the server's
+   * run-queue wait or (with {@code --server-cpu}) the share of the servers' core that other
+   * processes used.
+   */
+  private double disturbance(JsonObject r) {
+    double server = serverCpu >= 0 ? r.getDouble("serverCoreForeign") : r.getDouble("serverRunqWait");
+    return Math.max(server, r.getDouble("generatorRunqWait"));
   }
 
   private JsonObject attempt(List<WsConn> conns, Publisher pub, double msgsPerSec, long durMs, double limitMs, String label)
@@ -519,6 +585,7 @@ public final class Bench {
     long gen0 = Net.cpuTicks("self");
     long srvWait0 = Net.runqWaitNs(serverPid);
     long genWait0 = Net.runqWaitNs("self");
+    long core0 = serverCpu >= 0 ? Net.cpuBusyTicks(serverCpu) : -1;
     Driver d = new Driver(pub, msgsPerSec, id);
     long t0 = System.nanoTime();
     onLoop(() -> {
@@ -532,6 +599,7 @@ public final class Bench {
     long gen1 = Net.cpuTicks("self");
     long srvWait1 = Net.runqWaitNs(serverPid);
     long genWait1 = Net.runqWaitNs("self");
+    long core1 = serverCpu >= 0 ? Net.cpuBusyTicks(serverCpu) : -1;
     long behind = onLoop(() -> d.behind);
     long expected = sent * n;
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(drainMs);
@@ -568,6 +636,10 @@ public final class Bench {
         .put("generatorRunqWait", Math.round((genWait1 - genWait0) / 1e9 / secs * 100) / 100.0)
         // server CPU time per delivery: a capacity figure that holds even when the core was shared
         .put("serverCpuNsPerDelivery", stats.received == 0 ? null : Math.round((srv1 - srv0) * 1e7 / r.getLong("received")));
+    if (serverCpu >= 0) {
+      // what other processes ran on the servers' core (its busy ticks minus the servers' own)
+      r.put("serverCoreForeign", Math.max(0, cpu((core1 - core0) - (srv1 - srv0), secs)));
+    }
     boolean pass = r.getLong("loss") == 0
         && r.getLong("orderViolations") == 0
         && r.getLong("errors") == 0
@@ -575,11 +647,13 @@ public final class Bench {
         && r.getDouble("p99Ms") < limitMs
         && sent + 1 >= 0.95 * msgsPerSec * secs;
     r.put("pass", pass);
-    log("  [%s] %,d del/s (%.1f msg/s): sent %d, recv %,d/%,d, loss %,d, order %d, err %d, p50 %.2f p99 %.2f p999 %.2f max %.2f ms; CPU server %.0f%% gen %.0f%%, runq wait server %.0f%% gen %.0f%% %s",
+    log("  [%s] %,d del/s (%.1f msg/s): sent %d, recv %,d/%,d, loss %,d, order %d, err %d, p50 %.2f p99 %.2f p999 %.2f max %.2f ms; CPU server %.0f%% gen %.0f%%, runq wait server %.0f%% gen %.0f%%%s %s",
         label, r.getLong("targetDeliveriesPerSec"), msgsPerSec, sent, r.getLong("received"), expected, r.getLong("loss"),
         r.getLong("orderViolations"), r.getLong("errors"), r.getDouble("p50Ms"), r.getDouble("p99Ms"),
         r.getDouble("p999Ms"), r.getDouble("maxMs"), 100 * r.getDouble("serverCpu"), 100 * r.getDouble("generatorCpu"),
-        100 * r.getDouble("serverRunqWait"), 100 * r.getDouble("generatorRunqWait"), pass ? "PASS" : "FAIL");
+        100 * r.getDouble("serverRunqWait"), 100 * r.getDouble("generatorRunqWait"),
+        serverCpu >= 0 ? String.format(", others on server core %.0f%%", 100 * r.getDouble("serverCoreForeign")) : "",
+        pass ? "PASS" : "FAIL");
     settle();
     return r;
   }

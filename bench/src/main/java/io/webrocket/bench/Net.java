@@ -66,8 +66,27 @@ final class Net {
 
   // ---- process probes ----
 
-  /** User+system CPU time of a process in clock ticks (100 Hz), or -1. */
-  static long cpuTicks(String pid) {
+  /**
+   * User+system CPU time of a process in clock ticks (100 Hz), or -1; {@code pids} may list
+   * several processes separated by commas (the nodes of a cluster): the sum, or -1 if one is gone.
+   */
+  static long cpuTicks(String pids) {
+    return sum(pids, Net::cpuTicksOf);
+  }
+
+  private static long sum(String pids, java.util.function.ToLongFunction<String> probe) {
+    long total = 0;
+    for (String pid : pids.split(",")) {
+      long v = probe.applyAsLong(pid.trim());
+      if (v < 0) {
+        return -1;
+      }
+      total += v;
+    }
+    return total;
+  }
+
+  private static long cpuTicksOf(String pid) {
     try {
       String s = Files.readString(Path.of("/proc/" + pid + "/stat"));
       String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
@@ -80,9 +99,13 @@ final class Net {
   /**
    * Nanoseconds the process's threads spent runnable but waiting for a CPU (sum of the second
    * field of /proc/PID/task/{@literal *}/schedstat), or -1. Growth during a step means something
-   * else ran on the pinned core: the step was disturbed.
+   * else ran on the pinned core: the step was disturbed. Several pids (comma-separated): the sum.
    */
-  static long runqWaitNs(String pid) {
+  static long runqWaitNs(String pids) {
+    return sum(pids, Net::runqWaitNsOf);
+  }
+
+  private static long runqWaitNsOf(String pid) {
     try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
       long sum = 0;
       for (Path t : (Iterable<Path>) tasks::iterator) {
@@ -97,6 +120,27 @@ final class Net {
     } catch (IOException | RuntimeException e) {
       return -1;
     }
+  }
+
+  /**
+   * Ticks (100 Hz) that CPU {@code cpu} spent running processes (user, nice and system time of
+   * its {@code /proc/stat} line; interrupt time left out, as it is not charged to processes
+   * either), or -1. Minus the pinned servers' own ticks, this is what other processes took from
+   * the servers' core.
+   */
+  static long cpuBusyTicks(int cpu) {
+    try {
+      String prefix = "cpu" + cpu + " ";
+      for (String line : Files.readAllLines(Path.of("/proc/stat"))) {
+        if (line.startsWith(prefix)) {
+          String[] f = line.substring(prefix.length()).trim().split("\\s+");
+          return Long.parseLong(f[0]) + Long.parseLong(f[1]) + Long.parseLong(f[2]);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // not Linux
+    }
+    return -1;
   }
 
   /** Runnable tasks on the machine right now (procs_running of /proc/stat, the reader included), or -1. */

@@ -34,7 +34,11 @@ final class WsConn extends ChannelInboundHandlerAdapter implements Publisher {
   private long lastSeq = -1;
   private final int[] pos = new int[1];
   Channel ch;
+  /** Index of the WebSocket port (node) this connection went to, in {@code --ws-ports} order. */
+  int node;
   long readyNs;
+  /** Why the connection did not become ready (for the generator's log), or null. */
+  String failReason;
   Consumer<WsConn> onUnexpectedClose;
 
   WsConn(Stats stats, boolean relay, String path, boolean subscribe, Ready ready) {
@@ -52,6 +56,7 @@ final class WsConn extends ChannelInboundHandlerAdapter implements Publisher {
 
   /** The TCP connect itself failed (no channelActive/Inactive will follow). */
   void connectFailed() {
+    failReason = "TCP connect failed";
     report(false);
   }
 
@@ -80,6 +85,9 @@ final class WsConn extends ChannelInboundHandlerAdapter implements Publisher {
     if (cum != null) {
       cum.release();
       cum = null;
+    }
+    if (!reported && failReason == null) {
+      failReason = upgraded ? "closed before ready" : "closed during the handshake";
     }
     report(false);
     if (!closing && onUnexpectedClose != null) {
@@ -118,6 +126,7 @@ final class WsConn extends ChannelInboundHandlerAdapter implements Publisher {
       }
       String status = buf.toString(buf.readerIndex(), Math.min(12, end - buf.readerIndex()), StandardCharsets.US_ASCII);
       if (!status.equals("HTTP/1.1 101")) {
+        failReason = "handshake answered " + status;
         buf.release();
         cum = null;
         ctx.close();
@@ -241,6 +250,9 @@ final class WsConn extends ChannelInboundHandlerAdapter implements Publisher {
       report(true);
     } else if (head.startsWith("{\":error\"")) {
       stats.error(b.toString(p, Math.min(n, 200), StandardCharsets.UTF_8));
+      if (!reported) {
+        failReason = b.toString(p, Math.min(n, 120), StandardCharsets.UTF_8);
+      }
       report(false);
     }
   }
