@@ -50,7 +50,7 @@ class ConsoleApiTest {
     assertEquals(200, r.statusCode());
     assertEquals("application/json", r.headers().firstValue("Content-Type").orElse(""));
     assertEquals(node.cookie(), r.headers().firstValue("X-WebRocket-Cookie").orElse(""));
-    assertEquals(new JsonObject().put("node", "test").put("members", new JsonArray().add("test")), new JsonObject(r.body()));
+    assertEquals(new JsonObject().put("node", "test").put("members", new JsonArray().add("test")).put("leader", "test"), new JsonObject(r.body()));
   }
 
   @Test
