@@ -41,6 +41,7 @@ public final class AdminCli {
       "  delete_channel VHOST NAME           close a channel",
       "  clear_channels VHOST                close every channel of the vhost",
       "  list_workers VHOST                  connected worker ids",
+      "  list_members                        cluster members: name, address, id; the leader marked (extension)",
       "",
       "Options (one or two dashes, '=' or a space):",
       "  -admin-addr HOST:PORT   the node's admin endpoint (default: from the configuration)",
@@ -210,6 +211,14 @@ public final class AdminCli {
         }
         Collections.sort(ids);
         ids.forEach(out::println);
+      }
+      case "list_members" -> {
+        need(a, 0);
+        for (Object o : get("/cluster").getJsonArray("members")) {
+          JsonObject m = (JsonObject) o;
+          out.println(m.getString("name") + "\t" + m.getString("address", "-") + "\t" + m.getString("id")
+              + (m.getBoolean("leader", false) ? "\tleader" : ""));
+        }
       }
       default -> throw new Failure("unknown command: " + cmd + " (admin -help lists them)");
     }

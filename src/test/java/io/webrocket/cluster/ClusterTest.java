@@ -94,6 +94,18 @@ class ClusterTest {
   }
 
   @Test
+  void theAdminToolListsTheMembers() {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    int status = io.webrocket.admin.AdminCli.run(new String[] {"-admin-addr", "127.0.0.1:" + n(2).adminPort,
+        "-cookie", TestCluster.COOKIE, "list_members"}, new java.io.PrintStream(out, true), System.err);
+    assertEquals(0, status);
+    List<String> lines = out.toString().lines().toList();
+    assertEquals(3, lines.size(), out.toString());
+    assertEquals(1, lines.stream().filter(l -> l.endsWith("\tleader")).count(), out.toString());
+    assertTrue(lines.stream().anyMatch(l -> l.startsWith("n0\t127.0.0.1:")), out.toString());
+  }
+
+  @Test
   void aVhostCreatedOnOneNodeServesBrowsersOnEveryNode() {
     String[] v = vhost(1);
     for (int i = 0; i < 3; i++) {
