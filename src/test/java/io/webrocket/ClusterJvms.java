@@ -39,8 +39,9 @@ final class ClusterJvms implements AutoCloseable {
     work = new Path[size];
     jvms = new ChildJvm[size];
     for (int i = 0; i < size; i++) {
-      hz[i] = TestNode.freePort();
-      ports[i] = new int[] {TestNode.freePort(), TestNode.freePort(), TestNode.freePort()};
+      // Bound later (and again after a restart): ports no outgoing connection can take meanwhile.
+      hz[i] = TestNode.freeFixedPort();
+      ports[i] = new int[] {TestNode.freeFixedPort(), TestNode.freeFixedPort(), TestNode.freeFixedPort()};
     }
   }
 

@@ -26,7 +26,7 @@ public final class TestCluster implements AutoCloseable {
   public static TestCluster start(int size, JsonObject overrides) {
     JsonArray members = new JsonArray();
     for (int i = 0; i < size; i++) {
-      members.add("127.0.0.1:" + TestNode.freePort());
+      members.add("127.0.0.1:" + TestNode.freeFixedPort());
     }
     JsonObject section = new JsonObject()
         .put("enabled", true)

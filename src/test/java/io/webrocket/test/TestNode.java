@@ -47,12 +47,30 @@ public final class TestNode implements AutoCloseable {
         .put("host", "127.0.0.1")
         .put("storageDir", dataDir.toString())
         .put("node", new JsonObject().put("name", "test"))
-        .put("websocket", new JsonObject().put("port", freePort()))
-        .put("backend", new JsonObject().put("port", freePort()))
-        .put("admin", new JsonObject().put("port", freePort()))
+        .put("websocket", new JsonObject().put("port", freeFixedPort()))
+        .put("backend", new JsonObject().put("port", freeFixedPort()))
+        .put("admin", new JsonObject().put("port", freeFixedPort()))
         .mergeIn(overrides, true);
     JsonObject config = Settings.resolve(file, Map.of(), Map.of(), new JsonObject());
     return new TestNode(Node.start(config).await(), dataDir);
+  }
+
+  /**
+   * A free port below the kernel's ephemeral range (which starts at 32768 here), for a server
+   * that binds it later: a port from {@link #freePort()} is an ephemeral one, and any outgoing
+   * connection made in between (clustered nodes make many) may take it first.
+   */
+  public static int freeFixedPort() {
+    java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+    for (int tries = 0; tries < 200; tries++) {
+      int port = 20_000 + r.nextInt(12_000);
+      try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+        return s.getLocalPort();
+      } catch (IOException inUse) {
+        // try another
+      }
+    }
+    throw new IllegalStateException("no free port in 20000-31999");
   }
 
   public static int freePort() {
