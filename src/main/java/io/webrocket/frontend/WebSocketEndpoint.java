@@ -42,7 +42,8 @@ public final class WebSocketEndpoint extends VerticleBase {
   /** Each socket is pinged once per interval, in one of this many ticks (see schedulePings). */
   private static final int PING_SLICES = 10;
   private long pingTick;
-  private long pingTimer;
+  /** -1 until the first schedule: timer ids start at 0, so 0 may be another component's timer. */
+  private long pingTimer = -1;
   private long triggerTimeoutMs;
   private int outboundQueueBytes;
   private long slowConsumerTimeoutNs;
@@ -135,7 +136,9 @@ public final class WebSocketEndpoint extends VerticleBase {
    * and put that stall into the latency of every broadcast waiting behind it.
    */
   private void schedulePings(long intervalMs) {
-    vertx.cancelTimer(pingTimer);
+    if (pingTimer >= 0) {
+      vertx.cancelTimer(pingTimer);
+    }
     long tickMs = Math.max(1, intervalMs / PING_SLICES);
     long intervalNs = TimeUnit.MILLISECONDS.toNanos(intervalMs);
     pingTimer = vertx.setPeriodic(tickMs, id -> checkLiveness(intervalNs, (int) (pingTick++ % PING_SLICES)));
