@@ -320,7 +320,7 @@ final class BackendConnection {
     socket.pause();
     decoder.pause();
     JsonObject body = new JsonObject().put("token", id.token()).put("command", "RD").put("worker", id.id())
-        .put("node", io.webrocket.cluster.Clustering.nodeId(endpoint.vertx()));
+        .put("node", endpoint.nodeId());
     Bus.request(endpoint.vertx(), Addresses.vhost(id.vhost()), "backend", body).onComplete(ok -> {
       identity = id;
       state = State.WORKER;

@@ -33,8 +33,11 @@ public final class BackendEndpoint extends VerticleBase {
   private long workerExpiryNs;
   private JsonObject limits;
 
+  private String nodeId;
+
   @Override
   public Future<?> start() {
+    nodeId = io.webrocket.cluster.Clustering.nodeId(vertx);
     JsonObject c = config();
     metrics = io.webrocket.metrics.Metrics.of(c.getString("metrics"));
     limits = c.getJsonObject("limits");
@@ -96,6 +99,11 @@ public final class BackendEndpoint extends VerticleBase {
       String vhost = msg.body().getString("vhost");
       List.copyOf(connections).stream().filter(c -> vhost.equals(c.vhost())).forEach(BackendConnection::quit);
     }
+  }
+
+  /** This node's cluster id: the registries note it with subscribers and workers to forget them with the node. */
+  String nodeId() {
+    return nodeId;
   }
 
   io.vertx.core.Vertx vertx() {

@@ -282,7 +282,7 @@ final class BrowserConnection {
         .put("data", data == null ? new JsonObject() : data)
         .put("hidden", Boolean.TRUE.equals(hidden))
         .put("forbidden", type.needsPermission() && !allowed(name))
-        .put("node", io.webrocket.cluster.Clustering.nodeId(endpoint.vertx()));
+        .put("node", endpoint.nodeId());
     JsonObject logPayload = payload;
     await(registry("subscribe", req).onComplete(
         reply -> {

@@ -57,8 +57,11 @@ public final class WebSocketEndpoint extends VerticleBase {
   /** The server's own frame limit, fixed at start: a live change can only lower the effective one. */
   private int startMaxFrameSize;
 
+  private String nodeId;
+
   @Override
   public Future<?> start() {
+    nodeId = io.webrocket.cluster.Clustering.nodeId(vertx);
     JsonObject c = config();
     metrics = io.webrocket.metrics.Metrics.of(c.getString("metrics"));
     subscribers = new LocalSubscribers(metrics);
@@ -123,6 +126,11 @@ public final class WebSocketEndpoint extends VerticleBase {
 
   io.micrometer.core.instrument.Counter broadcasts(String vhost) {
     return broadcasts.computeIfAbsent(vhost, v -> metrics.broadcasts(v, "browser"));
+  }
+
+  /** This node's cluster id: the registries note it with subscribers and workers to forget them with the node. */
+  String nodeId() {
+    return nodeId;
   }
 
   io.vertx.core.Vertx vertx() {
