@@ -32,14 +32,9 @@ PHASES="${CLUSTER_PHASES:-fanout1000,fanout3000}"
 LADDER="${CLUSTER_LADDER:-50000,100000,200000,400000,700000,1000000,1400000,2000000,2800000}"
 ALSO_AT="${CLUSTER_ALSO_AT-50000}"
 SETUPS="${CLUSTER_SETUPS:-single cluster}"
-SERVER_JVM=(-Xms256m -Xmx1g)
-# As bench/run.sh: the per-connection limits lifted (the publisher is a flood by design), access log off.
-WEBROCKET_FLAGS=(-Dwebrocket.limits.messagesPerSecond=100000000 -Dwebrocket.limits.messagesBurst=100000000
-  -Dwebrocket.limits.backendRequestsPerSecond=100000000 -Dwebrocket.limits.backendRequestsBurst=100000000
-  -Dwebrocket.log.access=false)
-GEN_JVM=(-Xms512m -Xmx1g -Dio.netty.leakDetection.level=disabled)
-# At most 100 subscribe handshakes in flight: in the cluster every subscribe is a request to the
-# leader's registry with a 3 s attempt timeout, and 500 at once on one shared core overran it (597).
+source "$BENCH/common.sh"
+# At most 100 subscribe handshakes in flight by default: in the cluster every subscribe queues at
+# the leader's registry, and the runs in docs/cluster-benchmark.md were made that way.
 GEN_EXTRA=(--server-cpu 0 --ladder "$LADDER" --open-concurrency "${CLUSTER_OPEN_CONCURRENCY:-100}")
 [ -n "$ALSO_AT" ] && GEN_EXTRA+=(--also-at "$ALSO_AT")
 [ -n "${CLUSTER_P99_LIMIT_MS:-}" ] && GEN_EXTRA+=(--p99-limit-ms "$CLUSTER_P99_LIMIT_MS")
@@ -62,11 +57,7 @@ for i in $(seq 0 $((NODES - 1))); do
   done
 done
 
-echo "== building server and bench jars"
-(cd "$ROOT" && mvn -B -ntp -q package -DskipTests)
-(cd "$BENCH" && mvn -B -ntp -q package)
-SERVER_JAR="$ROOT/target/webrocket.jar"
-BENCH_JAR="$BENCH/target/webrocket-bench.jar"
+build_jars
 
 RUN="$(date -u +%Y%m%dT%H%M%SZ)-$PROFILE"
 OUT="$BENCH/results/$RUN-cluster"
@@ -91,15 +82,6 @@ stop_servers() {
 cleanup() { stop_servers; rm -rf "$DATA"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-wait_port() { # port, seconds, pid
-  for _ in $(seq 1 $(( $2 * 10 ))); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    kill -0 "$3" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
 
 start_node() { # index, name, extra flags...
   local i="$1" name="$2"; shift 2

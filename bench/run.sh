@@ -25,13 +25,7 @@ IDLE="${BENCH_IDLE:-19000}"
 CONNECT="${BENCH_CONNECT:-5000}"
 TARGETS="${BENCH_TARGETS:-webrocket relay-flush relay-coalesced}"
 PHASES="${BENCH_PHASES:-memory,connect,fanout1000,fanout10000,backend}"
-SERVER_JVM=(-Xms256m -Xmx1g)
-# The broker's per-connection limits protect production nodes from floods; the publisher here
-# is a flood by design. The access log (one line per request) is off, as for any load test.
-WEBROCKET_FLAGS=(-Dwebrocket.limits.messagesPerSecond=100000000 -Dwebrocket.limits.messagesBurst=100000000
-  -Dwebrocket.limits.backendRequestsPerSecond=100000000 -Dwebrocket.limits.backendRequestsBurst=100000000
-  -Dwebrocket.log.access=false)
-GEN_JVM=(-Xms512m -Xmx1g -Dio.netty.leakDetection.level=disabled)
+source "$BENCH/common.sh"
 
 ulimit -n 20000 2>/dev/null || true
 if [ "$(ulimit -n)" -lt $((IDLE + 500)) ]; then
@@ -42,11 +36,7 @@ if [ "$(nproc --all)" -lt 2 ]; then
   echo "needs 2 CPUs (server on CPU 0, generator on CPU 1)" >&2; exit 1
 fi
 
-echo "== building server and bench jars"
-(cd "$ROOT" && mvn -B -ntp -q package -DskipTests)
-(cd "$BENCH" && mvn -B -ntp -q package)
-SERVER_JAR="$ROOT/target/webrocket.jar"
-BENCH_JAR="$BENCH/target/webrocket-bench.jar"
+build_jars
 
 RUN="$(date -u +%Y%m%dT%H%M%SZ)-$PROFILE"
 OUT="$BENCH/results/$RUN"
@@ -67,15 +57,6 @@ cleanup() { stop_server; rm -rf "$DATA"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-wait_port() { # port, seconds
-  for _ in $(seq 1 $(( $2 * 10 ))); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    kill -0 "$SPID" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
-
 generate() { # target, extra args...
   local t="$1"; shift
   taskset -c 1 java "${GEN_JVM[@]}" -jar "$BENCH_JAR" --target "$t" --ws-port "$1" --server-pid "$SPID" \
@@ -92,7 +73,7 @@ for t in $TARGETS; do
         -websocket-addr "127.0.0.1:$WS_PORT" -backend-addr "127.0.0.1:$BE_PORT" -admin-addr "127.0.0.1:$AD_PORT" \
         >"$OUT/server-$t.log" 2>&1 &
       SPID=$!
-      wait_port "$AD_PORT" 60 || { echo "server did not start:"; cat "$OUT/server-$t.log"; exit 1; }
+      wait_port "$AD_PORT" 60 "$SPID" || { echo "server did not start:"; cat "$OUT/server-$t.log"; exit 1; }
       COOKIE=""
       for _ in $(seq 1 100); do
         f=$(ls "$DATA"/*.cookie 2>/dev/null | head -1 || true)
@@ -106,7 +87,7 @@ for t in $TARGETS; do
       taskset -c 0 java "${SERVER_JVM[@]}" -cp "$BENCH_JAR" io.webrocket.bench.Relay "$RELAY_PORT" "${t#relay-}" \
         >"$OUT/server-$t.log" 2>&1 &
       SPID=$!
-      wait_port "$RELAY_PORT" 60 || { echo "relay did not start:"; cat "$OUT/server-$t.log"; exit 1; }
+      wait_port "$RELAY_PORT" 60 "$SPID" || { echo "relay did not start:"; cat "$OUT/server-$t.log"; exit 1; }
       generate "$t" "$RELAY_PORT"
       ;;
     *) echo "unknown target $t" >&2; exit 2 ;;
