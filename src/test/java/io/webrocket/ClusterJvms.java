@@ -1,7 +1,5 @@
 package io.webrocket;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import io.vertx.core.json.JsonObject;
 import io.webrocket.test.AdminClient;
 import io.webrocket.test.TestCluster;
@@ -98,15 +96,7 @@ final class ClusterJvms implements AutoCloseable {
 
   /** Waits (bounded) until node {@code i} sees {@code members} members, a leader, and every backup in place. */
   JsonObject awaitSettled(int i, int members) {
-    long deadline = System.currentTimeMillis() + 30_000;
-    while (true) {
-      JsonObject c = admin(i).json("/cluster");
-      if (c.getJsonArray("members").size() == members && c.getString("leader") != null && c.getBoolean("safe")) {
-        return c;
-      }
-      assertTrue(System.currentTimeMillis() < deadline, "cluster not settled: " + c.encode());
-      TestCluster.sleep(100);
-    }
+    return TestCluster.awaitCluster(admin(i), members, true, System.currentTimeMillis() + 30_000);
   }
 
   /** The name of the member node {@code via} sees as leader. */

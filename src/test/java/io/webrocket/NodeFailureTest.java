@@ -73,21 +73,6 @@ class NodeFailureTest {
     return w;
   }
 
-  /** Counts the {@code TR}s a worker gets until it has been quiet for {@code quietMs}. */
-  private static int triggersReceived(WbpClient w, int quietMs) {
-    int got = 0;
-    w.setTimeout(quietMs);
-    try {
-      while (true) {
-        if (w.read().get(0).equals("TR")) {
-          got++;
-        }
-      }
-    } catch (AssertionError | RuntimeException quiet) {
-      return got;
-    }
-  }
-
   private static JsonObject nextSkippingJoins(WsClient c) {
     while (true) {
       JsonObject m = c.next();
@@ -133,8 +118,8 @@ class NodeFailureTest {
     for (int k = 0; k < triggers; k++) {
       user.send("trigger", new JsonObject().put("event", "job").put("data", new JsonObject().put("k", k)));
     }
-    assertEquals(triggers, triggersReceived(liveWorker, 1_000));
-    assertEquals(0, triggersReceived(deadWorker, 10));
+    assertEquals(triggers, liveWorker.triggersUntilQuiet(1_000));
+    assertEquals(0, deadWorker.triggersUntilQuiet(10));
     user.close();
     ma.close();
     mb.close();

@@ -71,16 +71,25 @@ public final class TestCluster implements AutoCloseable {
   public void awaitMembers(int size) {
     long deadline = System.currentTimeMillis() + 20_000;
     for (TestNode n : nodes) {
-      while (true) {
-        JsonObject c = n.admin().json("/cluster");
-        if (c.getJsonArray("members").size() == size && c.getString("leader") != null) {
-          break;
-        }
-        if (System.currentTimeMillis() > deadline) {
-          throw new AssertionError("cluster did not form: " + c.encodePrettily());
-        }
-        sleep(50);
+      awaitCluster(n.admin(), size, false, deadline);
+    }
+  }
+
+  /**
+   * Polls {@code GET /cluster} through {@code admin} until it lists {@code members} members and a
+   * serving leader and, if {@code safe}, every backup in place; fails once {@code deadline} (ms) passes.
+   */
+  public static JsonObject awaitCluster(AdminClient admin, int members, boolean safe, long deadline) {
+    while (true) {
+      JsonObject c = admin.json("/cluster");
+      if (c.getJsonArray("members").size() == members && c.getString("leader") != null
+          && (!safe || c.getBoolean("safe"))) {
+        return c;
       }
+      if (System.currentTimeMillis() > deadline) {
+        throw new AssertionError("cluster not settled: " + c.encodePrettily());
+      }
+      sleep(50);
     }
   }
 

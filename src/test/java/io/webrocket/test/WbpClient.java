@@ -85,6 +85,24 @@ public final class WbpClient implements AutoCloseable {
    * Reads the next broker message: its frames, command first. The broker's trailing empty
    * frame (as in {@code OK\n\n\r\n\r\n}) is kept. Throws if the stream ends first.
    */
+  /**
+   * A worker's count of the {@code TR}s it receives (heartbeats aside) until nothing has come for
+   * {@code quietMs}, or the connection ends. Leaves the read timeout at {@code quietMs}.
+   */
+  public int triggersUntilQuiet(int quietMs) {
+    int got = 0;
+    setTimeout(quietMs);
+    try {
+      while (true) {
+        if (read().get(0).equals("TR")) {
+          got++;
+        }
+      }
+    } catch (AssertionError | RuntimeException quiet) {
+      return got;
+    }
+  }
+
   public List<String> read() {
     try {
       while (true) {
