@@ -55,6 +55,9 @@ public final class TestNode implements AutoCloseable {
     return new TestNode(Node.start(config).await(), dataDir);
   }
 
+  /** Ports {@link #freeFixedPort()} has returned in this JVM. */
+  private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
   /**
    * A free port below the kernel's ephemeral range (which starts at 32768 here), for a server
    * that binds it later: a port from {@link #freePort()} is an ephemeral one, and any outgoing
@@ -64,7 +67,12 @@ public final class TestNode implements AutoCloseable {
     java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
     for (int tries = 0; tries < 200; tries++) {
       int port = 20_000 + r.nextInt(12_000);
+      // A port handed out earlier may not be bound yet: never hand it out twice in this JVM.
+      if (HANDED_OUT.contains(port)) {
+        continue;
+      }
       try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
+        HANDED_OUT.add(port);
         return s.getLocalPort();
       } catch (IOException inUse) {
         // try another
