@@ -169,7 +169,16 @@ public final class Node {
               config.getJsonObject("tokens").getLong("lifetimeMs"),
               config.getJsonObject("limits").getInteger("channelsPerVhost"), metricsRegistry)));
         })
-        .compose(id -> track(vertx.deployVerticle(WebSocketEndpoint.class, endpoint("websocket", loops, tls))))
+        .compose(id -> {
+          DeploymentOptions ws = endpoint("websocket", loops, tls);
+          try {
+            config.getJsonObject("websocket").put("port", WebSocketEndpoint.claimPort(ws.getConfig()).getInteger("port"));
+          } catch (IOException e) {
+            return Future.failedFuture(new java.net.BindException("websocket port " + ws.getConfig().getInteger("port")
+                + ": " + e.getMessage()));
+          }
+          return track(vertx.deployVerticle(WebSocketEndpoint.class, ws));
+        })
         .compose(id -> track(vertx.deployVerticle(BackendEndpoint.class, endpoint("backend", loops, tls))))
         .compose(id -> track(vertx.deployVerticle(AdminEndpoint.class, new DeploymentOptions()
             .setConfig(config.getJsonObject("admin").copy()

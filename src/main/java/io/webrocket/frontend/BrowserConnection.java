@@ -2,12 +2,9 @@ package io.webrocket.frontend;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.http.websocketx.CorruptedWebSocketFrameException;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.http.ServerWebSocket;
-import io.vertx.core.internal.http.WebSocketInternal;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
@@ -32,59 +29,47 @@ final class BrowserConnection {
   final String vhost;
   final Set<String> channels = new HashSet<>();
   boolean flushPending;
+  /** The 101 went out and the endpoint counts this connection. */
+  boolean started;
   long lastHeard;
   long unwritableSince;
 
-  private final ServerWebSocket ws;
-  private final ChannelHandlerContext channel;
+  private final BrowserSocket socket;
   private final WebSocketEndpoint endpoint;
   private String uid;
   private Pattern permission;
   private boolean closing;
+  /** onClosed has run: the close frame and the end of the connection both report it. */
+  private boolean gone;
   private final io.webrocket.limits.TokenBucket rate;
 
-  BrowserConnection(ServerWebSocket ws, String vhost, WebSocketEndpoint endpoint) {
-    this.ws = ws;
+  BrowserConnection(BrowserSocket socket, String vhost, WebSocketEndpoint endpoint) {
+    this.socket = socket;
     this.vhost = vhost;
     this.endpoint = endpoint;
-    this.channel = ((WebSocketInternal) ws).channelHandlerContext();
     this.lastHeard = System.nanoTime();
     JsonObject limits = endpoint.limits();
     this.rate = new io.webrocket.limits.TokenBucket(limits.getInteger("messagesPerSecond"), limits.getInteger("messagesBurst"));
   }
 
+  /** The socket's channel context: frames written there are complete server frames. */
   ChannelHandlerContext channel() {
-    return channel;
+    return socket.context();
   }
 
-  ServerWebSocket socket() {
-    return ws;
+  BrowserSocket socket() {
+    return socket;
   }
 
   void start() {
-    ws.textMessageHandler(this::onText);
-    ws.binaryMessageHandler(b -> {
-      heard();
-      if (!closing && withinRate()) {
-        fail(Status.BAD_REQUEST, null, null);
-      }
-    });
-    ws.pongHandler(b -> heard());
-    ws.closeHandler(v -> onClosed(null));
-    ws.exceptionHandler(e -> {
-      if (e instanceof CorruptedWebSocketFrameException bad && bad.closeStatus() != null) {
-        // Vert.x closes the connection right after a frame it cannot decode (over the size
-        // limit, bad UTF-8, protocol error): say why first, or the browser only sees 1006.
-        shutdown((short) bad.closeStatus().code(), bad.closeStatus().reasonText());
-        channel.flush();
-      } else if (e instanceof IllegalStateException) {
-        // Vert.x: the fragments of one message add up to more than the size limit. It drops
-        // them and would take the remaining fragments for a new message: close instead.
-        shutdown((short) 1009, "message too big");
-      }
-      // Anything else is the connection failing; the close handler follows and cleans up.
-    });
     send(Wwfp.encode(":connected", new JsonObject().put("sid", sid)));
+  }
+
+  /** A binary message: WWFP is text only. */
+  void onBinary() {
+    if (!closing && withinRate()) {
+      fail(Status.BAD_REQUEST, null, null);
+    }
   }
 
   void heard() {
@@ -97,6 +82,9 @@ final class BrowserConnection {
   }
 
   void sendEncoded(Buffer json) {
+    if (socket.closeSent()) {
+      return; // nothing may follow a close frame
+    }
     ByteBuf frame = Outbound.textFrame(json);
     endpoint.outbound().write(this, frame);
     frame.release();
@@ -122,8 +110,7 @@ final class BrowserConnection {
     AccessLog.websocket(vhost, code, text, event, payload);
   }
 
-  private void onText(String text) {
-    heard();
+  void onText(String text) {
     if (closing) {
       return;
     }
@@ -188,10 +175,10 @@ final class BrowserConnection {
 
   /** Runs a registry request with the socket paused, so the next message waits for this one. */
   private void await(Future<?> request) {
-    ws.pause();
+    socket.pause();
     request.onComplete(x -> {
       if (!closing) {
-        ws.resume();
+        socket.resume();
       }
     });
   }
@@ -419,11 +406,15 @@ final class BrowserConnection {
     leaveAll(data);
     send(Wwfp.encode(":closed", new JsonObject().put("sid", sid)));
     endpoint.outbound().flushNow(this);
-    ws.close();
+    socket.close((short) 1000, null);
   }
 
   /** The socket is gone (any reason): it leaves every channel; presence members are announced. */
   void onClosed(JsonObject data) {
+    if (gone) {
+      return;
+    }
+    gone = true;
     closing = true;
     leaveAll(data);
     endpoint.closed(this);
@@ -453,11 +444,26 @@ final class BrowserConnection {
       // It leaves its channels now: the close handshake can take as long as the closing
       // timeout, and a peer that stopped answering pings will not answer the close either.
       leaveAll(null);
-      ws.close(status, reason);
+      endpoint.outbound().flushNow(this);
+      socket.close(status, reason);
     }
   }
 
+  /** Like {@link #shutdown} but ends the connection at once: the node is stopping. */
+  void shutdownNow(short status, String reason) {
+    if (!closing) {
+      closing = true;
+      leaveAll(null);
+      endpoint.outbound().flushNow(this);
+    }
+    socket.closeNow(status, reason);
+  }
+
+  boolean closing() {
+    return closing;
+  }
+
   boolean writable() {
-    return channel.channel().isWritable();
+    return socket.writable();
   }
 }

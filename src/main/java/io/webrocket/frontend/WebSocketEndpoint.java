@@ -7,12 +7,14 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.http.HttpServer;
-import io.vertx.core.http.HttpServerOptions;
-import io.vertx.core.http.ServerWebSocket;
-import io.vertx.core.http.ServerWebSocketHandshake;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.json.JsonObject;
-import io.vertx.ext.web.Router;
+import io.vertx.core.net.PemKeyCertOptions;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
 import io.webrocket.config.Tls;
@@ -38,7 +40,11 @@ public final class WebSocketEndpoint extends VerticleBase {
   private final java.util.Map<String, io.micrometer.core.instrument.Counter> dropped = new java.util.HashMap<>();
   private final java.util.Map<String, io.micrometer.core.instrument.Counter> broadcasts = new java.util.HashMap<>();
   private Outbound outbound;
-  private HttpServer server;
+  private WebSocketServer server;
+  /** The TLS context new connections get; replaced when the certificate is renewed. Null: plain. */
+  private SslContext ssl;
+  /** Shared by every socket: the write-queue bound (see deliver). */
+  private WriteBufferWaterMark outboundBound;
   /** Each socket is pinged once per interval, in one of this many ticks (see schedulePings). */
   private static final int PING_SLICES = 10;
   private long pingTick;
@@ -70,23 +76,14 @@ public final class WebSocketEndpoint extends VerticleBase {
     outboundQueueBytes = c.getInteger("outboundQueueBytes");
     slowConsumerTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("slowConsumerTimeoutMs"));
     int maxFrame = c.getInteger("maxFrameSize");
-    HttpServerOptions options = new HttpServerOptions()
-        .setHost(c.getString("host"))
-        .setPort(c.getInteger("port"))
-        .setMaxWebSocketFrameSize(maxFrame)
-        .setMaxWebSocketMessageSize(maxFrame)
-        .setPerMessageWebSocketCompressionSupported(false)
-        .setPerFrameWebSocketCompressionSupported(false)
-        .setRegisterWebSocketWriteHandlers(false)
-        .setTcpNoDelay(true)
-        .setReuseAddress(true);
-    Tls.apply(c.getJsonObject("tls"), options);
+    outboundBound = new WriteBufferWaterMark(outboundQueueBytes / 2, outboundQueueBytes);
 
     // Clustered: a broadcast published on any node reaches every node's endpoints (Vert.x sends
     // it once per node; the instances of a node share that one copy).
     vertx.eventBus().<Frame>consumer(Addresses.fanout(), this::deliver);
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(), m -> server.updateSSLOptions(Tls.sslOptions(m.body(), false), true)
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(), m -> sslContext(m.body())
+        .onSuccess(renewed -> ssl = renewed)
         .onFailure(err -> LOG.error("TLS reload failed, keeping the previous certificate: {}", err.getMessage())));
     vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
       limits = m.body().getJsonObject("limits");
@@ -101,23 +98,42 @@ public final class WebSocketEndpoint extends VerticleBase {
     startMaxFrameSize = maxFrame;
     schedulePings(c.getLong("pingIntervalMs"));
 
-    // Plain HTTP on the WebSocket port only says where to go: it serves no files.
-    Router router = Router.router(vertx);
-    router.route().handler(ctx -> ctx.response().setStatusCode(404).putHeader("Content-Type", "text/plain")
-        .end("WebRocket: open a WebSocket on /VHOST\n"));
-    server = vertx.createHttpServer(options)
-        .webSocketHandshakeHandler(this::handshake)
-        .webSocketHandler(ws -> {}) // set up once accept() completes: see handshake
-        .requestHandler(router);
-    return server.listen();
+    ContextInternal ctx = (ContextInternal) context;
+    JsonObject tls = c.getJsonObject("tls");
+    return (Tls.enabled(tls) ? sslContext(tls) : Future.<SslContext>succeededFuture(null))
+        .compose(initial -> {
+          ssl = initial;
+          return WebSocketServer.bind(ctx, c.getString("host"), c.getInteger("port"), instances() > 1, outboundBound,
+              () -> ssl, () -> new Handshake(this));
+        })
+        .onSuccess(bound -> server = bound);
+  }
+
+  /**
+   * Checks that no other process holds the configured port (instances share it with
+   * SO_REUSEPORT) and resolves port 0 to a free one, so that all instances listen on the same.
+   */
+  public static JsonObject claimPort(JsonObject config) throws java.io.IOException {
+    return config.put("port", WebSocketServer.claim(config.getString("host"), config.getInteger("port")));
+  }
+
+  /** Reads the PEM certificate and key (files: off the event loop) into a server TLS context. */
+  private Future<SslContext> sslContext(JsonObject tls) {
+    return vertx.executeBlocking(() -> SslContextBuilder.forServer(new PemKeyCertOptions()
+        .setCertPath(tls.getString("cert")).setKeyPath(tls.getString("key")).getKeyManagerFactory(vertx)).build());
+  }
+
+  private int instances() {
+    int configured = config().getInteger("instances", 0);
+    return Math.max(1, configured > 0 ? configured : Runtime.getRuntime().availableProcessors());
   }
 
   /** Stops accepting and closes every socket with 1001 (going away) so clients reconnect elsewhere. */
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(pingTimer);
-    subscribers.all().forEach(c -> c.shutdown((short) 1001, "server shutting down"));
-    return server.close();
+    subscribers.all().forEach(c -> c.shutdownNow((short) 1001, "server shutting down"));
+    return server == null ? Future.succeededFuture() : server.close();
   }
 
   io.webrocket.metrics.Metrics metrics() {
@@ -164,6 +180,7 @@ public final class WebSocketEndpoint extends VerticleBase {
     int queue = c.getInteger("outboundQueueBytes");
     if (queue != outboundQueueBytes) {
       outboundQueueBytes = queue;
+      outboundBound = new WriteBufferWaterMark(queue / 2, queue);
       subscribers.all().forEach(this::boundOutbound);
     }
     schedulePings(c.getLong("pingIntervalMs"));
@@ -174,8 +191,7 @@ public final class WebSocketEndpoint extends VerticleBase {
   }
 
   private void boundOutbound(BrowserConnection conn) {
-    conn.channel().channel().config()
-        .setWriteBufferWaterMark(new WriteBufferWaterMark(outboundQueueBytes / 2, outboundQueueBytes));
+    conn.channel().channel().config().setWriteBufferWaterMark(outboundBound);
   }
 
   Outbound outbound() {
@@ -192,38 +208,52 @@ public final class WebSocketEndpoint extends VerticleBase {
 
   /**
    * Known vhosts upgrade; anything else is refused before a WebSocket exists: 404 unknown vhost,
-   * 403 origin not allowed, 503 over a connection or handshake limit.
+   * 403 origin not allowed, 503 over a connection or handshake limit. Called by {@link Handshake}
+   * on this instance's event loop; owns {@code req}.
    */
-  private void handshake(ServerWebSocketHandshake hs) {
-    String path = hs.path();
+  void upgrade(Handshake hs, ChannelHandlerContext ctx, FullHttpRequest req) {
+    String path = new io.netty.handler.codec.http.QueryStringDecoder(req.uri()).rawPath();
     if (!Names.isValidVhost(path)) {
-      hs.reject(404);
+      hs.refuse(ctx, req, 404);
       return;
     }
-    if (!originAllowed(path, hs.headers().get("Origin"))) {
-      hs.reject(403);
+    if (!originAllowed(path, req.headers().get(HttpHeaderNames.ORIGIN))) {
+      hs.refuse(ctx, req, 403);
       return;
     }
-    int instances = Math.max(1, config().getInteger("instances", 0) > 0 ? config().getInteger("instances")
-        : Runtime.getRuntime().availableProcessors());
-    if (handshakesInFlight >= Math.max(1, limits.getInteger("handshakesInFlight") / instances)) {
-      hs.reject(503);
+    if (handshakesInFlight >= Math.max(1, limits.getInteger("handshakesInFlight") / instances())) {
+      hs.refuse(ctx, req, 503);
       return;
     }
     handshakesInFlight++;
-    Bus.request(vertx, Addresses.vhost(path), "exists", null).onComplete(
+    ((ContextInternal) context).emit(null, v -> Bus.request(vertx, Addresses.vhost(path), "exists", null).onComplete(
         ok -> {
           handshakesInFlight--;
-          if (!admit(path)) {
-            hs.reject(503);
+          if (!ctx.channel().isActive()) {
+            req.release();
             return;
           }
-          hs.accept().onComplete(ws -> accepted(ws), err -> release(path));
+          if (!admit(path)) {
+            hs.refuse(ctx, req, 503);
+            return;
+          }
+          BrowserSocket socket = new BrowserSocket((ContextInternal) context);
+          BrowserConnection conn = new BrowserConnection(socket, path, this);
+          socket.attach(conn);
+          if (!hs.accept(ctx, req, startMaxFrameSize, socket, () -> accepted(conn))) {
+            release(path);
+          } else {
+            ctx.channel().closeFuture().addListener(f -> {
+              if (!conn.started) {
+                release(path); // closed before the 101 went out
+              }
+            });
+          }
         },
         err -> {
           handshakesInFlight--;
-          hs.reject(404);
-        });
+          hs.refuse(ctx, req, 404);
+        }));
   }
 
   /** The vhost's own {@code origins} list if declared, else {@code websocket.allowedOrigins}; empty allows all. */
@@ -255,18 +285,10 @@ public final class WebSocketEndpoint extends VerticleBase {
     return limits;
   }
 
-  private void accepted(ServerWebSocket ws) {
-    BrowserConnection conn = new BrowserConnection(ws, ws.path(), this);
-    // RFC 6455 8.1: a text message that is not UTF-8 fails the connection (1007); Vert.x
-    // would decode it with replacement characters instead.
-    var pipeline = conn.channel().pipeline();
-    if (pipeline.get("wsdecoder") != null) {
-      pipeline.addAfter("wsdecoder", "wsutf8", new io.netty.handler.codec.http.websocketx.Utf8FrameValidator(false));
-    }
-    // Bounds what a slow reader can make us hold; beyond it frames are dropped (see deliver).
-    boundOutbound(conn);
+  private void accepted(BrowserConnection conn) {
+    conn.started = true;
     subscribers.connected(conn);
-    conn.start();
+    ((ContextInternal) context).emit(null, v -> conn.start());
   }
 
   void closed(BrowserConnection conn) {
@@ -338,17 +360,19 @@ public final class WebSocketEndpoint extends VerticleBase {
   /** One slice of the sockets: pings them; closes those silent for two intervals or unwritable too long. */
   private void checkLiveness(long intervalNs, int slice) {
     long now = System.nanoTime();
-    Buffer ping = Buffer.buffer();
     for (BrowserConnection c : subscribers.all()) {
       if (Math.floorMod(System.identityHashCode(c), PING_SLICES) != slice) {
         continue;
+      }
+      if (c.closing()) {
+        continue; // its close is under way: nothing may follow the close frame
       }
       if (now - c.lastHeard > 2 * intervalNs) {
         c.shutdown((short) 1001, "ping timeout");
       } else if (c.unwritableSince != 0 && !c.writable() && now - c.unwritableSince > slowConsumerTimeoutNs) {
         c.shutdown((short) 1008, "slow consumer");
       } else {
-        c.socket().writePing(ping);
+        c.socket().ping(outbound);
       }
     }
   }

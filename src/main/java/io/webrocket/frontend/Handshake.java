@@ -1,0 +1,153 @@
+package io.webrocket.frontend;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker13;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
+import io.netty.util.CharsetUtil;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The HTTP phase of a connection on the WebSocket port, until the upgrade (RFC 6455 section 4).
+ * Plain requests get a 404 that says where to go; an upgrade is checked by
+ * {@link WebSocketEndpoint#upgrade} (vhost, origin, limits) and then either refused with an HTTP
+ * status or accepted: the 101 goes out, the HTTP codec is replaced by the WebSocket frame codec,
+ * and this handler by a {@link BrowserSocket}.
+ */
+final class Handshake extends ChannelInboundHandlerAdapter {
+  /** A connection that has not upgraded by then is closed: an idle HTTP socket holds a file descriptor. */
+  static final long TIMEOUT_MS = 10_000;
+  private static final byte[] NOT_A_WEBSOCKET = "WebRocket: open a WebSocket on /VHOST\n".getBytes(CharsetUtil.US_ASCII);
+
+  private final WebSocketEndpoint endpoint;
+  private ScheduledFuture<?> timeout;
+  /** An upgrade is being checked: nothing more is read until it is answered. */
+  private boolean checking;
+
+  Handshake(WebSocketEndpoint endpoint) {
+    this.endpoint = endpoint;
+  }
+
+  @Override
+  public void handlerAdded(ChannelHandlerContext ctx) {
+    timeout = ctx.executor().schedule(() -> {
+      ctx.close();
+    }, TIMEOUT_MS, TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void handlerRemoved(ChannelHandlerContext ctx) {
+    timeout.cancel(false);
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (!(msg instanceof FullHttpRequest req) || checking) {
+      ReferenceCountUtil.release(msg);
+      return;
+    }
+    if (req.decoderResult().isFailure()) {
+      req.release();
+      respond(ctx, HttpResponseStatus.BAD_REQUEST, false);
+      return;
+    }
+    if (!req.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
+      boolean keepAlive = HttpUtil.isKeepAlive(req);
+      req.release();
+      notAWebSocket(ctx, keepAlive);
+      return;
+    }
+    if (req.method() != HttpMethod.GET) {
+      req.release();
+      respond(ctx, HttpResponseStatus.BAD_REQUEST, false);
+      return;
+    }
+    if (!"13".equals(req.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION))) {
+      req.release();
+      WebSocketServerHandshakerFactory.sendUnsupportedVersionResponse(ctx.channel()).addListener(ChannelFutureListener.CLOSE);
+      return;
+    }
+    checking = true;
+    ctx.channel().config().setAutoRead(false);
+    endpoint.upgrade(this, ctx, req);
+  }
+
+  /** Refuses the upgrade with {@code status} and closes the connection. Releases {@code req}. */
+  void refuse(ChannelHandlerContext ctx, FullHttpRequest req, int status) {
+    req.release();
+    respond(ctx, HttpResponseStatus.valueOf(status), false);
+  }
+
+  /**
+   * Sends the 101 and switches the connection to WebSocket frames of at most {@code maxFrame}
+   * bytes (a message of several frames too); {@code socket} then gets the frames. Releases
+   * {@code req}. Returns false, having answered 400, if the request is not a valid upgrade.
+   */
+  boolean accept(ChannelHandlerContext ctx, FullHttpRequest req, int maxFrame, BrowserSocket socket, Runnable opened) {
+    WebSocketDecoderConfig frames = WebSocketDecoderConfig.newBuilder()
+        .maxFramePayloadLength(maxFrame)
+        .expectMaskedFrames(true)
+        .allowMaskMismatch(false)
+        .allowExtensions(false)
+        .closeOnProtocolViolation(true)
+        .withUTF8Validator(false) // checked per message by BrowserSocket, which closes with 1007
+        .build();
+    WebSocketServerHandshaker handshaker = new WebSocketServerHandshaker13(null, null, frames);
+    try {
+      handshaker.handshake(ctx.channel(), req).addListener(f -> {
+        if (!f.isSuccess()) {
+          ctx.close();
+          return;
+        }
+        ctx.pipeline().addLast("messages", new WebSocketFrameAggregator(maxFrame));
+        ctx.pipeline().addLast("browser", socket);
+        ctx.pipeline().remove(this);
+        opened.run();
+        ctx.channel().config().setAutoRead(true);
+      });
+      return true;
+    } catch (RuntimeException e) {
+      // Netty: a missing Sec-WebSocket-Key or Connection header is not a WebSocket handshake.
+      respond(ctx, HttpResponseStatus.BAD_REQUEST, false);
+      return false;
+    } finally {
+      req.release();
+    }
+  }
+
+  private static void notAWebSocket(ChannelHandlerContext ctx, boolean keepAlive) {
+    ByteBuf body = Unpooled.wrappedBuffer(NOT_A_WEBSOCKET);
+    FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.NOT_FOUND, body);
+    res.headers().set(HttpHeaderNames.CONTENT_TYPE, "text/plain").setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+    if (!keepAlive) {
+      res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    }
+    var written = ctx.writeAndFlush(res);
+    if (!keepAlive) {
+      written.addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  private static void respond(ChannelHandlerContext ctx, HttpResponseStatus status, boolean keepAlive) {
+    FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.EMPTY_BUFFER);
+    res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0).set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+  }
+}
