@@ -36,6 +36,7 @@ public final class Settings {
             .put("triggerTimeoutMs", 5_000L)
             .put("outboundQueueBytes", 262_144)
             .put("slowConsumerTimeoutMs", 10_000L)
+            .put("handshakeTimeoutMs", 10_000L)
             .put("instances", 0))
         .put("backend", new JsonObject()
             .putNull("host")
@@ -173,6 +174,7 @@ public final class Settings {
     range(ws, "websocket", "triggerTimeoutMs", 10, 600_000);
     range(ws, "websocket", "outboundQueueBytes", 4096, 64 * 1024 * 1024);
     range(ws, "websocket", "slowConsumerTimeoutMs", 10, 3_600_000);
+    range(ws, "websocket", "handshakeTimeoutMs", 100, 600_000);
     range(ws, "websocket", "instances", 0, 256);
     origins(ws.getValue("allowedOrigins"), "websocket.allowedOrigins");
     range(be, "backend", "maxMessageSize", 16 * 1024, 64 * 1024 * 1024);

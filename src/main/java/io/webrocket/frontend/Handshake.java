@@ -32,8 +32,6 @@ import java.util.concurrent.TimeUnit;
  * and this handler by a {@link BrowserSocket}.
  */
 final class Handshake extends ChannelInboundHandlerAdapter {
-  /** A connection that has not upgraded by then is closed: an idle HTTP socket holds a file descriptor. */
-  static final long TIMEOUT_MS = 10_000;
   private static final byte[] NOT_A_WEBSOCKET = "WebRocket: open a WebSocket on /VHOST\n".getBytes(CharsetUtil.US_ASCII);
 
   private final WebSocketEndpoint endpoint;
@@ -47,9 +45,10 @@ final class Handshake extends ChannelInboundHandlerAdapter {
 
   @Override
   public void handlerAdded(ChannelHandlerContext ctx) {
+    // A connection that has not upgraded in time is closed: an idle socket holds a file descriptor.
     timeout = ctx.executor().schedule(() -> {
       ctx.close();
-    }, TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    }, endpoint.handshakeTimeoutMs(), TimeUnit.MILLISECONDS);
   }
 
   @Override
@@ -65,7 +64,7 @@ final class Handshake extends ChannelInboundHandlerAdapter {
     }
     if (req.decoderResult().isFailure()) {
       req.release();
-      respond(ctx, HttpResponseStatus.BAD_REQUEST, false);
+      respond(ctx, HttpResponseStatus.BAD_REQUEST);
       return;
     }
     if (!req.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
@@ -76,7 +75,7 @@ final class Handshake extends ChannelInboundHandlerAdapter {
     }
     if (req.method() != HttpMethod.GET) {
       req.release();
-      respond(ctx, HttpResponseStatus.BAD_REQUEST, false);
+      respond(ctx, HttpResponseStatus.BAD_REQUEST);
       return;
     }
     if (!"13".equals(req.headers().get(HttpHeaderNames.SEC_WEBSOCKET_VERSION))) {
@@ -92,7 +91,7 @@ final class Handshake extends ChannelInboundHandlerAdapter {
   /** Refuses the upgrade with {@code status} and closes the connection. Releases {@code req}. */
   void refuse(ChannelHandlerContext ctx, FullHttpRequest req, int status) {
     req.release();
-    respond(ctx, HttpResponseStatus.valueOf(status), false);
+    respond(ctx, HttpResponseStatus.valueOf(status));
   }
 
   /**
@@ -125,7 +124,7 @@ final class Handshake extends ChannelInboundHandlerAdapter {
       return true;
     } catch (RuntimeException e) {
       // Netty: a missing Sec-WebSocket-Key or Connection header is not a WebSocket handshake.
-      respond(ctx, HttpResponseStatus.BAD_REQUEST, false);
+      respond(ctx, HttpResponseStatus.BAD_REQUEST);
       return false;
     } finally {
       req.release();
@@ -145,7 +144,8 @@ final class Handshake extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private static void respond(ChannelHandlerContext ctx, HttpResponseStatus status, boolean keepAlive) {
+  /** An empty answer, then the connection ends. */
+  private static void respond(ChannelHandlerContext ctx, HttpResponseStatus status) {
     FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.EMPTY_BUFFER);
     res.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, 0).set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);

@@ -53,6 +53,7 @@ public final class WebSocketEndpoint extends VerticleBase {
   private long triggerTimeoutMs;
   private int outboundQueueBytes;
   private long slowConsumerTimeoutNs;
+  private long handshakeTimeoutMs;
   private int maxFrameSize;
   private JsonObject limits;
   private JsonObject declaredVhosts;
@@ -75,6 +76,7 @@ public final class WebSocketEndpoint extends VerticleBase {
     triggerTimeoutMs = c.getLong("triggerTimeoutMs");
     outboundQueueBytes = c.getInteger("outboundQueueBytes");
     slowConsumerTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("slowConsumerTimeoutMs"));
+    handshakeTimeoutMs = c.getLong("handshakeTimeoutMs");
     int maxFrame = c.getInteger("maxFrameSize");
     outboundBound = new WriteBufferWaterMark(outboundQueueBytes / 2, outboundQueueBytes);
 
@@ -173,6 +175,7 @@ public final class WebSocketEndpoint extends VerticleBase {
     allowedOrigins = c.getJsonArray("allowedOrigins");
     triggerTimeoutMs = c.getLong("triggerTimeoutMs");
     slowConsumerTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("slowConsumerTimeoutMs"));
+    handshakeTimeoutMs = c.getLong("handshakeTimeoutMs");
     if (c.getInteger("maxFrameSize") > startMaxFrameSize) {
       LOG.warn("websocket.maxFrameSize above its start value {} takes effect after a restart", startMaxFrameSize);
     }
@@ -184,6 +187,10 @@ public final class WebSocketEndpoint extends VerticleBase {
       subscribers.all().forEach(this::boundOutbound);
     }
     schedulePings(c.getLong("pingIntervalMs"));
+  }
+
+  long handshakeTimeoutMs() {
+    return handshakeTimeoutMs;
   }
 
   int maxFrameSize() {
