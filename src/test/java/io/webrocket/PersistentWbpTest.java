@@ -58,4 +58,36 @@ class PersistentWbpTest {
       }
     }
   }
+
+  /** The idle timeout counts silence, not waiting: a client owed its reply is kept however long the registry takes. */
+  @Test
+  void aClientWaitingForItsReplyIsNotIdle() throws Exception {
+    try (TestNode n = TestNode.start(new io.vertx.core.json.JsonObject()
+        .put("backend", new io.vertx.core.json.JsonObject().put("idleTimeoutMs", 1000)))) {
+      String token = n.createVhost("/slow");
+      String id = WbpClient.identity("req", "/slow", token);
+      // Every request to the vhost's registry is held for 2.5 s: longer than the idle timeout.
+      io.vertx.core.Vertx vertx = n.node.vertx();
+      vertx.eventBus().addOutboundInterceptor(ctx -> {
+        if (io.webrocket.bus.Addresses.vhost("/slow").equals(ctx.message().address())) {
+          vertx.setTimer(2500, t -> ctx.next());
+        } else {
+          ctx.next();
+        }
+      });
+      try (WbpClient persistent = n.wbp(); WbpClient oneShot = n.wbp()) {
+        long t0 = System.nanoTime();
+        persistent.write(WbpClient.message(id, "KA"));
+        oneShot.write(WbpClient.message(id, "OC", "news"));
+        assertEquals(List.of("OK", ""), persistent.read());
+        assertEquals(List.of("OK", ""), oneShot.read());
+        assertTrue(System.nanoTime() - t0 > 2_000_000_000L, "the registry was held");
+        // Once owed nothing, silence does end it.
+        long t1 = System.nanoTime();
+        persistent.readToEnd();
+        long ms = (System.nanoTime() - t1) / 1_000_000;
+        assertTrue(ms > 500 && ms < 3000, "closed " + ms + " ms after the reply");
+      }
+    }
+  }
 }

@@ -41,6 +41,8 @@ final class BackendConnection {
   private MessageConsumer<String> triggers;
   private long heartbeatTimer = -1;
   private long lastHeard;
+  /** When the client last sent bytes or got a reply: the idle timeout counts from there. */
+  private long lastActive = System.nanoTime();
   private final io.vertx.core.Promise<Void> closed = io.vertx.core.Promise.promise();
   private final TokenBucket rate;
   /** The frames of the message being handled, for the access log. */
@@ -60,7 +62,10 @@ final class BackendConnection {
   }
 
   void start() {
-    socket.handler(decoder::feed);
+    socket.handler(bytes -> {
+      lastActive = System.nanoTime();
+      decoder.feed(bytes);
+    });
     socket.closeHandler(v -> onClosed());
     socket.exceptionHandler(e -> {});
   }
@@ -177,6 +182,7 @@ final class BackendConnection {
     if (state == State.CLOSED) {
       return;
     }
+    lastActive = System.nanoTime();
     if (reply == UNAUTHORIZED_CLOSE || (state == State.CLOSING && replies.size() == 0)) {
       socket.write(reply); // a NetSocket write flushes the replies queued below too, in order
       close();
@@ -392,6 +398,11 @@ final class BackendConnection {
       default -> close();
     }
     return closed.future();
+  }
+
+  /** Silent for {@code timeoutNs} since its last request or reply, and owed nothing: neither a reply being prepared nor a pipelined one. */
+  boolean idle(long now, long timeoutNs) {
+    return now - lastActive > timeoutNs && replies.size() == 0 && state != State.ONE_SHOT && state != State.CLOSED;
   }
 
   /** The endpoint's limits changed: the decoder, rate and heartbeat follow. */

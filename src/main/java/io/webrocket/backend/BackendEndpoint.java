@@ -31,6 +31,8 @@ public final class BackendEndpoint extends VerticleBase {
   private int maxPipelined;
   private long heartbeatIntervalMs;
   private long workerExpiryNs;
+  private long idleTimeoutNs;
+  private long idleTimer;
   private JsonObject limits;
 
   private String nodeId;
@@ -49,9 +51,11 @@ public final class BackendEndpoint extends VerticleBase {
         .setHost(c.getString("host"))
         .setPort(c.getInteger("port"))
         .setTcpNoDelay(true)
-        .setReuseAddress(true)
-        .setReadIdleTimeout(c.getLong("idleTimeoutMs").intValue())
-        .setIdleTimeoutUnit(TimeUnit.MILLISECONDS);
+        .setReuseAddress(true);
+    // Not Vert.x's read-idle timeout: a client waiting for its reply is not idle, however long
+    // the registry takes (say, a vhost's registry still starting on a busy node).
+    idleTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("idleTimeoutMs"));
+    idleTimer = vertx.setPeriodic(Math.max(50, c.getLong("idleTimeoutMs") / 4), t -> closeIdle());
     Tls.apply(c.getJsonObject("tls"), options);
     if (Tls.enabled(c.getJsonObject("tls")) && c.getJsonObject("tls").getString("clientCa") != null) {
       options.setClientAuth(io.vertx.core.http.ClientAuth.REQUIRED);
@@ -77,6 +81,7 @@ public final class BackendEndpoint extends VerticleBase {
    */
   @Override
   public Future<?> stop() {
+    vertx.cancelTimer(idleTimer);
     return Future.join(List.copyOf(connections).stream().map(BackendConnection::quit).toList())
         .transform(x -> server.close());
   }
@@ -88,6 +93,12 @@ public final class BackendEndpoint extends VerticleBase {
     workerExpiryNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("workerExpiryMs"));
     heartbeatIntervalMs = c.getLong("heartbeatIntervalMs");
     connections.forEach(BackendConnection::reconfigured);
+  }
+
+  /** Closes the connections that have sent nothing for the idle timeout and are owed no reply. */
+  private void closeIdle() {
+    long now = System.nanoTime();
+    List.copyOf(connections).stream().filter(c -> c.idle(now, idleTimeoutNs)).forEach(BackendConnection::close);
   }
 
   void closed(BackendConnection conn) {
