@@ -10,14 +10,25 @@ import java.util.Set;
 /**
  * The connections of one endpoint instance, by vhost and by channel: who gets a fan-out frame.
  * Confined to the instance's event loop.
+ *
+ * <p>Fan-out is written at the end of the event-loop pass (see {@link FanoutBatch}) to the
+ * subscribers a channel has then: every change to a channel's subscribers first runs the
+ * {@link #beforeChange} hook, which writes out what is pending, so who receives a message is
+ * decided as of its arrival.
  */
 final class LocalSubscribers {
   private final io.webrocket.metrics.Metrics metrics;
   private final Map<String, Set<BrowserConnection>> byVhost = new HashMap<>();
   private final Map<String, Map<String, Set<BrowserConnection>>> byChannel = new HashMap<>();
+  private Runnable beforeChange = () -> {};
 
   LocalSubscribers(io.webrocket.metrics.Metrics metrics) {
     this.metrics = metrics;
+  }
+
+  /** Runs before any channel's subscriber set changes: seals the pending fan-out. */
+  void beforeChange(Runnable hook) {
+    this.beforeChange = hook;
   }
 
   void connected(BrowserConnection c) {
@@ -40,12 +51,14 @@ final class LocalSubscribers {
   }
 
   void add(BrowserConnection c, String channel) {
+    beforeChange.run();
     if (byChannel.computeIfAbsent(c.vhost, v -> new HashMap<>()).computeIfAbsent(channel, ch -> new LinkedHashSet<>()).add(c)) {
       metrics.subscriptions(c.vhost).incrementAndGet();
     }
   }
 
   void remove(BrowserConnection c, String channel) {
+    beforeChange.run();
     Map<String, Set<BrowserConnection>> channels = byChannel.get(c.vhost);
     if (channels == null) {
       return;
@@ -73,6 +86,7 @@ final class LocalSubscribers {
 
   /** Forgets a closed channel; its subscribers' own channel sets are updated too. */
   void channelClosed(String vhost, String channel) {
+    beforeChange.run();
     Map<String, Set<BrowserConnection>> channels = byChannel.get(vhost);
     if (channels == null) {
       return;

@@ -15,12 +15,18 @@ import java.util.List;
  * the kernel's per-syscall cost. Frames written during one pass leave in one {@code writev}
  * per socket. Frames are encoded once per broadcast and written as retained duplicates of one
  * buffer, bypassing Vert.x's frame encoder, so they must be complete unmasked server frames.
- * All calls happen on the instance's event loop.
+ *
+ * <p>Fan-out messages are not written one by one: they gather in a {@link FanoutBatch} and each
+ * subscriber gets one write per channel per pass. The batch is sealed (written out) at the end
+ * of the pass, and before any direct write to one socket or a flush, so everything reaches each
+ * socket in the order it happened. All calls happen on the instance's event loop.
  */
 final class Outbound {
   private final Context context;
+  private final FanoutBatch batch = new FanoutBatch();
   private final List<BrowserConnection> dirty = new ArrayList<>();
-  private boolean flushScheduled;
+  /** The end-of-pass task (seal the batch, flush the written sockets) is queued. */
+  private boolean passEndScheduled;
 
   Outbound(Context context) {
     this.context = context;
@@ -40,27 +46,70 @@ final class Outbound {
     return Unpooled.directBuffer(wire.length).writeBytes(wire);
   }
 
-  /** Queues {@code frame} (not consumed: the caller releases it) on the connection's socket. */
+  /** Who writes a sealed segment to the channel's subscribers (the endpoint). */
+  void segmentWriter(FanoutBatch.Writer writer) {
+    batch.writer(writer);
+  }
+
+  /** A fan-out message for (vhost, channel): written with the rest of its segment, see {@link FanoutBatch}. */
+  void fanout(String vhost, String channel, Frame frame) {
+    batch.append(vhost, channel, frame);
+    schedulePassEnd();
+  }
+
+  /** Writes the pending fan-out now, to the subscribers as of now (not flushed yet). */
+  void seal() {
+    batch.seal();
+  }
+
+  /** Queues {@code frame} (not consumed: the caller releases it) on the connection's socket, after any pending fan-out. */
   void write(BrowserConnection conn, ByteBuf frame) {
+    batch.seal();
+    queue(conn, frame);
+  }
+
+  /**
+   * Queues {@code frame} without sealing: for the segment writer only, which runs inside a seal
+   * (or right after one) and must not start another.
+   */
+  void queue(BrowserConnection conn, ByteBuf frame) {
     var ctx = conn.channel();
     ctx.write(frame.retainedDuplicate(), ctx.voidPromise());
     if (!conn.flushPending) {
       conn.flushPending = true;
       dirty.add(conn);
-      if (!flushScheduled) {
-        flushScheduled = true;
-        context.runOnContext(v -> flush());
-      }
+      schedulePassEnd();
     }
   }
 
-  /** Flushes one socket now, e.g. before it is closed. */
+  /** Flushes one socket now, with any pending fan-out for it, e.g. before it is closed. */
   void flushNow(BrowserConnection conn) {
+    batch.seal();
     conn.channel().flush();
   }
 
-  private void flush() {
-    flushScheduled = false;
+  /** Hands what is queued on one socket to the kernel, without sealing: for the segment writer. */
+  void flushQueued(BrowserConnection conn) {
+    conn.channel().flush();
+  }
+
+  private void schedulePassEnd() {
+    if (!passEndScheduled) {
+      passEndScheduled = true;
+      context.runOnContext(v -> endOfPass());
+    }
+  }
+
+  private void endOfPass() {
+    try {
+      batch.seal();
+    } finally {
+      passEndScheduled = false;
+      flushDirty();
+    }
+  }
+
+  private void flushDirty() {
     for (int i = 0; i < dirty.size(); i++) {
       BrowserConnection c = dirty.get(i);
       c.flushPending = false;
