@@ -109,7 +109,7 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
       if (frame instanceof TextWebSocketFrame text) {
         ByteBuf content = text.content();
         if (!ByteBufUtil.isText(content, CharsetUtil.UTF_8)) {
-          close((short) 1007, "invalid UTF-8");
+          fail((short) 1007, "invalid UTF-8");
           return;
         }
         inbound(content.toString(CharsetUtil.UTF_8));
@@ -182,6 +182,11 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /** Ends the connection for a WebSocket-level fault: it leaves its channels, then the close goes out. */
+  private void fail(short status, String reason) {
+    context.emit(null, v -> conn.shutdown(status, reason));
+  }
+
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     if (closingTimer != null) {
@@ -194,7 +199,7 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     if (cause instanceof TooLongFrameException) {
       // The fragments of one message add up to more than the limit.
-      close((short) 1009, "message too big");
+      fail((short) 1009, "message too big");
     } else if (cause instanceof CorruptedWebSocketFrameException) {
       // The frame decoder has already sent a close with the reason (1002, 1007, 1009) and closes.
       closeSent = true;

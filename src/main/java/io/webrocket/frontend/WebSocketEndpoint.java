@@ -73,6 +73,10 @@ public final class WebSocketEndpoint extends VerticleBase {
     metrics = io.webrocket.metrics.Metrics.of(c.getString("metrics"));
     subscribers = new LocalSubscribers(metrics);
     outbound = new Outbound(context);
+    // The pass batch's segments are written by writeSegment; a change to a channel's
+    // subscribers writes out what is pending first (see FanoutBatch).
+    outbound.segmentWriter((vhost, channel, frames, messages) -> writeSegment(vhost, channel, null, frames, messages));
+    subscribers.beforeChange(outbound::seal);
     triggerTimeoutMs = c.getLong("triggerTimeoutMs");
     outboundQueueBytes = c.getInteger("outboundQueueBytes");
     slowConsumerTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("slowConsumerTimeoutMs"));
@@ -321,9 +325,6 @@ public final class WebSocketEndpoint extends VerticleBase {
     if (subscribers.subscribers(vhost, channel).isEmpty()) {
       return;
     }
-    if (!batchConnected) {
-      connectBatch();
-    }
     String skip = msg.headers().get(Addresses.SKIP);
     if (skip == null) {
       outbound.fanout(vhost, channel, msg.body());
@@ -336,21 +337,6 @@ public final class WebSocketEndpoint extends VerticleBase {
     } finally {
       frame.release();
     }
-  }
-
-  /** The pass batch is connected (see connectBatch). */
-  private boolean batchConnected;
-
-  /**
-   * Connects the pass batch: its segments are written by {@link #writeSegment}, and any change
-   * to a channel's subscribers seals it first. Nothing is pending before the first fan-out
-   * message, so doing it here is early enough. (It belongs in start(); it is here only to keep
-   * this change clear of a rework of start() made in parallel.)
-   */
-  private void connectBatch() {
-    outbound.segmentWriter((vhost, channel, frames, messages) -> writeSegment(vhost, channel, null, frames, messages));
-    subscribers.beforeChange(outbound::seal);
-    batchConnected = true;
   }
 
   /**
