@@ -179,6 +179,7 @@ class LauncherTest {
     assertTrue(invalidKey(() -> resolve(none, Map.of(), Map.of("webrocket.admin.port", "-1"), null)).startsWith("admin.port"));
     assertTrue(invalidKey(() -> resolve(none, Map.of(), Map.of(), flags("-websocket-addr", "127.0.0.1:65536")))
         .startsWith("websocket.port"));
+    assertTrue(invalidKey(() -> resolve(none, Map.of("WEBROCKET_TRANSPORT", "dpdk"), Map.of(), null)).startsWith("transport"));
     assertTrue(invalidKey(() -> resolve(none, Map.of("WEBROCKET_WEBSOCKET_MAXFRAMESIZE", "10"), Map.of(), null))
         .startsWith("websocket.maxFrameSize"));
     assertTrue(invalidKey(() -> resolve(none, Map.of(), Map.of("webrocket.backend.maxMessageSize", "1024"), null))

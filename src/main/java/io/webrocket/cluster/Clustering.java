@@ -38,14 +38,15 @@ public final class Clustering {
   }
 
   /** A clustered Vert.x; fails if Hazelcast cannot start or join. */
-  public static Future<Vertx> start(VertxOptions options, JsonObject cluster, String nodeName) {
+  public static Future<Vertx> start(VertxOptions options, io.vertx.core.transport.Transport transport, JsonObject cluster,
+      String nodeName) {
     String host = cluster.getString("host");
     if (!"auto".equals(host)) {
       options.getEventBusOptions().setHost(host);
     }
     options.getEventBusOptions().setPort(cluster.getInteger("busPort"));
     ClusterManager manager = new HazelcastClusterManager(hazelcast(cluster, nodeName));
-    return Vertx.builder().with(options).withClusterManager(manager).buildClustered();
+    return Vertx.builder().with(options).withTransport(transport).withClusterManager(manager).buildClustered();
   }
 
   static Config hazelcast(JsonObject cluster, String nodeName) {

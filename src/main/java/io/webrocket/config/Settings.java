@@ -27,6 +27,7 @@ public final class Settings {
         .put("node", new JsonObject().put("name", defaultNodeName()))
         .put("host", "0.0.0.0")
         .put("storageDir", "./data")
+        .put("transport", "auto")
         .put("websocket", new JsonObject()
             .putNull("host")
             .put("allowedOrigins", new io.vertx.core.json.JsonArray())
@@ -158,6 +159,10 @@ public final class Settings {
     name(c.getValue("node") instanceof JsonObject n ? n.getValue("name") : null, "node.name");
     string(c, "host", "host");
     string(c, "storageDir", "storageDir");
+    Object transport = c.getValue("transport");
+    if (!java.util.List.of("auto", "nio", "epoll").contains(transport)) {
+      throw new InvalidException("transport", "must be auto, nio or epoll, got " + transport);
+    }
     JsonObject ws = section(c, "websocket");
     JsonObject be = section(c, "backend");
     JsonObject ad = section(c, "admin");

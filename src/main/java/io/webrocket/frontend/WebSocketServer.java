@@ -87,17 +87,11 @@ final class WebSocketServer {
     return bound.future();
   }
 
-  /** SO_REUSEPORT for the transport Vert.x runs on (NIO unless a native one is on the class path). */
-  @SuppressWarnings("unchecked")
+  /** SO_REUSEPORT for the transport Vert.x runs on: the JDK's option for NIO, the Unix one for epoll and io_uring. */
   private static ChannelOption<Boolean> reusePort(io.vertx.core.spi.transport.Transport t) {
-    String transport = t.getClass().getSimpleName();
-    if (transport.contains("Epoll")) {
-      return (ChannelOption<Boolean>) (ChannelOption<?>) ChannelOption.valueOf("io.netty.channel.epoll.EpollChannelOption#SO_REUSEPORT");
-    }
-    if (transport.contains("IoUring")) {
-      return (ChannelOption<Boolean>) (ChannelOption<?>) ChannelOption.valueOf("io.netty.channel.uring.IoUringChannelOption#SO_REUSEPORT");
-    }
-    return NioChannelOption.of(StandardSocketOptions.SO_REUSEPORT);
+    return t.getClass().getSimpleName().startsWith("Nio")
+        ? NioChannelOption.of(StandardSocketOptions.SO_REUSEPORT)
+        : io.netty.channel.unix.UnixChannelOption.SO_REUSEPORT;
   }
 
   /**

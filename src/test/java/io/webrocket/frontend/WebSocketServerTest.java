@@ -237,4 +237,23 @@ class WebSocketServerTest {
     }
     assertInstanceOf(BindException.class, cause, e.toString());
   }
+
+  /** Each transport the setting names serves the same protocol (the test machine has both). */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"nio", "epoll"})
+  void everyTransportServesBrowsersAndBackends(String transport) {
+    try (TestNode n = TestNode.start(new JsonObject().put("transport", transport)
+        .put("websocket", new JsonObject().put("instances", 2)))) {
+      assertTrue(n.node.banner().contains("transport: " + transport), n.node.banner());
+      n.createVhost("/t");
+      n.openChannel("/t", "c");
+      try (io.webrocket.test.WsClient a = n.ws("/t"); io.webrocket.test.WsClient b = n.ws("/t")) {
+        a.subscribe("c");
+        b.subscribe("c");
+        a.send("broadcast", new JsonObject().put("channel", "c").put("event", "e").put("data", new JsonObject().put("n", 1)));
+        assertEquals(1, b.expect("e").getInteger("n"));
+        assertEquals(1, a.expect("e").getInteger("n"));
+      }
+    }
+  }
 }

@@ -434,7 +434,8 @@ public final class Bench {
     return c;
   }
 
-  private static final long[] LADDER = {100_000, 200_000, 400_000, 700_000, 1_000_000, 1_400_000, 2_000_000, 2_800_000, 4_000_000};
+  private static final long[] LADDER = {100_000, 200_000, 400_000, 700_000, 1_000_000, 1_400_000, 2_000_000, 2_800_000, 4_000_000,
+      5_600_000, 8_000_000};
 
   /** The rate ladder in deliveries/s; {@code --ladder 100000,200000} overrides it (for experiments). */
   private long[] ladder() {

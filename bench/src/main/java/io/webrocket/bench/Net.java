@@ -29,17 +29,28 @@ final class Net {
   final EventLoopGroup group;
   final EventLoop loop;
   final boolean epoll;
+  private final String transport;
   private final Class<? extends io.netty.channel.Channel> channelClass;
 
+  /**
+   * {@code BENCH_GEN_TRANSPORT} (io_uring, epoll or nio) picks the generator's transport; by
+   * default io_uring where the kernel allows it (its reads cost the generator's core less, and at
+   * N = 1,000 that core is the limit), else epoll, else NIO.
+   */
   Net() {
-    epoll = Epoll.isAvailable();
-    group = new MultiThreadIoEventLoopGroup(1, epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+    String wanted = System.getenv().getOrDefault("BENCH_GEN_TRANSPORT", "");
+    boolean uring = (wanted.isEmpty() || wanted.equals("io_uring")) && io.netty.channel.uring.IoUring.isAvailable();
+    epoll = !uring && !wanted.equals("nio") && Epoll.isAvailable();
+    transport = uring ? "io_uring" : epoll ? "epoll" : "nio";
+    group = new MultiThreadIoEventLoopGroup(1, uring ? io.netty.channel.uring.IoUringIoHandler.newFactory()
+        : epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     loop = group.next();
-    channelClass = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+    channelClass = uring ? io.netty.channel.uring.IoUringSocketChannel.class
+        : epoll ? EpollSocketChannel.class : NioSocketChannel.class;
   }
 
   String transport() {
-    return epoll ? "epoll" : "nio";
+    return transport;
   }
 
   Bootstrap bootstrap(ChannelHandler handler) {
