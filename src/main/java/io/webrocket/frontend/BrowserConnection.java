@@ -29,8 +29,6 @@ final class BrowserConnection {
   final String vhost;
   final Set<String> channels = new HashSet<>();
   boolean flushPending;
-  /** The 101 went out and the endpoint counts this connection. */
-  boolean started;
   long lastHeard;
   long unwritableSince;
 

@@ -16,8 +16,9 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
 import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
-import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
-import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker13;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.websocketx.WebSocket13FrameDecoder;
+import io.netty.handler.codec.http.websocketx.WebSocket13FrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
 import io.netty.util.CharsetUtil;
 import io.netty.util.ReferenceCountUtil;
@@ -94,12 +95,45 @@ final class Handshake extends ChannelInboundHandlerAdapter {
     respond(ctx, HttpResponseStatus.valueOf(status));
   }
 
+  /** RFC 6455 4.2.2: the accept value is SHA-1 of the key and this GUID, in base64. */
+  private static final byte[] GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11".getBytes(CharsetUtil.US_ASCII);
+  private static final io.netty.util.concurrent.FastThreadLocal<java.security.MessageDigest> SHA1 = new io.netty.util.concurrent.FastThreadLocal<>() {
+    @Override
+    protected java.security.MessageDigest initialValue() throws Exception {
+      return java.security.MessageDigest.getInstance("SHA-1");
+    }
+  };
+
   /**
-   * Sends the 101 and switches the connection to WebSocket frames of at most {@code maxFrame}
-   * bytes (a message of several frames too); {@code socket} then gets the frames. Releases
-   * {@code req}. Returns false, having answered 400, if the request is not a valid upgrade.
+   * Switches the connection to WebSocket frames of at most {@code maxFrame} bytes (a message of
+   * several frames too) and queues the 101; {@code opened} runs next, so the first message
+   * ({@code :connected}) leaves with the 101 in one write. {@code socket} then gets the frames.
+   * Releases {@code req}. Returns false, having answered 400, if the request is not a valid
+   * upgrade (no key, or no {@code Connection: Upgrade}).
    */
   boolean accept(ChannelHandlerContext ctx, FullHttpRequest req, int maxFrame, BrowserSocket socket, Runnable opened) {
+    String key;
+    boolean upgrade;
+    try {
+      key = req.headers().get(HttpHeaderNames.SEC_WEBSOCKET_KEY);
+      upgrade = req.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true);
+    } finally {
+      req.release();
+    }
+    if (key == null || key.isEmpty() || !upgrade) {
+      respond(ctx, HttpResponseStatus.BAD_REQUEST);
+      return false;
+    }
+    java.security.MessageDigest sha1 = SHA1.get();
+    sha1.update(key.trim().getBytes(CharsetUtil.US_ASCII));
+    String accept = java.util.Base64.getEncoder().encodeToString(sha1.digest(GUID));
+    FullHttpResponse res = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.SWITCHING_PROTOCOLS, Unpooled.EMPTY_BUFFER);
+    res.headers()
+        .set(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET)
+        .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE)
+        .set(HttpHeaderNames.SEC_WEBSOCKET_ACCEPT, accept);
+    // Encoded by the HTTP codec now (a write is encoded at once), flushed with :connected.
+    ctx.write(res, ctx.voidPromise());
     WebSocketDecoderConfig frames = WebSocketDecoderConfig.newBuilder()
         .maxFramePayloadLength(maxFrame)
         .expectMaskedFrames(true)
@@ -108,27 +142,16 @@ final class Handshake extends ChannelInboundHandlerAdapter {
         .closeOnProtocolViolation(true)
         .withUTF8Validator(false) // checked per message by BrowserSocket, which closes with 1007
         .build();
-    WebSocketServerHandshaker handshaker = new WebSocketServerHandshaker13(null, null, frames);
-    try {
-      handshaker.handshake(ctx.channel(), req).addListener(f -> {
-        if (!f.isSuccess()) {
-          ctx.close();
-          return;
-        }
-        ctx.pipeline().addLast("messages", new WebSocketFrameAggregator(maxFrame));
-        ctx.pipeline().addLast("browser", socket);
-        ctx.pipeline().remove(this);
-        opened.run();
-        ctx.channel().config().setAutoRead(true);
-      });
-      return true;
-    } catch (RuntimeException e) {
-      // Netty: a missing Sec-WebSocket-Key or Connection header is not a WebSocket handshake.
-      respond(ctx, HttpResponseStatus.BAD_REQUEST);
-      return false;
-    } finally {
-      req.release();
-    }
+    ChannelPipeline p = ctx.pipeline();
+    p.remove("aggregator");
+    p.addBefore("http", "wsencoder", new WebSocket13FrameEncoder(false));
+    p.replace("http", "wsdecoder", new WebSocket13FrameDecoder(frames));
+    p.addLast("messages", new WebSocketFrameAggregator(maxFrame));
+    p.addLast("browser", socket);
+    p.remove(this);
+    opened.run();
+    ctx.channel().config().setAutoRead(true);
+    return true;
   }
 
   private static void notAWebSocket(ChannelHandlerContext ctx, boolean keepAlive) {

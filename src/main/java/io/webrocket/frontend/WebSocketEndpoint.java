@@ -237,7 +237,7 @@ public final class WebSocketEndpoint extends VerticleBase {
       return;
     }
     handshakesInFlight++;
-    ((ContextInternal) context).emit(null, v -> Bus.request(vertx, Addresses.vhost(path), "exists", null).onComplete(
+    ((ContextInternal) context).emit(null, v -> vhostExists(path).onComplete(
         ok -> {
           handshakesInFlight--;
           if (!ctx.channel().isActive()) {
@@ -253,18 +253,31 @@ public final class WebSocketEndpoint extends VerticleBase {
           socket.attach(conn);
           if (!hs.accept(ctx, req, startMaxFrameSize, socket, () -> accepted(conn))) {
             release(path);
-          } else {
-            ctx.channel().closeFuture().addListener(f -> {
-              if (!conn.started) {
-                release(path); // closed before the 101 went out
-              }
-            });
           }
         },
         err -> {
           handshakesInFlight--;
           hs.refuse(ctx, req, 404);
         }));
+  }
+
+  /**
+   * Vhosts this instance has seen exist, so that a handshake does not ask the registry again:
+   * forgotten when the vhost is deleted (the registries announce it); bounded, cleared when full.
+   */
+  private final java.util.Set<String> knownVhosts = new java.util.HashSet<>();
+  private static final int KNOWN_VHOSTS_MAX = 10_000;
+
+  private Future<?> vhostExists(String path) {
+    if (knownVhosts.contains(path)) {
+      return Future.succeededFuture();
+    }
+    return Bus.request(vertx, Addresses.vhost(path), "exists", null).onSuccess(ok -> {
+      if (knownVhosts.size() >= KNOWN_VHOSTS_MAX) {
+        knownVhosts.clear();
+      }
+      knownVhosts.add(path);
+    });
   }
 
   /** The vhost's own {@code origins} list if declared, else {@code websocket.allowedOrigins}; empty allows all. */
@@ -297,7 +310,6 @@ public final class WebSocketEndpoint extends VerticleBase {
   }
 
   private void accepted(BrowserConnection conn) {
-    conn.started = true;
     subscribers.connected(conn);
     ((ContextInternal) context).emit(null, v -> conn.start());
   }
@@ -383,7 +395,10 @@ public final class WebSocketEndpoint extends VerticleBase {
     String vhost = e.getString("vhost");
     switch (e.getString("type", "")) {
       case "channelClosed" -> subscribers.channelClosed(vhost, e.getString("channel"));
-      case "vhostDeleted" -> subscribers.connections(vhost).forEach(c -> c.shutdown((short) 1000, "vhost deleted"));
+      case "vhostDeleted" -> {
+        knownVhosts.remove(vhost);
+        subscribers.connections(vhost).forEach(c -> c.shutdown((short) 1000, "vhost deleted"));
+      }
       default -> {}
     }
   }

@@ -256,4 +256,52 @@ class WebSocketServerTest {
       }
     }
   }
+
+  @Test
+  void anUpgradeWithoutConnectionUpgradeGets400() throws IOException {
+    try (Socket s = socket()) {
+      String res = http(s, "GET /demo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+          + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+      assertTrue(res.startsWith("HTTP/1.1 400"), res);
+    }
+  }
+
+  @Test
+  void theAcceptKeyIsRfc6455sAndConnectedFollowsThe101() throws IOException {
+    try (Socket s = socket()) {
+      // The key and accept value of RFC 6455 section 1.3.
+      String res = http(s, "GET /demo HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n"
+          + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+      assertTrue(res.startsWith("HTTP/1.1 101"), res);
+      assertTrue(res.contains("sec-websocket-accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+          || res.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), res);
+      InputStream in = s.getInputStream();
+      assertEquals(0x81, in.read(), "then a text frame");
+      int len = in.read();
+      String first = new String(in.readNBytes(len), StandardCharsets.UTF_8);
+      assertTrue(first.startsWith("{\":connected\""), first);
+    }
+  }
+
+  @Test
+  void aDeletedVhostRefusesHandshakesEvenAfterItWasServed() throws IOException {
+    node.createVhost("/gone");
+    // Several sockets, so that both instances (the kernel spreads them) have seen it exist.
+    java.util.List<RawWs> served = new java.util.ArrayList<>();
+    try {
+      for (int i = 0; i < 8; i++) {
+        served.add(RawWs.connect(node.wsPort, "/gone", null, 0));
+        assertEquals(101, served.get(i).status);
+      }
+      node.admin().call("DELETE", "/gone");
+      for (RawWs ws : served) {
+        assertEquals(1000, ws.awaitClose(), "its sockets are closed");
+      }
+    } finally {
+      served.forEach(RawWs::close);
+    }
+    for (int i = 0; i < 8; i++) {
+      assertEquals(404, RawWs.handshakeStatus(node.wsPort, "/gone", null));
+    }
+  }
 }
