@@ -60,6 +60,7 @@ final class WebSocketServer {
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
         .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, outboundBound)
+        .handler(new AcceptFailures())
         .childHandler(new ChannelInitializer<>() {
           @Override
           protected void initChannel(Channel ch) {
@@ -85,6 +86,28 @@ final class WebSocketServer {
       }
     });
     return bound.future();
+  }
+
+  /**
+   * Accept errors (above all: out of file descriptors) on the listener. Netty pauses accepting
+   * for a second after one and retries; without a handler each retry logs a stack trace. This
+   * logs one line per minute at most, with the count.
+   */
+  private static final class AcceptFailures extends io.netty.channel.ChannelInboundHandlerAdapter {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(WebSocketServer.class);
+    private long lastLogNs;
+    private int since;
+
+    @Override
+    public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+      since++;
+      long now = System.nanoTime();
+      if (lastLogNs == 0 || now - lastLogNs > 60_000_000_000L) {
+        LOG.warn("WebSocket port: cannot accept connections ({} failures): {}", since, cause.getMessage());
+        lastLogNs = now;
+        since = 0;
+      }
+    }
   }
 
   /** SO_REUSEPORT for the transport Vert.x runs on: the JDK's option for NIO, the Unix one for epoll and io_uring. */
