@@ -27,6 +27,21 @@ final class Outbound {
   private final List<BrowserConnection> dirty = new ArrayList<>();
   /** The end-of-pass task (seal the batch, flush the written sockets) is queued. */
   private boolean passEndScheduled;
+  /**
+   * Sockets flushed per slice of a flush round. Between slices the event loop reads its sockets
+   * (a slice is a scheduled task, and Netty runs those only after its next I/O step), so a
+   * broadcast that arrives while a round is under way still reaches the sockets the round has
+   * not flushed yet: its latency is at most about one round, not the rest of this round plus
+   * the whole next one. 256 sockets take ≈ 3 ms here. A round has at most
+   * {@link #SLICES_PER_ROUND} slices, because each slice boundary writes what arrived to every
+   * subscriber: more boundaries would undo the pass batch (one write per subscriber per pass).
+   */
+  static final int FLUSH_SLICE = 256;
+  static final int SLICES_PER_ROUND = 4;
+  /** The flush round under way: the sockets to flush, in order, and how far it got. */
+  private final List<BrowserConnection> round = new ArrayList<>();
+  private int roundNext;
+  private boolean roundRunning;
 
   Outbound(Context context) {
     this.context = context;
@@ -105,16 +120,40 @@ final class Outbound {
       batch.seal();
     } finally {
       passEndScheduled = false;
-      flushDirty();
+      startRound();
     }
   }
 
-  private void flushDirty() {
-    for (int i = 0; i < dirty.size(); i++) {
-      BrowserConnection c = dirty.get(i);
+  /** Flushes the dirty sockets in slices; one round at a time (a running one picks up the rest when it ends). */
+  private void startRound() {
+    if (roundRunning || dirty.isEmpty()) {
+      return;
+    }
+    roundRunning = true;
+    round.addAll(dirty);
+    dirty.clear();
+    roundNext = 0;
+    flushSlice();
+  }
+
+  private void flushSlice() {
+    // What arrived since the last slice goes onto every subscriber's queue first, so the
+    // sockets still to flush in this round carry it too.
+    batch.seal();
+    int slice = Math.max(FLUSH_SLICE, (round.size() + SLICES_PER_ROUND - 1) / SLICES_PER_ROUND);
+    int end = Math.min(roundNext + slice, round.size());
+    for (int i = roundNext; i < end; i++) {
+      BrowserConnection c = round.get(i);
       c.flushPending = false;
       c.channel().flush();
     }
-    dirty.clear();
+    roundNext = end;
+    if (roundNext < round.size()) {
+      ((io.vertx.core.internal.ContextInternal) context).nettyEventLoop().schedule(this::flushSlice, 1, java.util.concurrent.TimeUnit.NANOSECONDS);
+      return;
+    }
+    round.clear();
+    roundRunning = false;
+    startRound(); // sockets written again while the round ran (the ones it had already flushed)
   }
 }
