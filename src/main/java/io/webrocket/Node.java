@@ -190,16 +190,8 @@ public final class Node {
               config.getJsonObject("tokens").getLong("lifetimeMs"),
               config.getJsonObject("limits").getInteger("channelsPerVhost"), metricsRegistry)));
         })
-        .compose(id -> {
-          DeploymentOptions ws = endpoint("websocket", loops, tls);
-          try {
-            config.getJsonObject("websocket").put("port", WebSocketEndpoint.claimPort(ws.getConfig()).getInteger("port"));
-          } catch (IOException e) {
-            return Future.failedFuture(new java.net.BindException("websocket port " + ws.getConfig().getInteger("port")
-                + ": " + e.getMessage()));
-          }
-          return track(vertx.deployVerticle(WebSocketEndpoint.class, ws));
-        })
+        .compose(id -> claimWebSocketPort())
+        .compose(id -> track(vertx.deployVerticle(WebSocketEndpoint.class, endpoint("websocket", loops, tls))))
         .compose(id -> track(vertx.deployVerticle(BackendEndpoint.class, endpoint("backend", loops, tls))))
         .compose(id -> track(vertx.deployVerticle(AdminEndpoint.class, new DeploymentOptions()
             .setConfig(config.getJsonObject("admin").copy()
@@ -208,6 +200,21 @@ public final class Node {
                 .put("nodeName", config.getJsonObject("node").getString("name"))
                 .put("metrics", metricsRegistry)))))
         .mapEmpty();
+  }
+
+  /**
+   * Checks the WebSocket port is free before the endpoint's instances bind it together (see
+   * {@link WebSocketEndpoint#claimPort}) and writes back the port chosen for 0. A bind, so off
+   * the event loop.
+   */
+  private Future<Void> claimWebSocketPort() {
+    JsonObject ws = config.getJsonObject("websocket");
+    return vertx.executeBlocking(() -> WebSocketEndpoint.claimPort(ws.getString("host"), ws.getInteger("port")))
+        .recover(e -> Future.failedFuture(new java.net.BindException("websocket port " + ws.getInteger("port") + ": " + e.getMessage())))
+        .map(port -> {
+          ws.put("port", port);
+          return null;
+        });
   }
 
   /**

@@ -437,24 +437,30 @@ final class BrowserConnection {
 
   /** Closes the socket with a WebSocket status, e.g. when its vhost is deleted. */
   void shutdown(short status, String reason) {
-    if (!closing) {
-      closing = true;
-      // It leaves its channels now: the close handshake can take as long as the closing
-      // timeout, and a peer that stopped answering pings will not answer the close either.
-      leaveAll(null);
-      endpoint.outbound().flushNow(this);
+    if (beginClosing()) {
       socket.close(status, reason);
     }
   }
 
   /** Like {@link #shutdown} but ends the connection at once: the node is stopping. */
   void shutdownNow(short status, String reason) {
-    if (!closing) {
-      closing = true;
-      leaveAll(null);
-      endpoint.outbound().flushNow(this);
-    }
+    beginClosing();
     socket.closeNow(status, reason);
+  }
+
+  /**
+   * Leaves every channel now and hands what is queued to the kernel, so that nothing follows
+   * the close frame: the close handshake can take as long as the closing timeout, and a peer
+   * that stopped answering pings will not answer the close either. False if already closing.
+   */
+  private boolean beginClosing() {
+    if (closing) {
+      return false;
+    }
+    closing = true;
+    leaveAll(null);
+    endpoint.outbound().flushNow(this);
+    return true;
   }
 
   boolean closing() {

@@ -42,6 +42,8 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
   private static final Object BINARY = new Object();
 
   private final ContextInternal context;
+  /** {@link #handle}, made once: a method reference per message would allocate on the hot path. */
+  private final io.vertx.core.Handler<Object> handler = this::handle;
   private ChannelHandlerContext ctx;
   private BrowserConnection conn;
   private boolean paused;
@@ -134,7 +136,7 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
       held.add(message);
       return;
     }
-    context.emit(message, this::handle);
+    context.emit(message, handler);
   }
 
   private void handle(Object message) {

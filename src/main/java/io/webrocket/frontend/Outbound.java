@@ -2,7 +2,6 @@ package io.webrocket.frontend;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import io.vertx.core.Context;
 import io.vertx.core.buffer.Buffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,7 +21,7 @@ import java.util.List;
  * socket in the order it happened. All calls happen on the instance's event loop.
  */
 final class Outbound {
-  private final Context context;
+  private final io.vertx.core.internal.ContextInternal context;
   private final FanoutBatch batch = new FanoutBatch();
   private final List<BrowserConnection> dirty = new ArrayList<>();
   /** The end-of-pass task (seal the batch, flush the written sockets) is queued. */
@@ -43,7 +42,7 @@ final class Outbound {
   private int roundNext;
   private boolean roundRunning;
 
-  Outbound(Context context) {
+  Outbound(io.vertx.core.internal.ContextInternal context) {
     this.context = context;
   }
 
@@ -149,7 +148,7 @@ final class Outbound {
     }
     roundNext = end;
     if (roundNext < round.size()) {
-      ((io.vertx.core.internal.ContextInternal) context).nettyEventLoop().schedule(this::flushSlice, 1, java.util.concurrent.TimeUnit.NANOSECONDS);
+      context.nettyEventLoop().schedule(this::flushSlice, 1, java.util.concurrent.TimeUnit.NANOSECONDS);
       return;
     }
     round.clear();

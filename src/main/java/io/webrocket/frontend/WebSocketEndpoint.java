@@ -42,7 +42,9 @@ public final class WebSocketEndpoint extends VerticleBase {
   private WebSocketServer server;
   /** The TLS context new connections get; replaced when the certificate is renewed. Null: plain. */
   private SslContext ssl;
-  /** Shared by every socket: the write-queue bound (see deliver). */
+  /** This instance's context, with the internal API the Netty side needs (emit, its event loop). */
+  private ContextInternal loopContext;
+  /** Shared by every socket: the write-queue bound (see writeSegment). */
   private WriteBufferWaterMark outboundBound;
   /** Each socket is pinged once per interval, in one of this many ticks (see schedulePings). */
   private static final int PING_SLICES = 10;
@@ -71,7 +73,8 @@ public final class WebSocketEndpoint extends VerticleBase {
     JsonObject c = config();
     metrics = io.webrocket.metrics.Metrics.of(c.getString("metrics"));
     subscribers = new LocalSubscribers(metrics);
-    outbound = new Outbound(context);
+    loopContext = (ContextInternal) context;
+    outbound = new Outbound(loopContext);
     // The pass batch's segments are written by writeSegment; a change to a channel's
     // subscribers writes out what is pending first (see FanoutBatch).
     outbound.segmentWriter((vhost, channel, frames, messages) -> writeSegment(vhost, channel, null, frames, messages));
@@ -103,12 +106,11 @@ public final class WebSocketEndpoint extends VerticleBase {
     startMaxFrameSize = maxFrame;
     schedulePings(c.getLong("pingIntervalMs"));
 
-    ContextInternal ctx = (ContextInternal) context;
     JsonObject tls = c.getJsonObject("tls");
     return (Tls.enabled(tls) ? sslContext(tls) : Future.<SslContext>succeededFuture(null))
         .compose(initial -> {
           ssl = initial;
-          return WebSocketServer.bind(ctx, c.getString("host"), c.getInteger("port"), instances() > 1, outboundBound,
+          return WebSocketServer.bind(loopContext, c.getString("host"), c.getInteger("port"), instances() > 1,
               () -> ssl, () -> new Handshake(this));
         })
         .onSuccess(bound -> server = bound);
@@ -118,8 +120,8 @@ public final class WebSocketEndpoint extends VerticleBase {
    * Checks that no other process holds the configured port (instances share it with
    * SO_REUSEPORT) and resolves port 0 to a free one, so that all instances listen on the same.
    */
-  public static JsonObject claimPort(JsonObject config) throws java.io.IOException {
-    return config.put("port", WebSocketServer.claim(config.getString("host"), config.getInteger("port")));
+  public static int claimPort(String host, int port) throws java.io.IOException {
+    return WebSocketServer.claim(host, port);
   }
 
   /** Reads the PEM certificate and key (files: off the event loop) into a server TLS context. */
@@ -236,7 +238,7 @@ public final class WebSocketEndpoint extends VerticleBase {
       return;
     }
     handshakesInFlight++;
-    ((ContextInternal) context).emit(null, v -> vhostExists(path).onComplete(
+    loopContext.emit(null, v -> vhostExists(path).onComplete(
         ok -> {
           handshakesInFlight--;
           if (!ctx.channel().isActive()) {
@@ -247,7 +249,7 @@ public final class WebSocketEndpoint extends VerticleBase {
             hs.refuse(ctx, req, 503);
             return;
           }
-          BrowserSocket socket = new BrowserSocket((ContextInternal) context);
+          BrowserSocket socket = new BrowserSocket(loopContext);
           BrowserConnection conn = new BrowserConnection(socket, path, this);
           socket.attach(conn);
           if (!hs.accept(ctx, req, startMaxFrameSize, socket, () -> accepted(conn))) {
@@ -309,8 +311,10 @@ public final class WebSocketEndpoint extends VerticleBase {
   }
 
   private void accepted(BrowserConnection conn) {
+    // Bounds what a slow reader can make us hold; beyond it frames are dropped (see writeSegment).
+    boundOutbound(conn);
     subscribers.connected(conn);
-    ((ContextInternal) context).emit(null, v -> conn.start());
+    loopContext.emit(null, v -> conn.start());
   }
 
   void closed(BrowserConnection conn) {

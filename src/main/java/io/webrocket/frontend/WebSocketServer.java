@@ -6,7 +6,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -50,7 +49,7 @@ final class WebSocketServer {
    * context for each new connection (null: plain); {@code upgrade} handles each HTTP request.
    */
   static Future<WebSocketServer> bind(ContextInternal context, String host, int port, boolean sharedPort,
-      WriteBufferWaterMark outboundBound, Supplier<SslContext> tls, Supplier<Handshake> handshake) {
+      Supplier<SslContext> tls, Supplier<Handshake> handshake) {
     VertxInternal vertx = context.owner();
     ServerBootstrap bootstrap = new ServerBootstrap()
         .group(context.nettyEventLoop(), context.nettyEventLoop())
@@ -59,7 +58,6 @@ final class WebSocketServer {
         .option(ChannelOption.SO_REUSEADDR, true)
         .childOption(ChannelOption.TCP_NODELAY, true)
         .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, outboundBound)
         .handler(new AcceptFailures())
         .childHandler(new ChannelInitializer<>() {
           @Override
