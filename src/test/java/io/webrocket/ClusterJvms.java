@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.UUID;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.TestWatcher;
 
 /**
  * Broker nodes in separate JVMs clustered over Hazelcast on 127.0.0.1 (TCP-IP join), each with
@@ -107,6 +109,31 @@ final class ClusterJvms implements AutoCloseable {
       }
     }
     return null;
+  }
+
+  /** The last {@code lines} lines each node (as last started) printed, to explain a failed test. */
+  String logTails(int lines) {
+    StringBuilder b = new StringBuilder();
+    for (int i = 0; i < size; i++) {
+      if (jvms[i] != null) {
+        String[] all = jvms[i].describe().split("\n");
+        b.append("---- node ").append(i).append(" (last ").append(lines).append(" lines) ----\n");
+        for (int k = Math.max(0, all.length - lines); k < all.length; k++) {
+          b.append(all[k]).append('\n');
+        }
+      }
+    }
+    return b.toString();
+  }
+
+  /** A JUnit extension that prints {@link #logTails} of {@code nodes} when a test fails. */
+  static TestWatcher printLogsOnFailure(ClusterJvms nodes) {
+    return new TestWatcher() {
+      @Override
+      public void testFailed(ExtensionContext context, Throwable cause) {
+        System.out.println(nodes.logTails(80));
+      }
+    };
   }
 
   @Override

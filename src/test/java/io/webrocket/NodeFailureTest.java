@@ -14,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
 
 /**
  * Node loss in a cluster of three broker JVMs on loopback (issue "Cluster", section 3): after a
@@ -27,6 +29,8 @@ class NodeFailureTest {
   private static final long FAILOVER_BOUND_MS = 10_000;
 
   private final ClusterJvms nodes = new ClusterJvms(3, Map.of());
+  @RegisterExtension
+  final TestWatcher logs = ClusterJvms.printLogsOnFailure(nodes);
   private final List<AutoCloseable> clients = new ArrayList<>();
 
   @AfterEach

@@ -40,7 +40,7 @@ public final class Leadership extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(Leadership.class);
   /** Cluster-wide: the id of the node whose registries serve requests. */
   private static final String STATE_MAP = "webrocket.cluster";
-  private static final String LEADER = "leader";
+  private static final String LEADER = Bus.LEADER;
   /** Member attribute where vertx-hazelcast keeps a member's Vert.x node id. */
   private static final String VERTX_NODE_ID = "__vertx.nodeId";
 
@@ -48,7 +48,7 @@ public final class Leadership extends VerticleBase {
   private HazelcastInstance hazelcast;
   private UUID listener;
   private String nodeId;
-  private LocalMap<String, String> local;
+  private LocalMap<String, Object> local;
   /** This node's directory deployment while it leads. */
   private String directory;
   private boolean becoming;
@@ -112,9 +112,15 @@ public final class Leadership extends VerticleBase {
       local.put(LEADER, node);
     } else if ("leaderResigned".equals(type)) {
       resigned.add(node);
-      local.remove(LEADER);
+      leaderLost();
       membershipChanged();
     }
+  }
+
+  /** Requests ride out the takeover (see {@link Bus#requestWith}). */
+  private void leaderLost() {
+    local.remove(LEADER);
+    local.put(Bus.LEADER_LOST_AT, System.currentTimeMillis());
   }
 
   /** The member's Vert.x node id (not its Hazelcast UUID): the id the event bus and registries use. */
@@ -128,10 +134,10 @@ public final class Leadership extends VerticleBase {
 
   private void membershipChanged() {
     Set<Member> members = hazelcast.getCluster().getMembers();
-    String leader = local.get(LEADER);
+    String leader = (String) local.get(LEADER);
     if (leader != null && !isMember(leader)) {
       LOG.warn("cluster: leader {} is gone; waiting for the next one", leader);
-      local.remove(LEADER);
+      leaderLost();
     }
     resigned.removeIf(id -> !isMember(id));
     Member oldest = members.stream().filter(mb -> !resigned.contains(idOf(mb))).findFirst().orElse(null);
@@ -153,7 +159,7 @@ public final class Leadership extends VerticleBase {
     LOG.warn("cluster: an older member leads after a merge; this node steps down");
     String id = directory;
     directory = null;
-    local.remove(LEADER);
+    leaderLost();
     vertx.undeploy(id).onFailure(err -> LOG.error("cluster: stepping down: {}", err.getMessage()));
   }
 
@@ -191,7 +197,7 @@ public final class Leadership extends VerticleBase {
 
   private JsonObject status() {
     JsonObject cluster = config.getJsonObject("cluster");
-    String leader = local.get(LEADER);
+    String leader = (String) local.get(LEADER);
     JsonArray list = new JsonArray();
     for (Member mb : hazelcast.getCluster().getMembers()) {
       String id = idOf(mb);
