@@ -2,6 +2,7 @@ package io.webrocket.frontend;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.util.concurrent.SingleThreadEventExecutor;
 import io.vertx.core.buffer.Buffer;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,6 +38,15 @@ final class Outbound {
    */
   static final int FLUSH_SLICE = 256;
   static final int SLICES_PER_ROUND = 4;
+  /**
+   * How many times a due slice lets the tasks queued ahead of it run first. A broadcast from a
+   * backend reaches this loop in event-bus hops, each a task (the backend connection asks the
+   * vhost registry, which publishes to the endpoints): a hop queued behind a slice waits out
+   * that slice, 2–3 ms at 256 sockets, so the message would miss the slice that follows the
+   * read. Letting two rounds of queued tasks go first lets both hops land before the slice seals.
+   */
+  static final int SLICE_DEFERRALS = 2;
+  private int deferrals;
   /** The flush round under way: the sockets to flush, in order, and how far it got. */
   private final List<BrowserConnection> round = new ArrayList<>();
   private int roundNext;
@@ -135,6 +145,18 @@ final class Outbound {
     flushSlice();
   }
 
+  /** A due slice: first the tasks queued ahead of it, at most {@link #SLICE_DEFERRALS} times. */
+  private void nextSlice() {
+    if (deferrals < SLICE_DEFERRALS && context.nettyEventLoop() instanceof SingleThreadEventExecutor loop
+        && loop.pendingTasks() > 0) {
+      deferrals++;
+      loop.execute(this::nextSlice);
+      return;
+    }
+    deferrals = 0;
+    flushSlice();
+  }
+
   private void flushSlice() {
     // What arrived since the last slice goes onto every subscriber's queue first, so the
     // sockets still to flush in this round carry it too.
@@ -148,7 +170,7 @@ final class Outbound {
     }
     roundNext = end;
     if (roundNext < round.size()) {
-      context.nettyEventLoop().schedule(this::flushSlice, 1, java.util.concurrent.TimeUnit.NANOSECONDS);
+      context.nettyEventLoop().schedule(this::nextSlice, 1, java.util.concurrent.TimeUnit.NANOSECONDS);
       return;
     }
     round.clear();
