@@ -63,8 +63,8 @@ public final class Report {
     }
     summary.put("table", rows);
 
-    md.append("\n| system | publisher | N | max deliveries/s | p99 at max (ms) | half rate | p50 / p99 / p99.9 / max at half (ms) | server CPU at max | generator CPU at max | server run-queue wait at max |\n");
-    md.append("|---|---|---:|---:|---:|---:|---|---:|---:|---:|\n");
+    md.append("\n| system | publisher | N | max deliveries/s | p99 at max (ms) | half rate | p50 / p99 / p99.9 / max at half (ms), median of 3 | p99 of the 3 half steps (ms) | server CPU at max | generator CPU at max | server run-queue wait at max |\n");
+    md.append("|---|---|---:|---:|---:|---:|---|---|---:|---:|---:|\n");
     for (String[] t : TARGETS) {
       JsonObject r = targets.getJsonObject(t[0]);
       if (r == null) {
@@ -85,6 +85,7 @@ public final class Report {
               .append(" | ").append(half == null ? "–" : num(half.getValue("targetDeliveriesPerSec")))
               .append(" | ").append(half == null ? "–" : half.getValue("p50Ms") + " / " + half.getValue("p99Ms") + " / "
                   + half.getValue("p999Ms") + " / " + half.getValue("maxMs"))
+              .append(" | ").append(halfP99s(s.getJsonArray("halfRuns")))
               .append(" | ").append(at == null ? "–" : pct(at.getValue("serverCpu")))
               .append(" | ").append(at == null ? "–" : pct(at.getValue("generatorCpu")))
               .append(" | ").append(at == null ? "–" : pct(at.getValue("serverRunqWait"))).append(" |\n");
@@ -115,6 +116,15 @@ public final class Report {
   private static Object max(JsonObject r, String n, String pub) {
     JsonObject s = r.getJsonObject("fanout", new JsonObject()).getJsonObject(n, new JsonObject()).getJsonObject(pub);
     return s == null ? null : s.getValue("maxDeliveriesPerSec");
+  }
+
+  private static String halfP99s(JsonArray runs) {
+    if (runs == null || runs.isEmpty()) {
+      return "–";
+    }
+    StringBuilder b = new StringBuilder();
+    runs.forEach(o -> b.append(b.length() == 0 ? "" : ", ").append(((JsonObject) o).getValue("p99Ms")));
+    return b.toString();
   }
 
   private static String num(Object v) {
