@@ -707,7 +707,33 @@ public final class Bench {
         serverCpu >= 0 ? String.format(", others on server core %.0f%%", 100 * r.getDouble("serverCoreForeign")) : "",
         pass ? "PASS" : "FAIL");
     settle();
+    if (r.getLong("loss") > 0) {
+      r.put("serverIdleWaitMs", awaitServerIdle());
+    }
     return r;
+  }
+
+  /**
+   * After a step that lost messages: waits (at most 2 minutes) until the servers' CPU falls
+   * below 30 % over half a second. A target that fell far behind (the relays have no bound on
+   * their queues) goes on working off its backlog after the step, delivering nothing new; the
+   * next steps would measure that backlog, not their own rate. Returns the time waited.
+   */
+  private long awaitServerIdle() throws Exception {
+    long start = System.nanoTime();
+    long deadline = start + TimeUnit.MINUTES.toNanos(2);
+    while (System.nanoTime() < deadline) {
+      long c0 = Net.cpuTicks(serverPid);
+      sleep(500);
+      if (cpu(Net.cpuTicks(serverPid) - c0, 0.5) < 0.3) {
+        break;
+      }
+    }
+    long waited = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    if (waited > 1_000) {
+      log("    the server stayed busy after the step: waited %.1f s for it to go idle", waited / 1000.0);
+    }
+    return waited;
   }
 
   /** Waits until nothing has arrived for 300 ms (bounded), so a step does not spill into the next. */
