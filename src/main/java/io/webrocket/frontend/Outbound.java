@@ -47,10 +47,9 @@ final class Outbound {
    */
   static final int SLICE_DEFERRALS = 2;
   private int deferrals;
-  /** The flush round under way: the sockets to flush, in order, and how far it got. */
+  /** The flush round under way (empty: none): the sockets to flush, in order, and how far it got. */
   private final List<BrowserConnection> round = new ArrayList<>();
   private int roundNext;
-  private boolean roundRunning;
 
   Outbound(io.vertx.core.internal.ContextInternal context) {
     this.context = context;
@@ -135,10 +134,9 @@ final class Outbound {
 
   /** Flushes the dirty sockets in slices; one round at a time (a running one picks up the rest when it ends). */
   private void startRound() {
-    if (roundRunning || dirty.isEmpty()) {
+    if (!round.isEmpty() || dirty.isEmpty()) {
       return;
     }
-    roundRunning = true;
     round.addAll(dirty);
     dirty.clear();
     roundNext = 0;
@@ -174,7 +172,6 @@ final class Outbound {
       return;
     }
     round.clear();
-    roundRunning = false;
     startRound(); // sockets written again while the round ran (the ones it had already flushed)
   }
 }
