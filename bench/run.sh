@@ -5,7 +5,10 @@
 #   3. bare Vert.x relay, pre-encoded frames, one flush per socket per event-loop pass
 # with the load generator pinned to CPU 1. Prints the tables; writes bench/results/RUN.json.
 #
-#   bench/run.sh [quick|full]
+#   bench/run.sh [quick|full] [generator options...]
+#
+# Generator options after the profile go to every target's generator, e.g. for an experiment
+# `--ladder 2000000,4000000 --fixed` (exactly those steps) or `--no-wbp` (see Bench.java).
 #
 # Environment: BENCH_PORT_BASE (default 19080; uses BASE..BASE+3), BENCH_IDLE (idle WebSockets
 # for the memory test, default 19000; needs ulimit -n > BENCH_IDLE + a few hundred for both
@@ -15,7 +18,8 @@
 set -euo pipefail
 
 PROFILE="${1:-quick}"
-case "$PROFILE" in quick|full) ;; *) echo "usage: $0 [quick|full]" >&2; exit 2 ;; esac
+case "$PROFILE" in quick|full) ;; *) echo "usage: $0 [quick|full] [generator options...]" >&2; exit 2 ;; esac
+GEN_EXTRA=("${@:2}")
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BENCH="$ROOT/bench"
@@ -60,7 +64,8 @@ trap 'exit 130' INT TERM
 generate() { # target, extra args...
   local t="$1"; shift
   taskset -c 1 java "${GEN_JVM[@]}" -jar "$BENCH_JAR" --target "$t" --ws-port "$1" --server-pid "$SPID" \
-    --profile "$PROFILE" --idle "$IDLE" --connect "$CONNECT" --phases "$PHASES" --out "$OUT/$t.json" "${@:2}" | tee "$OUT/$t.log"
+    --profile "$PROFILE" --idle "$IDLE" --connect "$CONNECT" --phases "$PHASES" --out "$OUT/$t.json" "${@:2}" \
+    ${GEN_EXTRA[@]+"${GEN_EXTRA[@]}"} | tee "$OUT/$t.log"
 }
 
 echo "== run $RUN, load average $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -32,6 +32,7 @@ import org.HdrHistogram.Histogram;
  * java -jar webrocket-bench.jar --target webrocket|relay-flush|relay-coalesced --ws-port P
  *   [--backend-port B --admin-port A --cookie C] --server-pid PID --profile quick|full --out FILE
  *   [--ws-ports P0,P1,P2 --server-pid PID0,PID1,PID2] [--server-cpu C]
+ *   [--phases LIST] [--ladder D1,D2,...] [--fixed] [--also-at D1,D2] [--no-wbp]
  * </pre>
  *
  * With {@code --ws-ports} (the nodes of a cluster) subscribers are spread round-robin over the
@@ -96,9 +97,11 @@ public final class Bench {
   }
 
   public static void main(String[] argv) throws Exception {
+    // --name value, or a bare --flag (--fixed, --no-wbp): one followed by another option or by nothing.
     Map<String, String> a = new HashMap<>();
-    for (int i = 0; i + 1 < argv.length; i += 2) {
-      a.put(argv[i].replaceFirst("^--", ""), argv[i + 1]);
+    for (int i = 0; i < argv.length; i++) {
+      boolean bare = i + 1 == argv.length || argv[i + 1].startsWith("--");
+      a.put(argv[i].replaceFirst("^--", ""), bare ? "true" : argv[++i]);
     }
     Bench b = new Bench(a);
     JsonObject out;
@@ -426,7 +429,9 @@ public final class Bench {
     } else {
       r.put("browser", sweep(conns, first.pad(PAD_BROWSER), p99LimitMs, "N=" + n + " browser"));
       WbpConn pub = args.containsKey("no-wbp") ? null : connectKa(256, PAD_WBP);
-      if (pub == null) {
+      if (args.containsKey("no-wbp")) {
+        log("  WBP publisher skipped (--no-wbp)");
+      } else if (pub == null) {
         r.put("wbp", new JsonObject().put("error", "KA connection failed"));
       } else {
         r.put("wbp", sweep(conns, pub, p99LimitMs, "N=" + n + " wbp"));
