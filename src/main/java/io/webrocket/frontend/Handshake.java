@@ -27,7 +27,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The HTTP phase of a connection on the WebSocket port, until the upgrade (RFC 6455 section 4).
- * Plain requests get a 404 that says where to go; an upgrade is checked by
+ * Plain requests get the browser client ({@link ClientLibrary}) or a 404 that says where to go; an upgrade is checked by
  * {@link WebSocketEndpoint#upgrade} (vhost, origin, limits) and then either refused with an HTTP
  * status or accepted: the 101 goes out, the HTTP codec is replaced by the WebSocket frame codec,
  * and this handler by a {@link BrowserSocket}.
@@ -70,8 +70,15 @@ final class Handshake extends ChannelInboundHandlerAdapter {
     }
     if (!req.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
       boolean keepAlive = HttpUtil.isKeepAlive(req);
-      req.release();
-      notAWebSocket(ctx, keepAlive);
+      try {
+        if (ClientLibrary.serves(req.uri())) {
+          ClientLibrary.serve(ctx, req, keepAlive);
+        } else {
+          notAWebSocket(ctx, keepAlive);
+        }
+      } finally {
+        req.release();
+      }
       return;
     }
     if (req.method() != HttpMethod.GET) {
