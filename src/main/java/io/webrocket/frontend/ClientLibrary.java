@@ -29,10 +29,11 @@ import java.util.zip.GZIPOutputStream;
  * broker's own version.
  *
  * <p>The files are read from {@code webroot/} once, with their gzip form and ETag, and are
- * immutable: every endpoint instance serves the same bytes. A response is written from memory;
- * while it is being written the connection reads nothing more, and a client that pipelines
- * requests without reading the answers is disconnected once the outbound buffer is full, so a
- * peer can make the broker hold at most one buffer's worth per connection.
+ * immutable: every endpoint instance serves the same bytes. A connection gets one answer,
+ * written from memory, and is closed: requests a client pipelines after the first are dropped,
+ * so a peer that never reads makes the broker hold one answer at most (until the handshake
+ * timeout ends the connection). A page loads the script once and then revalidates it with its
+ * ETag, so keep-alive would save little.
  */
 final class ClientLibrary {
   /** Fresh for 5 minutes, then revalidated with the ETag (a broker upgrade reaches pages soon). */
@@ -62,14 +63,10 @@ final class ClientLibrary {
 
   /**
    * Answers {@code req} (which the caller releases) for a file {@link #serves} accepts: GET and
-   * HEAD, 304 for a matching {@code If-None-Match}, gzip when accepted, 405 for other methods.
+   * HEAD, 304 for a matching {@code If-None-Match}, gzip when accepted, 405 for other methods;
+   * then the connection closes (the caller reads nothing more from it).
    */
-  static void serve(ChannelHandlerContext ctx, FullHttpRequest req, boolean keepAlive) {
-    if (!ctx.channel().isWritable()) {
-      // Earlier answers are still unread: a client that only sends is not queued for.
-      ctx.close();
-      return;
-    }
+  static void serve(ChannelHandlerContext ctx, FullHttpRequest req) {
     File f = FILES.get(path(req.uri()));
     FullHttpResponse res;
     HttpMethod method = req.method();
@@ -96,24 +93,13 @@ final class ClientLibrary {
       res.headers()
           .set(HttpHeaderNames.ETAG, etag)
           .set(HttpHeaderNames.CACHE_CONTROL, CACHE_CONTROL)
-          .set(HttpHeaderNames.VARY, HttpHeaderNames.ACCEPT_ENCODING)
+          .set(HttpHeaderNames.VARY, "Accept-Encoding")
           // Module scripts are fetched with CORS; the client is public anyway.
           .set(HttpHeaderNames.ACCESS_CONTROL_ALLOW_ORIGIN, "*");
     }
-    if (!keepAlive) {
-      res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-      ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
-      return;
-    }
-    // Nothing more is read until this answer is in the kernel's hands.
-    ctx.channel().config().setAutoRead(false);
-    ctx.writeAndFlush(res).addListener(done -> {
-      if (done.isSuccess()) {
-        ctx.channel().config().setAutoRead(true);
-      } else {
-        ctx.close();
-      }
-    });
+    // One answer per connection, then it closes: nothing a client pipelines can pile up here.
+    res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+    ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
   }
 
   private static String path(String uri) {

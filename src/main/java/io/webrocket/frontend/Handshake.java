@@ -39,6 +39,8 @@ final class Handshake extends ChannelInboundHandlerAdapter {
   private ScheduledFuture<?> timeout;
   /** An upgrade is being checked: nothing more is read until it is answered. */
   private boolean checking;
+  /** The client library was served: the connection is closing, later requests are dropped. */
+  private boolean served;
 
   Handshake(WebSocketEndpoint endpoint) {
     this.endpoint = endpoint;
@@ -59,7 +61,7 @@ final class Handshake extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (!(msg instanceof FullHttpRequest req) || checking) {
+    if (!(msg instanceof FullHttpRequest req) || checking || served) {
       ReferenceCountUtil.release(msg);
       return;
     }
@@ -72,7 +74,8 @@ final class Handshake extends ChannelInboundHandlerAdapter {
       boolean keepAlive = HttpUtil.isKeepAlive(req);
       try {
         if (ClientLibrary.serves(req.uri())) {
-          ClientLibrary.serve(ctx, req, keepAlive);
+          served = true;
+          ClientLibrary.serve(ctx, req);
         } else {
           notAWebSocket(ctx, keepAlive);
         }
