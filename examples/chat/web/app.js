@@ -156,11 +156,12 @@
       setStatus('disconnected');
       appendSystem('Connection lost; reconnecting' + (e.reconnectIn != null ? ' in ' + (e.reconnectIn / 1000).toFixed(1) + ' s' : '') + '…');
     });
-    wr.bind(':reconnected', function () { appendSystem('Reconnected'); });
     wr.bind(':closed', function () { setStatus('closed'); });
     wr.bind(':error', function (e) { showError(e.message); });
     // Messages sent while we were away: the backend keeps them, so reload the room.
-    wr.recover = function (c) { if (c == channel) loadHistory(room); };
+    wr.recover = function (c) {
+      if (c == channel) loadHistory(room).then(function () { appendSystem('Reconnected'); });
+    };
     join('lobby');
   }
 

@@ -294,7 +294,9 @@ var WebRocket = (function () {
         };
       }
       if (typeof source != 'function') {
-        return Promise.reject(new WebRocketError(400, 'Bad request', 'authenticate() needs a token or a function'));
+        var bad = deferred();
+        bad.reject(new WebRocketError(400, 'Bad request', 'authenticate() needs a token or a function'));
+        return bad.promise;
       }
       this._auth = source;
       var waiter = deferred();
@@ -517,23 +519,23 @@ var WebRocket = (function () {
         if (channel._stale) {
           // Rebuilt after a reconnect: report who joined and who left meanwhile.
           var old = channel.subscribers.slice();
-          if (channel._self) {
-            var me = old.indexOf(channel._self);
-            if (me >= 0) old.splice(me, 1);
-          }
+          var me = channel._self ? old.indexOf(channel._self) : -1;
+          if (me >= 0) old.splice(me, 1);
           var count = {};
           fresh.forEach(function (m) { count[memberKey(m)] = (count[memberKey(m)] || 0) + 1; });
           var left = old.filter(function (m) { var k = memberKey(m); if (count[k]) { count[k]--; return false; } return true; });
           var joined = fresh.filter(function (m) { var k = memberKey(m); if (count[k]) { count[k]--; return true; } return false; });
+          // The fresh list leaves out this connection; this member stays listed (it did not leave).
           replace(channel.subscribers, fresh);
+          if (me >= 0) channel.subscribers.push(channel._self);
           left.forEach(function (m) { channel.events.trigger(':memberLeft', Object.assign({}, m.data, { uid: m.uid, channel: channel.name })); });
           joined.forEach(function (m) { channel.events.trigger(':memberJoined', Object.assign({}, m.data, { uid: m.uid, channel: channel.name })); });
-          channel._rejoining = !!channel._self;
+          channel._rejoining = me >= 0;
         } else {
           replace(channel.subscribers, fresh);
           channel._rejoining = false;
         }
-        channel._self = null;
+        if (!channel._rejoining) channel._self = null;
         channel._expectSelf = !channel.hidden;
         data = Object.assign({}, data, { subscribers: channel.subscribers });
       }
@@ -569,13 +571,18 @@ var WebRocket = (function () {
       var channel = this.channels.get(data.channel);
       if (!channel || !channel.subscribers) return;
       var m = member(data);
-      channel.subscribers.push(m);
       // The joiner gets its own :memberJoined right after :subscribed.
       if (channel._expectSelf && data.uid === this.uid) {
         channel._expectSelf = false;
+        if (channel._rejoining) {
+          // Back after a reconnect: listed already, not a join.
+          channel._rejoining = false;
+          channel._self.data = m.data;
+          return;
+        }
         channel._self = m;
-        if (channel._rejoining) { channel._rejoining = false; return; }
       }
+      channel.subscribers.push(m);
       channel.events.trigger(':memberJoined', data);
     }
 
@@ -600,6 +607,7 @@ var WebRocket = (function () {
         p = this._triggers.shift();
         err.event = p.event;
         err.request = p.channel ? 'broadcast' : 'trigger';
+        err.message = err.request + ' ' + p.event + ': 503 ' + err.status;
         if (p.channel) err.channel = p.channel.name;
         return this._fail(err, p.channel);
       }
@@ -617,6 +625,7 @@ var WebRocket = (function () {
       if (channel) err.channel = channel.name;
       if (p && p.event) err.event = p.event;
       if (p) err.request = p.kind == 'send' ? (p.channel ? 'broadcast' : 'trigger') : p.kind;
+      if (err.request) err.message = err.request + (err.channel ? ' ' + err.channel : err.event ? ' ' + err.event : '') + ': ' + code + ' ' + err.status;
       if (p && p.kind == 'auth') this._authDone(err);
       if (p && p.kind == 'subscribe') {
         channel._gone();
