@@ -142,8 +142,7 @@ var WebRocket = (function () {
         : trigger && !c.authenticated && !c._auth ? 403
         : this.state == 'unsubscribed' || this.state == 'unsubscribing' ? 453 : 0;
       if (bad) return c._fail(new WebRocketError(bad, c._statusText(bad), 'broadcast ' + event + ' on ' + this.name + ' refused here', { event: event, channel: this.name }), this);
-      c._fireAndForget({ broadcast: body }, this, event, !!trigger);
-      return true;
+      return c._fireAndForget({ broadcast: body }, this, event, !!trigger) !== false;
     }
 
     bind(event, fn) { return this.events.bind(event, fn); }
@@ -336,8 +335,7 @@ var WebRocket = (function () {
       if (!this.authenticated && !this._auth) {
         return this._fail(new WebRocketError(403, 'Forbidden', 'trigger needs authentication', { event: event }));
       }
-      this._fireAndForget({ trigger: { event: event, data: data === undefined ? {} : data } }, null, event, true);
-      return true;
+      return this._fireAndForget({ trigger: { event: event, data: data === undefined ? {} : data } }, null, event, true) !== false;
     }
 
     // Hook for channel history (a later broker feature): called for each channel re-subscribed
@@ -389,6 +387,10 @@ var WebRocket = (function () {
       }
       var now = Date.now();
       this._pending.push({ kind: 'send', channel: channel, event: event, at: now });
+      if (this._pending.length > 200) {
+        // Sends with no reply since: long done. The list stays bounded however many are sent.
+        this._pending = this._pending.filter(function (p) { return p.kind != 'send' || now - p.at < 10000; });
+      }
       if (isTrigger) {
         this._triggers.push({ channel: channel, event: event, at: now });
         while (this._triggers.length && (this._triggers.length > 100 || now - this._triggers[0].at > 60000)) this._triggers.shift();
