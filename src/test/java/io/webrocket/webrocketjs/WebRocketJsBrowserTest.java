@@ -58,7 +58,7 @@ class WebRocketJsBrowserTest {
     node = startNode(Files.createTempDirectory("webrocket-js"), 0, 0, 0);
     vhostToken = node.createVhost(VHOST);
     backend = new ChatBackend(VHOST, vhostToken, node.wsPort, node.backendPort);
-    for (String room : List.of("lobby", "2012", "yoda", "errors", "restart", "presence3")) {
+    for (String room : List.of("lobby", "2012", "yoda", "errors", "restart", "presence3", "meanwhile")) {
       backend.openRoom(room);
     }
     backend.wbp("OC", "room-open");
@@ -103,6 +103,7 @@ class WebRocketJsBrowserTest {
       return;
     }
     List<String> tabs = new ArrayList<>(driver.getWindowHandles());
+    driver.switchTo().window(tabs.get(0)); // the current one may be closed
     driver.switchTo().newWindow(WindowType.TAB);
     String blank = driver.getWindowHandle();
     for (String t : tabs) {
@@ -210,6 +211,51 @@ class WebRocketJsBrowserTest {
       waitFor(d -> transcript().contains(":memberLeft p3"));
     }
     screenshot("presence");
+  }
+
+  /**
+   * A page that was away gets its presence list rebuilt when it is back, with who left and who
+   * joined meanwhile reported as events, and without "rejoining" itself.
+   */
+  @Test
+  void presenceListIsRebuiltAfterAReconnectWithWhatHappenedMeanwhile() {
+    String channel = "presence-room-meanwhile";
+    String join = "window.wr = new WebRocket(arguments[0], arguments[3]);"
+        + "wr.authenticate(() => fetch('/webrocket/auth.json?uid=' + arguments[1]).then(r => r.json()));"
+        + "window.room = wr.subscribe(arguments[2], {name: arguments[1].toUpperCase()});"
+        + "['memberJoined', 'memberLeft'].forEach(e => room.bind(':' + e, m => { log(':' + e + ' ' + m.uid); showMembers(room); }));"
+        + "room.bind(':subscribed', () => showMembers(room));"
+        + "wr.bind(':reconnected', () => log(':reconnected'));";
+    // m1 does not reconnect by itself (maxRetries 0): the test brings it back when it wants.
+    String m1 = harness("meanwhile m1");
+    js(join, wsUrl(), "m1", channel, java.util.Map.of("maxRetries", 0));
+    String m2 = harness("meanwhile m2");
+    js(join, wsUrl(), "m2", channel, java.util.Map.of());
+    for (String tab : List.of(m1, m2)) {
+      driver.switchTo().window(tab);
+      waitFor(d -> members().equals("m1=M1,m2=M2"));
+    }
+    driver.switchTo().window(m1);
+    js("wr.socket.close(4000, 'away')");
+    waitFor(d -> "closed".equals(js("return wr.state")));
+
+    // Meanwhile m2 goes and m3 comes.
+    driver.switchTo().window(m2).close();
+    driver.switchTo().window(m1);
+    String m3 = harness("meanwhile m3");
+    js(join, wsUrl(), "m3", channel, java.util.Map.of());
+    waitFor(d -> members().equals("m3=M3"));
+
+    driver.switchTo().window(m1);
+    assertEquals("m1=M1,m2=M2", members(), "nothing heard while away");
+    js("wr.reconnect()");
+    waitFor(d -> transcript().contains(":reconnected"));
+    assertEquals("m1=M1,m3=M3", members());
+    List<String> t = transcript();
+    assertTrue(t.contains(":memberLeft m2") && t.contains(":memberJoined m3"), t.toString());
+    assertEquals(1, count(t, ":memberJoined m1"), "no second join of its own: " + t);
+    driver.switchTo().window(m3);
+    waitFor(d -> members().equals("m1=M1,m3=M3"));
   }
 
   // ---- node restart ----
