@@ -27,7 +27,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The HTTP phase of a connection on the WebSocket port, until the upgrade (RFC 6455 section 4).
- * Plain requests get a 404 that says where to go; an upgrade is checked by
+ * Plain requests get the browser client ({@link ClientLibrary}) or a 404 that says where to go; an upgrade is checked by
  * {@link WebSocketEndpoint#upgrade} (vhost, origin, limits) and then either refused with an HTTP
  * status or accepted: the 101 goes out, the HTTP codec is replaced by the WebSocket frame codec,
  * and this handler by a {@link BrowserSocket}.
@@ -39,6 +39,8 @@ final class Handshake extends ChannelInboundHandlerAdapter {
   private ScheduledFuture<?> timeout;
   /** An upgrade is being checked: nothing more is read until it is answered. */
   private boolean checking;
+  /** The client library was served: the connection is closing, later requests are dropped. */
+  private boolean served;
 
   Handshake(WebSocketEndpoint endpoint) {
     this.endpoint = endpoint;
@@ -59,7 +61,7 @@ final class Handshake extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (!(msg instanceof FullHttpRequest req) || checking) {
+    if (!(msg instanceof FullHttpRequest req) || checking || served) {
       ReferenceCountUtil.release(msg);
       return;
     }
@@ -70,8 +72,16 @@ final class Handshake extends ChannelInboundHandlerAdapter {
     }
     if (!req.headers().containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true)) {
       boolean keepAlive = HttpUtil.isKeepAlive(req);
-      req.release();
-      notAWebSocket(ctx, keepAlive);
+      try {
+        if (ClientLibrary.serves(req.uri())) {
+          served = true;
+          ClientLibrary.serve(ctx, req);
+        } else {
+          notAWebSocket(ctx, keepAlive);
+        }
+      } finally {
+        req.release();
+      }
       return;
     }
     if (req.method() != HttpMethod.GET) {
