@@ -16,17 +16,17 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The library's one JSON path, on Jackson's streaming API (jackson-core) only: maps, lists,
+ * The library's one JSON path (public for the handlers and the example that want it), on Jackson's streaming API (jackson-core) only: maps, lists,
  * arrays, strings, numbers, booleans and null, in both directions. Objects of other types are
  * refused (a caller with its own object mapper passes JSON text instead).
  */
-final class Json {
+public final class Json {
   private static final JsonFactory FACTORY = JsonFactory.builder().build();
 
   private Json() {}
 
   /** Compact JSON text of {@code value}: one line, as a WBP frame must be. */
-  static String write(Object value) {
+  public static String write(Object value) {
     StringWriter out = new StringWriter(64);
     try (JsonGenerator g = FACTORY.createGenerator(out)) {
       write(g, value, 0);
@@ -89,7 +89,7 @@ final class Json {
   }
 
   /** Parses a JSON object; throws IllegalArgumentException if {@code text} is not one. */
-  static Map<String, Object> readObject(String text) {
+  public static Map<String, Object> readObject(String text) {
     try (JsonParser p = FACTORY.createParser(text)) {
       if (p.nextToken() != JsonToken.START_OBJECT) {
         throw new IllegalArgumentException("not a JSON object");
