@@ -57,7 +57,8 @@ import javax.net.ssl.SSLException;
  * <p><b>Asynchronous calls</b> return at once with a {@link CompletableFuture} (they wait only
  * while a connection is being made, at most the connect timeout). Their futures complete on the
  * connection's reader thread: dependent stages added with the non-{@code Async} methods run
- * there, and should be short.
+ * there, and should be short; a synchronous call from there is refused with an
+ * IllegalStateException (its reply would be read by that very thread).
  */
 public final class Client implements AutoCloseable {
   private static final AtomicInteger CLIENTS = new AtomicInteger();
@@ -483,6 +484,11 @@ public final class Client implements AutoCloseable {
 
   /** Waits for an asynchronous call; failures are thrown as they are, with the caller's stack. */
   private <T> T await(CompletableFuture<T> f) {
+    if (threads.contains(Thread.currentThread())) {
+      // Its reply would have to be read by this very thread: it would only ever time out.
+      throw new IllegalStateException("a synchronous call from a callback running on the client's reader thread;"
+          + " use the Async variant, or chain with thenComposeAsync");
+    }
     // The future always completes by the request deadline; this bound is a safety net only.
     long bound = requestTimeoutNanos + connectTimeoutNanos + TimeUnit.SECONDS.toNanos(2);
     try {

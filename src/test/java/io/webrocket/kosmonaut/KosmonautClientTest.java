@@ -236,6 +236,31 @@ class KosmonautClientTest {
   }
 
   @Test
+  void aSynchronousCallInsideACallbackIsRefusedInsteadOfHanging() {
+    try (Client client = new Client(url("/app", token))) {
+      int onReader = 0;
+      for (int i = 0; i < 20; i++) {
+        // The callback runs on the reader thread, unless the reply came before it was added.
+        Object outcome = client.openChannelAsync("cb").thenApply(x -> {
+          boolean reader = Thread.currentThread().getName().contains("-reader-");
+          try {
+            client.openChannel("cb2");
+            return reader ? "a synchronous call on the reader thread went through" : "caller";
+          } catch (IllegalStateException e) {
+            return reader ? e : "refused on the caller's thread";
+          }
+        }).join();
+        if (outcome instanceof IllegalStateException) {
+          onReader++;
+        } else {
+          assertEquals("caller", outcome);
+        }
+      }
+      assertTrue(onReader > 0, "no callback ran on the reader thread");
+    }
+  }
+
+  @Test
   void aLostReplyRetriesOpenButNeverRepeatsABroadcast() throws Exception {
     String[] v = new String[1];
     String t;
