@@ -184,7 +184,7 @@ public final class Client implements AutoCloseable {
 
   /** Opens {@code channel} (nothing happens if it is open). {@code 451} invalid name; {@code 429} too many channels. */
   public void openChannel(String channel) {
-    await(openChannelAsync(channel));
+    await(submit("OC", true, frame("channel", channel)));
   }
 
   public CompletableFuture<Void> openChannelAsync(String channel) {
@@ -193,7 +193,7 @@ public final class Client implements AutoCloseable {
 
   /** Closes {@code channel}, unsubscribing everyone. {@code 454} if it is not open. */
   public void closeChannel(String channel) {
-    await(closeChannelAsync(channel));
+    await(submit("CC", true, frame("channel", channel)));
   }
 
   public CompletableFuture<Void> closeChannelAsync(String channel) {
@@ -206,31 +206,38 @@ public final class Client implements AutoCloseable {
    * {@code 454} if the channel is not open; {@code 400} if the event name starts with {@code :}.
    */
   public void broadcast(String channel, String event, Map<String, ?> data) {
-    await(broadcastAsync(channel, event, data));
+    if (data == null) {
+      throw new NullPointerException("data");
+    }
+    await(broadcastRequest(channel, event, Json.write(data)));
   }
 
   /** As {@link #broadcast(String, String, Map)}, with {@code json} the data as JSON object text. */
   public void broadcast(String channel, String event, String json) {
-    await(broadcastAsync(channel, event, json));
+    await(broadcastRequest(channel, event, oneLine(json)));
   }
 
   public CompletableFuture<Void> broadcastAsync(String channel, String event, Map<String, ?> data) {
     if (data == null) {
       throw new NullPointerException("data");
     }
-    return broadcastJson(channel, event, Json.write(data));
+    return broadcastRequest(channel, event, Json.write(data)).thenApply(x -> null);
   }
 
   public CompletableFuture<Void> broadcastAsync(String channel, String event, String json) {
+    return broadcastRequest(channel, event, oneLine(json)).thenApply(x -> null);
+  }
+
+  /** JSON text may be spread over lines; a WBP frame cannot, so such text is put on one line. */
+  private static String oneLine(String json) {
     if (json == null) {
       throw new NullPointerException("json");
     }
-    // JSON text may be spread over lines; a WBP frame cannot, so such text is put on one line.
-    return broadcastJson(channel, event, Wire.isFrame(json) ? json : Json.compact(json));
+    return Wire.isFrame(json) ? json : Json.compact(json);
   }
 
-  private CompletableFuture<Void> broadcastJson(String channel, String event, String json) {
-    return submit("BC", false, frame("channel", channel), frame("event", event), json).thenApply(x -> null);
+  private CompletableFuture<String> broadcastRequest(String channel, String event, String json) {
+    return submit("BC", false, frame("channel", channel), frame("event", event), json);
   }
 
   /**
@@ -240,7 +247,7 @@ public final class Client implements AutoCloseable {
    * {@code 400} if either is empty or the pattern is not a valid regular expression.
    */
   public String requestSingleAccessToken(String uid, String permissionRegexp) {
-    return await(requestSingleAccessTokenAsync(uid, permissionRegexp));
+    return await(submit("AT", true, frame("uid", uid), frame("permissionRegexp", permissionRegexp)));
   }
 
   public CompletableFuture<String> requestSingleAccessTokenAsync(String uid, String permissionRegexp) {
@@ -347,11 +354,11 @@ public final class Client implements AutoCloseable {
         r.reply(reply);
         return;
       } catch (SocketTimeoutException e) {
-        r.fail(new RequestTimeoutException("no reply to " + r.label + " within " + requestTimeout()));
+        r.fail(new RequestTimeoutException("no reply to " + r.label() + " within " + requestTimeout()));
         return;
       } catch (IOException e) {
         if (!r.retriable || r.attempts > retries || closed) {
-          r.fail(new ConnectionException("the connection ended before the reply to " + r.label + " (" + e + ")"
+          r.fail(new ConnectionException("the connection ended before the reply to " + r.label() + " (" + e + ")"
               + (r.retriable ? "" : "; it may or may not have taken effect, so it was not sent again"), e));
           return;
         }

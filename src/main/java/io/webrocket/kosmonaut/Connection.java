@@ -80,7 +80,7 @@ final class Connection {
         return;
       }
       if (r.expired(System.nanoTime())) {
-        r.fail(new RequestTimeoutException("no connection for " + r.label + " within the request timeout"));
+        r.fail(new RequestTimeoutException("no connection for " + r.label() + " within the request timeout"));
         return;
       }
       l = link;
@@ -188,15 +188,15 @@ final class Connection {
         continue;
       }
       if (r.expired(now)) {
-        r.fail(new RequestTimeoutException("no reply to " + r.label + " within " + client.requestTimeout()));
+        r.fail(new RequestTimeoutException("no reply to " + r.label() + " within " + client.requestTimeout()));
       } else if (client.isClosed()) {
-        r.fail(new ConnectionException("the client was closed before the reply to " + r.label, cause));
+        r.fail(new ConnectionException("the client was closed before the reply to " + r.label(), cause));
       } else if (r.retriable && r.attempts <= client.retries()) {
         again.add(r);
       } else if (r.retriable) {
-        r.fail(new ConnectionException("no reply to " + r.label + " after " + r.attempts + " attempts: " + reason, cause));
+        r.fail(new ConnectionException("no reply to " + r.label() + " after " + r.attempts + " attempts: " + reason, cause));
       } else {
-        r.fail(new ConnectionException("the connection ended before the reply to " + r.label + " (" + reason
+        r.fail(new ConnectionException("the connection ended before the reply to " + r.label() + " (" + reason
             + "); it may or may not have taken effect, so it was not sent again", cause));
       }
     }
@@ -215,7 +215,7 @@ final class Connection {
     if (head != null) {
       if (head.expired(now)) {
         // Replies come in order: everything behind the late one is stuck behind it too.
-        l.close("no reply to " + head.label + " within " + client.requestTimeout());
+        l.close("no reply to " + head.label() + " within " + client.requestTimeout());
       }
       return;
     }

@@ -6,8 +6,6 @@ import java.util.concurrent.CompletableFuture;
 /** One client request: its encoded bytes (without identity), its future, its deadline and attempts. */
 final class Request {
   final String command;
-  /** For messages: the command and its first frame, e.g. {@code "BC chat"}. */
-  final String label;
   final byte[] bytes;
   final String[] frames;
   /** Safe to send again when a connection ends after it was written (see {@link Client}). */
@@ -20,10 +18,14 @@ final class Request {
   Request(String command, boolean retriable, long deadlineNanos, String... frames) {
     this.command = command;
     this.frames = frames;
-    this.label = frames.length > 0 ? command + " " + frames[0] : command;
     this.bytes = Wire.encode(null, command, frames);
     this.retriable = retriable;
     this.deadlineNanos = deadlineNanos;
+  }
+
+  /** For messages: the command and its first frame, e.g. {@code "BC chat"} (built only when needed). */
+  String label() {
+    return frames.length > 0 ? command + " " + frames[0] : command;
   }
 
   boolean expired(long now) {
@@ -46,13 +48,13 @@ final class Request {
         future.complete(null);
         return;
       }
-      future.completeExceptionally(KosmonautException.fromBroker(code, label));
+      future.completeExceptionally(KosmonautException.fromBroker(code, label()));
     } else if (command.equals("AT") && cmd.equals("AT") && frames.size() > 1 && !frames.get(1).isEmpty()) {
       future.complete(frames.get(1));
     } else if (!command.equals("AT") && cmd.equals("OK")) {
       future.complete(null);
     } else {
-      future.completeExceptionally(new ConnectionException("unexpected reply " + frames + " to " + label, null));
+      future.completeExceptionally(new ConnectionException("unexpected reply " + frames + " to " + label(), null));
     }
   }
 
