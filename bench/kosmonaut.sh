@@ -7,19 +7,24 @@
 #
 #   bench/kosmonaut.sh [SECONDS]
 #
-# Environment: BENCH_PORT_BASE (default 19180; uses BASE+1, BASE+2 and BASE itself).
+# Environment: BENCH_PORT_BASE (default 19680; uses BASE+1, BASE+2 and BASE itself).
 set -euo pipefail
 
 SECONDS_PER_STEP="${1:-5}"
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BENCH="$ROOT/bench"
-BASE="${BENCH_PORT_BASE:-19180}"
+BASE="${BENCH_PORT_BASE:-19680}"
 WS_PORT=$BASE; BE_PORT=$((BASE + 1)); AD_PORT=$((BASE + 2))
 source "$BENCH/common.sh"
 
 if [ "$(nproc --all)" -lt 2 ]; then
   echo "needs 2 CPUs (server on CPU 0, driver on CPU 1)" >&2; exit 1
 fi
+for p in $WS_PORT $BE_PORT $AD_PORT; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+    echo "port $p is already in use: stop what listens there or set BENCH_PORT_BASE" >&2; exit 1
+  fi
+done
 echo "== building server and library jars"
 (cd "$ROOT" && mvn -B -ntp -q package -DskipTests)
 SERVER_JAR="$ROOT/target/webrocket.jar"

@@ -237,10 +237,18 @@ public class KosmonautBench {
     HttpClient http = HttpClient.newHttpClient();
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + vhost))
         .header("X-WebRocket-Cookie", cookie);
-    http.send(b.copy().POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-    String body = http.send(b.copy().GET().build(), HttpResponse.BodyHandlers.ofString()).body();
-    int i = body.indexOf("\"accessToken\"");
-    int start = body.indexOf('"', body.indexOf(':', i) + 1) + 1;
-    return body.substring(start, body.indexOf('"', start));
+    String last = "";
+    for (int attempt = 0; attempt < 60; attempt++) { // the admin port may answer before the node is ready
+      http.send(b.copy().POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r = http.send(b.copy().GET().build(), HttpResponse.BodyHandlers.ofString());
+      last = r.statusCode() + " " + r.body();
+      int i = r.body().indexOf("\"accessToken\"");
+      if (r.statusCode() == 200 && i >= 0) {
+        int start = r.body().indexOf('"', r.body().indexOf(':', i) + 1) + 1;
+        return r.body().substring(start, r.body().indexOf('"', start));
+      }
+      Thread.sleep(500);
+    }
+    throw new IllegalStateException("no vhost " + vhost + ": " + last);
   }
 }
