@@ -60,7 +60,7 @@ public class KosmonautBench {
     raw(64);
     library(url, 8);
     seconds = measured;
-    System.out.printf("%-34s %12s %10s %10s %10s%n", "mode", "calls/s", "p50 µs", "p99 µs", "errors");
+    System.out.printf("%-34s %12s %10s %10s %12s %8s%n", "mode", "calls/s", "p50 µs", "p99 µs", "CPU µs/call", "errors");
     for (int window : new int[] {1, 8, 32, 512}) {
       rows.add(report("raw KA, window " + window, raw(window)));
     }
@@ -70,17 +70,24 @@ public class KosmonautBench {
     Files.writeString(out, "{\"secondsPerStep\":" + seconds + ",\"steps\":[\n  " + String.join(",\n  ", rows) + "\n]}\n");
   }
 
-  record Result(double rate, long calls, long errors, long[] latencyNs) {}
+  /** cpuNs: this process's CPU time over the measured seconds (the library's cost per call shows there). */
+  record Result(double rate, long calls, long errors, long[] latencyNs, long cpuNs) {}
+
+  static long cpuNs() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+        .getProcessCpuTime();
+  }
 
   static String report(String mode, Result r) {
     long[] l = r.latencyNs();
     Arrays.sort(l);
     double p50 = l.length == 0 ? 0 : l[(int) (l.length * 0.50)] / 1000.0;
     double p99 = l.length == 0 ? 0 : l[Math.min(l.length - 1, (int) (l.length * 0.99))] / 1000.0;
-    System.out.printf("%-34s %,12.0f %10.1f %10.1f %10d%n", mode, r.rate(), p50, p99, r.errors());
+    double cpuPerCall = r.calls() == 0 ? 0 : r.cpuNs() / 1000.0 / r.calls();
+    System.out.printf("%-34s %,12.0f %10.1f %10.1f %12.1f %8d%n", mode, r.rate(), p50, p99, cpuPerCall, r.errors());
     return String.format(java.util.Locale.ROOT,
-        "{\"mode\":\"%s\",\"callsPerSec\":%.0f,\"calls\":%d,\"errors\":%d,\"p50us\":%.1f,\"p99us\":%.1f}",
-        mode, r.rate(), r.calls(), r.errors(), p50, p99);
+        "{\"mode\":\"%s\",\"callsPerSec\":%.0f,\"calls\":%d,\"errors\":%d,\"p50us\":%.1f,\"p99us\":%.1f,\"driverCpuUsPerCall\":%.1f}",
+        mode, r.rate(), r.calls(), r.errors(), p50, p99, cpuPerCall);
   }
 
   /** The library: {@code threads} threads calling the synchronous broadcast in a loop. */
@@ -122,10 +129,12 @@ public class KosmonautBench {
       Thread.sleep(1000); // warm-up
       long c0 = calls.get();
       measuring.set(true);
+      long cpu0 = cpuNs();
       long t0 = System.nanoTime();
       Thread.sleep((long) (seconds * 1000));
       long c1 = calls.get();
       double secs = (System.nanoTime() - t0) / 1e9;
+      long cpu = cpuNs() - cpu0;
       measuring.set(false);
       running.set(false);
       done.await();
@@ -135,7 +144,7 @@ public class KosmonautBench {
         System.arraycopy(samples[t], 0, all, k, counts[t]);
         k += counts[t];
       }
-      return new Result((c1 - c0) / secs, c1 - c0, errors.get(), all);
+      return new Result((c1 - c0) / secs, c1 - c0, errors.get(), all, cpu);
     }
   }
 
@@ -217,10 +226,12 @@ public class KosmonautBench {
       Thread.sleep(1000);
       long r0 = replies.get();
       measuring.set(true);
+      long cpu0 = cpuNs();
       long t0 = System.nanoTime();
       Thread.sleep((long) (seconds * 1000));
       long r1 = replies.get();
       double secs = (System.nanoTime() - t0) / 1e9;
+      long cpu = cpuNs() - cpu0;
       measuring.set(false);
       running.set(false);
       room.release(window);
@@ -228,7 +239,7 @@ public class KosmonautBench {
       Thread.sleep(200);
       s.close();
       reader.join(5000);
-      return new Result((r1 - r0) / secs, r1 - r0, errors.get(), Arrays.copyOf(samples, Math.min(n[0], samples.length)));
+      return new Result((r1 - r0) / secs, r1 - r0, errors.get(), Arrays.copyOf(samples, Math.min(n[0], samples.length)), cpu);
     }
   }
 

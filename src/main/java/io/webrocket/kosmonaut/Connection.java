@@ -8,23 +8,24 @@ import java.net.Socket;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One slot of a {@link Client}'s pool: at most one persistent ({@code KA}) connection at a time,
  * made when a request needs it and made again after it ends.
  *
- * <p>Callers write their requests themselves, pipelined, under one lock; a reader thread per
- * connection reads the replies, which come back in the order the requests were written, and
- * completes each request's future. A writer that finds others waiting for the lock leaves the
- * flush to the last of them, so concurrent requests leave in one {@code write}.
+ * <p>Callers write their requests themselves, pipelined: the first caller to find nobody writing
+ * writes every request queued so far and flushes once, so concurrent requests leave in one
+ * {@code write} and no caller waits for another. A reader thread per connection reads the
+ * replies, which come back in the order the requests were written, and completes each request's
+ * future.
  */
 final class Connection {
   private final Client client;
   private final int index;
   private final ReentrantLock lock = new ReentrantLock();
-  private final AtomicInteger writersWaiting = new AtomicInteger();
+  /** Requests not yet written, in the order they were made. */
+  private final ConcurrentLinkedQueue<Request> queue = new ConcurrentLinkedQueue<>();
   /** The open connection, or null; changed under {@link #lock}. */
   private volatile Link link;
 
@@ -68,44 +69,77 @@ final class Connection {
     this.index = index;
   }
 
-  /** Sends {@code r}, connecting first if needed. Never throws: every outcome completes r's future. */
+  /**
+   * Sends {@code r}, connecting first if needed. Never throws: every outcome completes r's
+   * future. The request joins a queue; whichever caller finds no one writing becomes the writer
+   * and writes everything queued (its own and what others added meanwhile) in one go. Callers
+   * never wait for each other: at most one thread writes, the others return at once.
+   */
   void send(Request r) {
-    writersWaiting.incrementAndGet();
-    lock.lock();
-    writersWaiting.decrementAndGet();
-    Link l = null;
+    queue.add(r);
+    drain();
+  }
+
+  /**
+   * Writes what is queued unless another thread is writing; that thread re-checks the queue
+   * after it lets go of the lock, so nothing queued is left behind. Every holder of the lock
+   * calls this after releasing it, for the same reason.
+   */
+  private void drain() {
+    while (!queue.isEmpty() && lock.tryLock()) {
+      try {
+        writeQueued();
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  /** Holding the lock: connects if needed, then writes every queued request and flushes once. */
+  private void writeQueued() {
+    Link l = link;
+    if (l == null) {
+      Request head = queue.peek();
+      if (head == null) {
+        return;
+      }
+      try {
+        l = open(head.deadlineNanos);
+      } catch (OneShotServer e) {
+        for (Request r; (r = queue.poll()) != null; ) {
+          client.fallBackToOneShot(r);
+        }
+        return;
+      } catch (KosmonautException e) {
+        // Nothing was written: each queued request fails with what stopped the connection.
+        for (Request r; (r = queue.poll()) != null; ) {
+          r.fail(e);
+        }
+        return;
+      }
+      link = l;
+      Link opened = l;
+      client.startThread("reader-" + index, () -> read(opened));
+    }
     try {
-      if (client.isClosed()) {
-        r.fail(new ConnectionException("the client is closed", null));
-        return;
+      long now = System.nanoTime();
+      for (Request r; (r = queue.poll()) != null; ) {
+        if (client.isClosed()) {
+          r.fail(new ConnectionException("the client is closed", null));
+        } else if (r.expired(now)) {
+          r.fail(new RequestTimeoutException("no connection for " + r.label() + " within the request timeout"));
+        } else {
+          r.attempts++;
+          l.inFlight.add(r); // before the bytes: the reply may come back before write() returns
+          l.out.write(r.bytes);
+        }
       }
-      if (r.expired(System.nanoTime())) {
-        r.fail(new RequestTimeoutException("no connection for " + r.label() + " within the request timeout"));
-        return;
-      }
-      l = link;
-      if (l == null) {
-        l = open(r.deadlineNanos);
-        link = l;
-        Link opened = l;
-        client.startThread("reader-" + index, () -> read(opened));
-      }
-      r.attempts++;
-      l.inFlight.add(r); // before the bytes: the reply may come back before write() returns
-      l.out.write(r.bytes);
-      if (writersWaiting.get() == 0) {
-        l.out.flush();
-      }
+      l.out.flush();
       l.lastUsed = System.nanoTime();
     } catch (IOException e) {
-      // The reader sees the connection end too, and settles every request written to it (r too).
+      // The reader settles what was written to it; what is still queued goes on a new connection.
+      link = null;
       l.close(null);
-    } catch (OneShotServer e) {
-      client.fallBackToOneShot(r);
-    } catch (KosmonautException e) {
-      r.fail(e);
-    } finally {
-      lock.unlock();
     }
   }
 
@@ -181,6 +215,7 @@ final class Connection {
     } finally {
       lock.unlock();
     }
+    drain();
     long now = System.nanoTime();
     List<Request> again = new ArrayList<>();
     for (Request r; (r = l.inFlight.poll()) != null; ) {
@@ -222,20 +257,21 @@ final class Connection {
     if (now - l.lastUsed > idleNanos && lock.tryLock()) {
       try {
         // Closed by us well before the broker's idle timeout: a request can never race its close.
-        if (link == l && l.inFlight.isEmpty()) {
+        if (link == l && l.inFlight.isEmpty() && queue.isEmpty()) {
           link = null;
           l.close("idle");
         }
       } finally {
         lock.unlock();
       }
+      drain();
     }
   }
 
-  /** Requests written and not yet answered. */
+  /** Requests queued or written and not yet answered. */
   int inFlight() {
     Link l = link;
-    return l == null ? 0 : l.inFlight.size();
+    return queue.size() + (l == null ? 0 : l.inFlight.size());
   }
 
   /** Closes the connection now; what is in flight fails (see {@link #lost}). */
@@ -250,5 +286,6 @@ final class Connection {
     } finally {
       lock.unlock();
     }
+    drain(); // what was queued meanwhile fails: the client is closed
   }
 }
