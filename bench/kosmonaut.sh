@@ -2,7 +2,8 @@
 # Kosmonaut client benchmark: broadcast calls per second and per-call latency (p50/p99) from one
 # io.webrocket.kosmonaut.Client with 1, 8 and 32 calling threads, next to the same BC requests
 # written by hand on one raw KA connection (1, 8, 32, 512 in flight). Server pinned to CPU 0 at
-# -Xms256m -Xmx1g (as bench/run.sh), the driver to CPU 1. Bounded: 10 s of warm-up, then 7 steps of 1 s warm-up plus
+# -Xms256m -Xmx1g (as bench/run.sh), the driver to CPU 1; and one thread keeping 512 broadcastAsync calls in
+# flight. Bounded: 10 s of warm-up, then 8 steps of 1 s warm-up plus
 # SECONDS (default 5) each, under two minutes in all. Writes bench/results/RUN-kosmonaut.json.
 #
 #   bench/kosmonaut.sh [SECONDS]

@@ -67,6 +67,7 @@ public class KosmonautBench {
     for (int threads : new int[] {1, 8, 32}) {
       rows.add(report("Client, " + threads + " thread" + (threads > 1 ? "s" : ""), library(url, threads)));
     }
+    rows.add(report("Client async, 512 in flight", async(url, 512)));
     Files.writeString(out, "{\"secondsPerStep\":" + seconds + ",\"steps\":[\n  " + String.join(",\n  ", rows) + "\n]}\n");
   }
 
@@ -145,6 +146,58 @@ public class KosmonautBench {
         k += counts[t];
       }
       return new Result((c1 - c0) / secs, c1 - c0, errors.get(), all, cpu);
+    }
+  }
+
+  /** The library without a thread per call: one thread keeping {@code window} broadcastAsync calls in flight. */
+  static Result async(String url, int window) throws Exception {
+    try (Client client = new Client(url)) {
+      client.broadcast(CHANNEL, "m", DATA);
+      java.util.concurrent.Semaphore room = new java.util.concurrent.Semaphore(window);
+      AtomicBoolean running = new AtomicBoolean(true);
+      AtomicBoolean measuring = new AtomicBoolean();
+      AtomicLong calls = new AtomicLong();
+      AtomicLong errors = new AtomicLong();
+      long[] samples = new long[MAX_SAMPLES];
+      java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+      Thread caller = new Thread(() -> {
+        try {
+          while (running.get()) {
+            room.acquire();
+            long t0 = System.nanoTime();
+            client.broadcastAsync(CHANNEL, "m", DATA).whenComplete((x, e) -> {
+              if (e != null) {
+                errors.incrementAndGet();
+              }
+              if (measuring.get()) {
+                calls.incrementAndGet();
+                int i = n.getAndIncrement();
+                if (i < samples.length) {
+                  samples[i] = System.nanoTime() - t0;
+                }
+              }
+              room.release();
+            });
+          }
+        } catch (InterruptedException e) {
+          // done
+        }
+      });
+      caller.start();
+      Thread.sleep(1000);
+      long c0 = calls.get();
+      measuring.set(true);
+      long cpu0 = cpuNs();
+      long t0 = System.nanoTime();
+      Thread.sleep((long) (seconds * 1000));
+      long c1 = calls.get();
+      double secs = (System.nanoTime() - t0) / 1e9;
+      long cpu = cpuNs() - cpu0;
+      measuring.set(false);
+      running.set(false);
+      caller.join(10_000);
+      room.acquire(window); // every call answered before the client closes
+      return new Result((c1 - c0) / secs, c1 - c0, errors.get(), Arrays.copyOf(samples, Math.min(n.get(), samples.length)), cpu);
     }
   }
 
