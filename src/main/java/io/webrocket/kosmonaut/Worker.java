@@ -254,6 +254,10 @@ public final class Worker implements AutoCloseable {
       heartbeats.shutdownNow();
       heartbeats.awaitTermination(1, TimeUnit.SECONDS);
       pool.shutdown();
+      if (Thread.currentThread().getName().startsWith(name + "-handler-")) {
+        // Called by a handler: it cannot wait for itself; the others finish on their own.
+        return;
+      }
       if (!pool.awaitTermination(settings.stopTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
         pool.shutdownNow();
         pool.awaitTermination(1, TimeUnit.SECONDS);
@@ -261,10 +265,11 @@ public final class Worker implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       pool.shutdownNow();
-    }
-    synchronized (monitor) {
-      state = "STOPPED";
-      registered = false;
+    } finally {
+      synchronized (monitor) {
+        state = "STOPPED";
+        registered = false;
+      }
     }
   }
 
