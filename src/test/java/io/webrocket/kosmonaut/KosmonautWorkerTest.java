@@ -110,9 +110,13 @@ class KosmonautWorkerTest {
       trigger(ws, "job", new JsonObject().put("n", 2));
       assertEquals(1, seen.poll(5, TimeUnit.SECONDS));
       assertEquals(2, seen.poll(5, TimeUnit.SECONDS));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (errors.stream().noneMatch(e -> "boom".equals(e.getMessage())) && System.nanoTime() < deadline) {
+        Thread.sleep(20); // the handler adds to seen before it throws
+      }
       assertTrue(errors.stream().anyMatch(e -> "boom".equals(e.getMessage())), errors.toString());
       trigger(ws, "unhandled", new JsonObject());
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
       while (errors.stream().noneMatch(e -> e.getMessage().contains("unhandled")) && System.nanoTime() < deadline) {
         Thread.sleep(20);
       }
@@ -263,6 +267,53 @@ class KosmonautWorkerTest {
       // With no worker the browser's trigger now fails.
       trigger(ws, "slow", new JsonObject());
       ws.expectError(503);
+    }
+  }
+
+  @Test
+  void aSilentBrokerIsLeftAndTheWorkerReconnects() throws Exception {
+    String url = vhostUrl("/w7");
+    String token = url.substring("wr://".length(), url.indexOf('@'));
+    List<Throwable> errors = new CopyOnWriteArrayList<>();
+    LinkedBlockingQueue<Trigger> got = new LinkedBlockingQueue<>();
+    try (Proxy proxy = new Proxy(node.backendPort)) {
+      Worker w = Worker.builder("wr://" + token + "@127.0.0.1:" + proxy.port + "/w7")
+          .brokerTimeout(Duration.ofMillis(800)).build().onError(errors::add).on("e", got::add);
+      try (w; WsClient ws = browser(node, "/w7", url)) {
+        w.start();
+        assertTrue(w.awaitConnected(Duration.ofSeconds(10)));
+        proxy.swallowReplies = true; // the broker's heartbeats stop arriving
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (proxy.accepted.get() < 2 && System.nanoTime() < deadline) {
+          Thread.sleep(20);
+        }
+        assertTrue(proxy.accepted.get() >= 2, "reconnected");
+        assertTrue(errors.stream().anyMatch(e -> e.getMessage().contains("nothing from")), errors.toString());
+        proxy.swallowReplies = false;
+        assertTrue(w.awaitConnected(Duration.ofSeconds(10)));
+        // The old registration may linger until the broker expires it: retry until one arrives.
+        Trigger t = null;
+        for (int i = 0; i < 20 && t == null; i++) {
+          trigger(ws, "e", new JsonObject().put("n", i));
+          t = got.poll(500, TimeUnit.MILLISECONDS);
+        }
+        assertTrue(t != null, "triggers reach the reconnected worker");
+      }
+    }
+  }
+
+  @Test
+  void aWrongTokenIsReportedAndRetriedWithBackoff() throws Exception {
+    vhostUrl("/w8");
+    List<Throwable> errors = new CopyOnWriteArrayList<>();
+    Worker w = Worker.builder("wr://" + "0".repeat(40) + "@127.0.0.1:" + node.backendPort + "/w8")
+        .reconnectDelay(Duration.ofMillis(50), Duration.ofMillis(200)).build().onError(errors::add);
+    try (w) {
+      w.start();
+      assertFalse(w.awaitConnected(Duration.ofSeconds(1)));
+      assertTrue(errors.size() >= 2, "tried again: " + errors);
+      assertTrue(errors.stream().allMatch(e -> e instanceof UnauthorizedException && ((KosmonautException) e).code() == 402),
+          errors.toString());
     }
   }
 
