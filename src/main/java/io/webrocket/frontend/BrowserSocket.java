@@ -79,8 +79,30 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
     return closeSent;
   }
 
+  /** Our ping; skipped for a socket over its outbound bound (the slow-consumer close decides about it). */
   void ping(Outbound outbound) {
     outbound.write(conn, PING);
+  }
+
+  /** The answer to a ping, with its application data (at most 125 bytes, checked by the decoder). */
+  private void pong(ByteBuf data) {
+    int n = data.readableBytes();
+    ByteBuf frame = ctx.alloc().buffer(2 + n).writeByte(0x8A).writeByte(n).writeBytes(data, data.readerIndex(), n);
+    try {
+      conn.reply(frame);
+    } finally {
+      frame.release();
+    }
+  }
+
+  /** A fragmented message was not complete within {@code websocket.messageTimeoutMs}. */
+  void messageTimedOut() {
+    context.emit(null, v -> conn.messageTimedOut());
+  }
+
+  /** Ends the connection with 1008 from the Netty side (called on the event loop). */
+  void policyViolation(String reason) {
+    fail((short) 1008, reason);
   }
 
   /** Stops handing messages to the connection (and reading) until {@link #resume}. */
@@ -107,8 +129,8 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
       return;
     }
     try {
-      conn.heard();
       if (frame instanceof TextWebSocketFrame text) {
+        conn.heard();
         ByteBuf content = text.content();
         if (!ByteBufUtil.isText(content, CharsetUtil.UTF_8)) {
           fail((short) 1007, "invalid UTF-8");
@@ -116,13 +138,21 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
         }
         inbound(content.toString(CharsetUtil.UTF_8));
       } else if (frame instanceof BinaryWebSocketFrame) {
+        conn.heard();
         inbound(BINARY);
       } else if (frame instanceof PingWebSocketFrame ping) {
-        ctx.writeAndFlush(new PongWebSocketFrame(ping.content().retain()));
+        // Not "heard": a peer that pings without reading must not stay alive by it (a pong
+        // answers our pings). The pong goes through the outbound bound like any reply.
+        if (!closeSent && conn.controlFrameAllowed()) {
+          pong(ping.content());
+        }
+      } else if (frame instanceof PongWebSocketFrame) {
+        if (conn.controlFrameAllowed()) {
+          conn.heard();
+        }
       } else if (frame instanceof CloseWebSocketFrame close) {
         closeReceived(close.statusCode());
       }
-      // a pong only proves the peer is alive: heard above
     } finally {
       frame.release();
     }
