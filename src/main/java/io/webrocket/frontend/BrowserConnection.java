@@ -143,12 +143,25 @@ final class BrowserConnection {
   }
 
   /**
-   * Writes a complete frame (not consumed) to this socket alone, within its outbound bound: over
-   * it, the frame is dropped and counted, like a broadcast, and the slow-consumer clock runs.
+   * Writes a complete frame (not consumed) to this socket alone. If that leaves the socket over
+   * its outbound bound, reading from it pauses until it drains (counted), and the slow-consumer
+   * clock runs: a peer that never reads is closed with 1008 like one that does not keep up with
+   * broadcasts, having made the broker hold at most the bound and the replies to one read.
    */
   void reply(ByteBuf frame) {
     if (!endpoint.outbound().write(this, frame)) {
-      endpoint.replyDropped(vhost);
+      endpoint.readsPaused(vhost);
+      socket.throttle();
+    }
+  }
+
+  /**
+   * A pong goes out only within the outbound bound; over it, it is dropped and counted (RFC 6455
+   * 5.5.3 lets a pong answer only the latest ping), and the slow-consumer clock runs.
+   */
+  void pong(ByteBuf frame) {
+    if (!endpoint.outbound().writeIfRoom(this, frame)) {
+      endpoint.pongDropped(vhost);
     }
   }
 
@@ -362,12 +375,6 @@ final class BrowserConnection {
     Names.ChannelType type = Names.typeOf(name);
     if (foreign(name)) {
       fail(Status.FORBIDDEN);
-      return;
-    }
-    if (channels.contains(name) && !endpoint.outbound().hasRoom(this)) {
-      // A re-subscribe changes nothing but its reply (the member list, for presence), which
-      // would be dropped: the socket is over its bound. Not even asked of the registry.
-      endpoint.replyDropped(vhost);
       return;
     }
     JsonObject req = new JsonObject()

@@ -46,8 +46,11 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
   private final io.vertx.core.Handler<Object> handler = this::handle;
   private ChannelHandlerContext ctx;
   private BrowserConnection conn;
+  /** A registry request is under way: later messages wait (see {@link #pause}). */
   private boolean paused;
-  /** Messages read while paused, in order; bounded by one read, since reading stops on pause. */
+  /** A reply left the socket over its outbound bound: nothing more is read until it drains. */
+  private boolean throttled;
+  /** Messages read while paused or throttled, in order; bounded by one read, since reading stops then. */
   private ArrayDeque<Object> held;
   private boolean closeSent;
   private ScheduledFuture<?> closingTimer;
@@ -81,7 +84,7 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
 
   /** Our ping; skipped for a socket over its outbound bound (the slow-consumer close decides about it). */
   void ping(Outbound outbound) {
-    outbound.write(conn, PING);
+    outbound.writeIfRoom(conn, PING);
   }
 
   /** The answer to a ping, with its application data (at most 125 bytes, checked by the decoder). */
@@ -89,7 +92,7 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
     int n = data.readableBytes();
     ByteBuf frame = ctx.alloc().buffer(2 + n).writeByte(0x8A).writeByte(n).writeBytes(data, data.readerIndex(), n);
     try {
-      conn.reply(frame);
+      conn.pong(frame);
     } finally {
       frame.release();
     }
@@ -114,12 +117,42 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
   /** Hands over the held messages, in order, until paused again; then reads on. Called on the context. */
   void resume() {
     paused = false;
-    while (!paused && held != null && !held.isEmpty()) {
+    drain();
+  }
+
+  /**
+   * A reply left the socket over its outbound bound: stops reading (and handing over what was
+   * read) until the socket drains below half its bound. Called on the context.
+   */
+  void throttle() {
+    if (!throttled) {
+      throttled = true;
+      ctx.channel().config().setAutoRead(false);
+    }
+  }
+
+  private boolean holding() {
+    return paused || throttled;
+  }
+
+  private void drain() {
+    while (!holding() && held != null && !held.isEmpty()) {
       handle(held.poll());
     }
-    if (!paused && !closeSent) {
+    if (!holding() && !closeSent) {
       ctx.channel().config().setAutoRead(true);
     }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (throttled && ctx.channel().isWritable()) {
+      context.emit(null, v -> {
+        throttled = false;
+        drain();
+      });
+    }
+    ctx.fireChannelWritabilityChanged();
   }
 
   @Override
@@ -159,7 +192,7 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
   }
 
   private void inbound(Object message) {
-    if (paused) {
+    if (holding()) {
       if (held == null) {
         held = new ArrayDeque<>(4);
       }

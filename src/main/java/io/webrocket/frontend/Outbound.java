@@ -86,12 +86,23 @@ final class Outbound {
   }
 
   /**
-   * Queues {@code frame} (not consumed: the caller releases it) on the connection's socket, after
-   * any pending fan-out, if the socket is within its outbound bound; false (nothing written) if
-   * not. Every direct write goes here — replies, pongs, pings — so a peer that never reads can
-   * make the broker hold no more for it than for broadcasts.
+   * Queues a reply {@code frame} (not consumed: the caller releases it) on the connection's
+   * socket, after any pending fan-out. A reply is never dropped: the result says whether the
+   * socket is still within its outbound bound, and when it is not the caller stops reading from
+   * that peer until it drains, so a peer that never reads gets no more replies queued than what
+   * it had already sent asks for.
    */
   boolean write(BrowserConnection conn, ByteBuf frame) {
+    batch.seal();
+    queue(conn, frame);
+    return hasRoom(conn);
+  }
+
+  /**
+   * Queues {@code frame} (not consumed) only if the socket is within its outbound bound, like a
+   * broadcast; false (nothing written) if not. For pings and pongs, which a later one replaces.
+   */
+  boolean writeIfRoom(BrowserConnection conn, ByteBuf frame) {
     batch.seal();
     if (!hasRoom(conn)) {
       return false;

@@ -38,7 +38,8 @@ public final class WebSocketEndpoint extends VerticleBase {
   private final java.util.Map<String, io.micrometer.core.instrument.Counter> delivered = new java.util.HashMap<>();
   private final java.util.Map<String, io.micrometer.core.instrument.Counter> dropped = new java.util.HashMap<>();
   private final java.util.Map<String, io.micrometer.core.instrument.Counter> broadcasts = new java.util.HashMap<>();
-  private final java.util.Map<String, io.micrometer.core.instrument.Counter> repliesDropped = new java.util.HashMap<>();
+  private final java.util.Map<String, io.micrometer.core.instrument.Counter> pongsDropped = new java.util.HashMap<>();
+  private final java.util.Map<String, io.micrometer.core.instrument.Counter> readsPaused = new java.util.HashMap<>();
   private Outbound outbound;
   private WebSocketServer server;
   /** The TLS context new connections get; replaced when the certificate is renewed. Null: plain. */
@@ -217,9 +218,14 @@ public final class WebSocketEndpoint extends VerticleBase {
     return messageTimeoutMs;
   }
 
-  /** A direct reply to one of {@code vhost}'s sockets did not fit its outbound bound. */
-  void replyDropped(String vhost) {
-    repliesDropped.computeIfAbsent(vhost, metrics::repliesDropped).increment();
+  /** A pong to one of {@code vhost}'s sockets did not fit its outbound bound. */
+  void pongDropped(String vhost) {
+    pongsDropped.computeIfAbsent(vhost, metrics::pongsDropped).increment();
+  }
+
+  /** A reply left one of {@code vhost}'s sockets over its outbound bound: its reads pause. */
+  void readsPaused(String vhost) {
+    readsPaused.computeIfAbsent(vhost, metrics::readsPaused).increment();
   }
 
   int maxFrameSize() {

@@ -117,13 +117,21 @@ public final class Metrics {
         .tags("vhost", vhost).register(registry);
   }
 
+  /** Pongs not written because the browser's socket was over {@code websocket.outboundQueueBytes}. */
+  public Counter pongsDropped(String vhost) {
+    return Counter.builder("webrocket.websocket.pongs.dropped")
+        .description("Pongs dropped: the browser's socket was over its outbound bound")
+        .tags("vhost", vhost).register(registry);
+  }
+
   /**
-   * Direct replies to one browser (pongs, {@code :subscribed} with its member list, {@code :error},
-   * acknowledgements) not written because its socket was over {@code websocket.outboundQueueBytes}.
+   * A direct reply ({@code :subscribed} with its member list, {@code :error}, acknowledgements)
+   * left a browser's socket over {@code websocket.outboundQueueBytes}: reading from it paused
+   * until it drains.
    */
-  public Counter repliesDropped(String vhost) {
-    return Counter.builder("webrocket.websocket.replies.dropped")
-        .description("Direct replies dropped: the browser's socket was over its outbound bound")
+  public Counter readsPaused(String vhost) {
+    return Counter.builder("webrocket.websocket.reads.paused")
+        .description("Reads paused: a reply left the browser's socket over its outbound bound")
         .tags("vhost", vhost).register(registry);
   }
 

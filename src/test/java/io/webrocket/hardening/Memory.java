@@ -7,19 +7,11 @@ import java.nio.file.Path;
  * What this JVM (test clients and node together) holds: used heap after a full GC, Netty's
  * direct memory (where frames written to sockets live), and the process's resident set.
  */
-record Memory(long heap, long direct, long rss) {
+record Memory(long heap, long pooled, long unpooled, long rss) {
   static Memory now() {
-    return new Memory(Served.usedHeapAfterGc(), nettyDirect(), residentSetSize());
-  }
-
-  /**
-   * Netty's direct memory: what its pooled allocator has taken from the OS (sockets' read and
-   * write buffers, in chunks) plus unpooled direct buffers (pre-encoded frames), where counted.
-   */
-  static long nettyDirect() {
-    long pooled = io.netty.buffer.PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory();
-    long unpooled = io.netty.util.internal.PlatformDependent.usedDirectMemory();
-    return pooled + Math.max(0, unpooled);
+    return new Memory(Served.usedHeapAfterGc(),
+        io.netty.buffer.PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory(),
+        Math.max(0, io.netty.util.internal.PlatformDependent.usedDirectMemory()), residentSetSize());
   }
 
   /** VmRSS in bytes, or -1. */
@@ -36,14 +28,22 @@ record Memory(long heap, long direct, long rss) {
     return -1;
   }
 
-  /** Growth from {@code before}: heap, direct, RSS in MB, for the test's output and docs/reliability.md. */
+  /**
+   * Growth from {@code before}, in MB, for the test's output and docs/reliability.md: heap, the
+   * pooled allocator's chunks (sockets' buffers; taken in 4 MB chunks and kept), unpooled direct
+   * buffers (pre-encoded frames), RSS.
+   */
   String since(Memory before) {
-    return String.format("heap after GC %+.1f MB, Netty direct %+.1f MB, RSS %+.1f MB",
-        (heap - before.heap) / 1048576.0, (direct - before.direct) / 1048576.0, (rss - before.rss) / 1048576.0);
+    return String.format("heap after GC %+.1f MB, pooled direct %+.1f MB, unpooled direct %+.1f MB, RSS %+.1f MB",
+        (heap - before.heap) / 1048576.0, (pooled - before.pooled) / 1048576.0,
+        (unpooled - before.unpooled) / 1048576.0, (rss - before.rss) / 1048576.0);
   }
 
-  /** Heap and direct memory growth added up, in bytes (RSS is reported, not asserted: the JVM keeps what it took). */
+  /**
+   * Heap and unpooled direct growth added up, in bytes. The pooled allocator keeps the chunks it
+   * took and RSS what the JVM took, so both are reported, not asserted.
+   */
   long heldSince(Memory before) {
-    return (heap - before.heap) + Math.max(0, direct - before.direct);
+    return (heap - before.heap) + (unpooled - before.unpooled);
   }
 }
