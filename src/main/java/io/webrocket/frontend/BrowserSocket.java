@@ -175,7 +175,7 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
         inbound(BINARY);
       } else if (frame instanceof PingWebSocketFrame ping) {
         // Not "heard": a peer that pings without reading must not stay alive by it (a pong
-        // answers our pings). The pong goes through the outbound bound like any reply.
+        // answers our pings). The pong goes out only within the outbound bound, like a broadcast.
         if (!closeSent && conn.controlFrameAllowed()) {
           pong(ping.content());
         }
