@@ -38,6 +38,7 @@ public final class Settings {
             .put("outboundQueueBytes", 262_144)
             .put("slowConsumerTimeoutMs", 10_000L)
             .put("handshakeTimeoutMs", 10_000L)
+            .put("messageTimeoutMs", 10_000L)
             .put("instances", 0))
         .put("backend", new JsonObject()
             .putNull("host")
@@ -74,7 +75,11 @@ public final class Settings {
             .put("handshakesInFlight", 1_000)
             .put("channelsPerVhost", 10_000)
             .put("backendRequestsPerSecond", 200_000)
-            .put("backendRequestsBurst", 20_000))
+            .put("backendRequestsBurst", 20_000)
+            .put("controlFramesPerSecond", 10)
+            .put("controlFramesBurst", 50)
+            .put("presenceDataBytes", 1024)
+            .put("permissionMatchSteps", 100_000))
         .put("store", new JsonObject()
             .put("type", "sqlite")
             .put("fsync", false)
@@ -180,6 +185,7 @@ public final class Settings {
     range(ws, "websocket", "outboundQueueBytes", 4096, 64 * 1024 * 1024);
     range(ws, "websocket", "slowConsumerTimeoutMs", 10, 3_600_000);
     range(ws, "websocket", "handshakeTimeoutMs", 100, 600_000);
+    range(ws, "websocket", "messageTimeoutMs", 100, 600_000);
     range(ws, "websocket", "instances", 0, 256);
     origins(ws.getValue("allowedOrigins"), "websocket.allowedOrigins");
     range(be, "backend", "maxMessageSize", 16 * 1024, 64 * 1024 * 1024);

@@ -15,7 +15,6 @@ import io.webrocket.vhost.Names;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.UUID;
-import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 
 /**
@@ -35,11 +34,15 @@ final class BrowserConnection {
   private final BrowserSocket socket;
   private final WebSocketEndpoint endpoint;
   private String uid;
-  private Pattern permission;
+  private Permission permission;
   private boolean closing;
   /** onClosed has run: the close frame and the end of the connection both report it. */
   private boolean gone;
   private final io.webrocket.limits.TokenBucket rate;
+  /** Pings and pongs from the peer beyond the first few per ping interval; made when first needed. */
+  private io.webrocket.limits.TokenBucket controlRate;
+  /** Pings and pongs since our last ping: a browser sends one pong per interval, which needs no bucket. */
+  private int controlFramesSincePing;
 
   BrowserConnection(BrowserSocket socket, String vhost, WebSocketEndpoint endpoint) {
     this.socket = socket;
@@ -74,6 +77,54 @@ final class BrowserConnection {
     lastHeard = System.nanoTime();
   }
 
+  /**
+   * A ping or pong from the peer, within {@code limits.controlFramesPerSecond} (bursts of
+   * {@code limits.controlFramesBurst})? One over it is ignored (no pong, not heard) and counted;
+   * more than a full burst of them without a pause closes the socket with 1008.
+   */
+  boolean controlFrameAllowed() {
+    if (controlRate == null && ++controlFramesSincePing <= FREE_CONTROL_FRAMES) {
+      return true;
+    }
+    JsonObject limits = endpoint.limits();
+    int perSecond = limits.getInteger("controlFramesPerSecond");
+    int burst = limits.getInteger("controlFramesBurst");
+    if (controlRate == null) {
+      controlRate = new io.webrocket.limits.TokenBucket(perSecond, burst);
+    } else {
+      controlRate.limit(perSecond, burst);
+    }
+    if (controlRate.tryTake()) {
+      return true;
+    }
+    endpoint.refused("controlFrames");
+    if (controlRate.sustained() && !closing) {
+      endpoint.policyClose("controlFrames");
+      socket.policyViolation("too many control frames");
+    }
+    return false;
+  }
+
+  /**
+   * Control frames per ping interval that need no token bucket (bounded by the interval, so by
+   * the rate limit's own order of magnitude): the pong a browser answers each ping with, and a
+   * spare. Saves every well-behaved socket the bucket's memory.
+   */
+  private static final int FREE_CONTROL_FRAMES = 2;
+
+  /** Our ping is being sent (once per ping interval). */
+  void pinged() {
+    controlFramesSincePing = 0;
+  }
+
+  /** The fragmented message under way took longer than {@code websocket.messageTimeoutMs}. */
+  void messageTimedOut() {
+    if (!closing) {
+      endpoint.policyClose("messageTimeout");
+      shutdown((short) 1008, "message timeout");
+    }
+  }
+
   /** Writes one message to this socket alone. */
   void send(String json) {
     sendEncoded(Buffer.buffer(json));
@@ -84,8 +135,34 @@ final class BrowserConnection {
       return; // nothing may follow a close frame
     }
     ByteBuf frame = Outbound.textFrame(json);
-    endpoint.outbound().write(this, frame);
-    frame.release();
+    try {
+      reply(frame);
+    } finally {
+      frame.release();
+    }
+  }
+
+  /**
+   * Writes a complete frame (not consumed) to this socket alone. If that leaves the socket over
+   * its outbound bound, reading from it pauses until it drains (counted), and the slow-consumer
+   * clock runs: a peer that never reads is closed with 1008 like one that does not keep up with
+   * broadcasts, having made the broker hold at most the bound and the replies to one read.
+   */
+  void reply(ByteBuf frame) {
+    if (!endpoint.outbound().write(this, frame)) {
+      endpoint.readsPaused(vhost);
+      socket.throttle();
+    }
+  }
+
+  /**
+   * A pong goes out only within the outbound bound; over it, it is dropped and counted (RFC 6455
+   * 5.5.3 lets a pong answer only the latest ping), and the slow-consumer clock runs.
+   */
+  void pong(ByteBuf frame) {
+    if (!endpoint.outbound().writeIfRoom(this, frame)) {
+      endpoint.pongDropped(vhost);
+    }
   }
 
   /** The message being handled, for the access log line its outcome writes. */
@@ -225,7 +302,7 @@ final class BrowserConnection {
         reply -> {
           JsonObject r = (JsonObject) reply.body();
           try {
-            permission = Pattern.compile("^(" + r.getString("permission") + ")$");
+            permission = Permission.compile(r.getString("permission"));
           } catch (PatternSyntaxException e) {
             fail(Status.INTERNAL_ERROR);
             return;
@@ -237,8 +314,39 @@ final class BrowserConnection {
         err -> fail(Bus.statusOf(err, Status.UNAUTHORIZED), "auth", logPayload)));
   }
 
+  /**
+   * Does the permission cover {@code channel} (a valid name, so at most 128 characters)? A match
+   * that takes more than {@code limits.permissionMatchSteps} is abandoned: not allowed, counted.
+   */
   private boolean allowed(String channel) {
-    return permission != null && permission.matcher(channel).matches();
+    if (permission == null) {
+      return false;
+    }
+    return switch (permission.match(channel, endpoint.limits().getInteger("permissionMatchSteps"))) {
+      case MATCH -> true;
+      case NO_MATCH -> false;
+      case ABANDONED -> {
+        endpoint.refused("permissionMatch");
+        yield false;
+      }
+    };
+  }
+
+  /**
+   * A private or presence channel this connection may not join: whether it exists is none of
+   * its business, so it is answered without asking the registry (see docs/security.md).
+   */
+  private boolean foreign(String channel) {
+    return Names.typeOf(channel).needsPermission() && !allowed(channel);
+  }
+
+  /** The presence data of a subscribe over {@code limits.presenceDataBytes} (its JSON, in UTF-8)? */
+  private boolean presenceDataTooBig(JsonObject data) {
+    if (data == null || data.isEmpty()) {
+      return false;
+    }
+    int limit = endpoint.limits().getInteger("presenceDataBytes");
+    return data.toBuffer().length() > limit;
   }
 
   // ---- subscriptions ----
@@ -259,14 +367,23 @@ final class BrowserConnection {
       fail(Status.TOO_MANY_REQUESTS);
       return;
     }
+    if (presenceDataTooBig(data)) {
+      endpoint.refused("presenceData");
+      fail(Status.BAD_REQUEST);
+      return;
+    }
     Names.ChannelType type = Names.typeOf(name);
+    if (foreign(name)) {
+      fail(Status.FORBIDDEN);
+      return;
+    }
     JsonObject req = new JsonObject()
         .put("channel", name)
         .put("sid", sid)
         .put("uid", uid)
-        .put("data", data == null ? new JsonObject() : data)
+        // Only presence shows a member's data; elsewhere it would only be held.
+        .put("data", data == null || type != Names.ChannelType.PRESENCE ? new JsonObject() : data)
         .put("hidden", Boolean.TRUE.equals(hidden))
-        .put("forbidden", type.needsPermission() && !allowed(name))
         .put("node", endpoint.nodeId());
     JsonObject logPayload = payload;
     await(registry("subscribe", req).onComplete(
@@ -311,6 +428,9 @@ final class BrowserConnection {
     }
     if (channels.remove(name)) {
       endpoint.subscribers().remove(this, name);
+    } else if (foreign(name)) {
+      fail(Status.NOT_SUBSCRIBED); // whether it exists or not
+      return;
     }
     JsonObject req = new JsonObject().put("channel", name).put("sid", sid).put("data", data);
     JsonObject logPayload = payload;
@@ -339,6 +459,10 @@ final class BrowserConnection {
       return;
     }
     if (!channels.contains(name)) {
+      if (foreign(name)) {
+        fail(Status.NOT_SUBSCRIBED); // whether it exists or not
+        return;
+      }
       // Not subscribed: tell apart a missing channel (454) from a foreign one (453).
       JsonObject logPayload = payload;
       await(registry("channelExists", new JsonObject().put("channel", name)).onComplete(

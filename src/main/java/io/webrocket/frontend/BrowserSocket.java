@@ -46,8 +46,11 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
   private final io.vertx.core.Handler<Object> handler = this::handle;
   private ChannelHandlerContext ctx;
   private BrowserConnection conn;
+  /** A registry request is under way: later messages wait (see {@link #pause}). */
   private boolean paused;
-  /** Messages read while paused, in order; bounded by one read, since reading stops on pause. */
+  /** A reply left the socket over its outbound bound: nothing more is read until it drains. */
+  private boolean throttled;
+  /** Messages read while paused or throttled, in order; bounded by one read, since reading stops then. */
   private ArrayDeque<Object> held;
   private boolean closeSent;
   private ScheduledFuture<?> closingTimer;
@@ -79,8 +82,30 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
     return closeSent;
   }
 
+  /** Our ping; skipped for a socket over its outbound bound (the slow-consumer close decides about it). */
   void ping(Outbound outbound) {
-    outbound.write(conn, PING);
+    outbound.writeIfRoom(conn, PING);
+  }
+
+  /** The answer to a ping, with its application data (at most 125 bytes, checked by the decoder). */
+  private void pong(ByteBuf data) {
+    int n = data.readableBytes();
+    ByteBuf frame = ctx.alloc().buffer(2 + n).writeByte(0x8A).writeByte(n).writeBytes(data, data.readerIndex(), n);
+    try {
+      conn.pong(frame);
+    } finally {
+      frame.release();
+    }
+  }
+
+  /** A fragmented message was not complete within {@code websocket.messageTimeoutMs}. */
+  void messageTimedOut() {
+    context.emit(null, v -> conn.messageTimedOut());
+  }
+
+  /** Ends the connection with 1008 from the Netty side (called on the event loop). */
+  void policyViolation(String reason) {
+    fail((short) 1008, reason);
   }
 
   /** Stops handing messages to the connection (and reading) until {@link #resume}. */
@@ -92,12 +117,42 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
   /** Hands over the held messages, in order, until paused again; then reads on. Called on the context. */
   void resume() {
     paused = false;
-    while (!paused && held != null && !held.isEmpty()) {
+    drain();
+  }
+
+  /**
+   * A reply left the socket over its outbound bound: stops reading (and handing over what was
+   * read) until the socket drains below half its bound. Called on the context.
+   */
+  void throttle() {
+    if (!throttled) {
+      throttled = true;
+      ctx.channel().config().setAutoRead(false);
+    }
+  }
+
+  private boolean holding() {
+    return paused || throttled;
+  }
+
+  private void drain() {
+    while (!holding() && held != null && !held.isEmpty()) {
       handle(held.poll());
     }
-    if (!paused && !closeSent) {
+    if (!holding() && !closeSent) {
       ctx.channel().config().setAutoRead(true);
     }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (throttled && ctx.channel().isWritable()) {
+      context.emit(null, v -> {
+        throttled = false;
+        drain();
+      });
+    }
+    ctx.fireChannelWritabilityChanged();
   }
 
   @Override
@@ -107,8 +162,8 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
       return;
     }
     try {
-      conn.heard();
       if (frame instanceof TextWebSocketFrame text) {
+        conn.heard();
         ByteBuf content = text.content();
         if (!ByteBufUtil.isText(content, CharsetUtil.UTF_8)) {
           fail((short) 1007, "invalid UTF-8");
@@ -116,20 +171,28 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
         }
         inbound(content.toString(CharsetUtil.UTF_8));
       } else if (frame instanceof BinaryWebSocketFrame) {
+        conn.heard();
         inbound(BINARY);
       } else if (frame instanceof PingWebSocketFrame ping) {
-        ctx.writeAndFlush(new PongWebSocketFrame(ping.content().retain()));
+        // Not "heard": a peer that pings without reading must not stay alive by it (a pong
+        // answers our pings). The pong goes out only within the outbound bound, like a broadcast.
+        if (!closeSent && conn.controlFrameAllowed()) {
+          pong(ping.content());
+        }
+      } else if (frame instanceof PongWebSocketFrame) {
+        if (conn.controlFrameAllowed()) {
+          conn.heard();
+        }
       } else if (frame instanceof CloseWebSocketFrame close) {
         closeReceived(close.statusCode());
       }
-      // a pong only proves the peer is alive: heard above
     } finally {
       frame.release();
     }
   }
 
   private void inbound(Object message) {
-    if (paused) {
+    if (holding()) {
       if (held == null) {
         held = new ArrayDeque<>(4);
       }

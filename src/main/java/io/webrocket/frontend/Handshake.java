@@ -15,7 +15,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.websocketx.WebSocketDecoderConfig;
-import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.websocketx.WebSocket13FrameDecoder;
 import io.netty.handler.codec.http.websocketx.WebSocket13FrameEncoder;
@@ -156,7 +155,7 @@ final class Handshake extends ChannelInboundHandlerAdapter {
     p.remove("aggregator");
     p.addBefore("http", "wsencoder", new WebSocket13FrameEncoder(false));
     p.replace("http", "wsdecoder", new WebSocket13FrameDecoder(frames));
-    p.addLast("messages", new WebSocketFrameAggregator(maxFrame));
+    p.addLast("messages", new MessageAssembler(maxFrame, endpoint::messageTimeoutMs, socket::messageTimedOut));
     p.addLast("browser", socket);
     p.remove(this);
     opened.run();

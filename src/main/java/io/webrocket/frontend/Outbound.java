@@ -85,10 +85,51 @@ final class Outbound {
     batch.seal();
   }
 
-  /** Queues {@code frame} (not consumed: the caller releases it) on the connection's socket, after any pending fan-out. */
-  void write(BrowserConnection conn, ByteBuf frame) {
+  /**
+   * Queues a reply {@code frame} (not consumed: the caller releases it) on the connection's
+   * socket, after any pending fan-out. A reply is never dropped: the result says whether the
+   * socket is still within its outbound bound, and when it is not the caller stops reading from
+   * that peer until it drains, so a peer that never reads gets no more replies queued than what
+   * it had already sent asks for.
+   */
+  boolean write(BrowserConnection conn, ByteBuf frame) {
     batch.seal();
     queue(conn, frame);
+    return hasRoom(conn);
+  }
+
+  /**
+   * Queues {@code frame} (not consumed) only if the socket is within its outbound bound, like a
+   * broadcast; false (nothing written) if not. For pings and pongs, which a later one replaces.
+   */
+  boolean writeIfRoom(BrowserConnection conn, ByteBuf frame) {
+    batch.seal();
+    if (!hasRoom(conn)) {
+      return false;
+    }
+    queue(conn, frame);
+    return true;
+  }
+
+  /**
+   * The per-socket outbound bound ({@code websocket.outboundQueueBytes}, the channel's write
+   * buffer high-water mark, which counts the bytes of every frame written and not yet taken by
+   * the kernel): true if one more frame may be queued. Frames queued and not yet flushed this
+   * pass are handed to the kernel first, so a burst within one pass does not count against a
+   * fast reader. Over the bound, the socket's slow-consumer clock starts (see the liveness check).
+   */
+  boolean hasRoom(BrowserConnection conn) {
+    if (!conn.writable() && conn.flushPending) {
+      flushQueued(conn);
+    }
+    if (!conn.writable()) {
+      if (conn.unwritableSince == 0) {
+        conn.unwritableSince = System.nanoTime();
+      }
+      return false;
+    }
+    conn.unwritableSince = 0;
+    return true;
   }
 
   /**

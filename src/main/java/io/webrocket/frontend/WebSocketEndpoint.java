@@ -38,6 +38,8 @@ public final class WebSocketEndpoint extends VerticleBase {
   private final java.util.Map<String, io.micrometer.core.instrument.Counter> delivered = new java.util.HashMap<>();
   private final java.util.Map<String, io.micrometer.core.instrument.Counter> dropped = new java.util.HashMap<>();
   private final java.util.Map<String, io.micrometer.core.instrument.Counter> broadcasts = new java.util.HashMap<>();
+  private final java.util.Map<String, io.micrometer.core.instrument.Counter> pongsDropped = new java.util.HashMap<>();
+  private final java.util.Map<String, io.micrometer.core.instrument.Counter> readsPaused = new java.util.HashMap<>();
   private Outbound outbound;
   private WebSocketServer server;
   /** The TLS context new connections get; replaced when the certificate is renewed. Null: plain. */
@@ -55,6 +57,7 @@ public final class WebSocketEndpoint extends VerticleBase {
   private int outboundQueueBytes;
   private long slowConsumerTimeoutNs;
   private long handshakeTimeoutMs;
+  private long messageTimeoutMs;
   private int maxFrameSize;
   private JsonObject limits;
   private JsonObject declaredVhosts;
@@ -83,6 +86,7 @@ public final class WebSocketEndpoint extends VerticleBase {
     outboundQueueBytes = c.getInteger("outboundQueueBytes");
     slowConsumerTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("slowConsumerTimeoutMs"));
     handshakeTimeoutMs = c.getLong("handshakeTimeoutMs");
+    messageTimeoutMs = c.getLong("messageTimeoutMs");
     int maxFrame = c.getInteger("maxFrameSize");
     outboundBound = new WriteBufferWaterMark(outboundQueueBytes / 2, outboundQueueBytes);
 
@@ -147,6 +151,16 @@ public final class WebSocketEndpoint extends VerticleBase {
     return metrics;
   }
 
+  /** A request refused by a bound; {@code limit} is one of the fixed names of {@link io.webrocket.metrics.Metrics#websocketRefused}. */
+  void refused(String limit) {
+    metrics.websocketRefused(limit).increment();
+  }
+
+  /** A socket closed for a bound; {@code reason} is one of the fixed names of {@link io.webrocket.metrics.Metrics#websocketPolicyCloses}. */
+  void policyClose(String reason) {
+    metrics.websocketPolicyCloses(reason).increment();
+  }
+
   io.micrometer.core.instrument.Counter broadcasts(String vhost) {
     return broadcasts.computeIfAbsent(vhost, v -> metrics.broadcasts(v, "browser"));
   }
@@ -181,6 +195,7 @@ public final class WebSocketEndpoint extends VerticleBase {
     triggerTimeoutMs = c.getLong("triggerTimeoutMs");
     slowConsumerTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("slowConsumerTimeoutMs"));
     handshakeTimeoutMs = c.getLong("handshakeTimeoutMs");
+    messageTimeoutMs = c.getLong("messageTimeoutMs");
     if (c.getInteger("maxFrameSize") > startMaxFrameSize) {
       LOG.warn("websocket.maxFrameSize above its start value {} takes effect after a restart", startMaxFrameSize);
     }
@@ -196,6 +211,21 @@ public final class WebSocketEndpoint extends VerticleBase {
 
   long handshakeTimeoutMs() {
     return handshakeTimeoutMs;
+  }
+
+  /** How long a fragmented message may take from its first fragment to its last. */
+  long messageTimeoutMs() {
+    return messageTimeoutMs;
+  }
+
+  /** A pong to one of {@code vhost}'s sockets did not fit its outbound bound. */
+  void pongDropped(String vhost) {
+    pongsDropped.computeIfAbsent(vhost, metrics::pongsDropped).increment();
+  }
+
+  /** A reply left one of {@code vhost}'s sockets over its outbound bound: its reads pause. */
+  void readsPaused(String vhost) {
+    readsPaused.computeIfAbsent(vhost, metrics::readsPaused).increment();
   }
 
   int maxFrameSize() {
@@ -366,30 +396,16 @@ public final class WebSocketEndpoint extends VerticleBase {
       if (skip != null && skip.equals(c.sid)) {
         continue;
       }
-      if (!c.writable() && c.flushPending) {
-        // Over the bound only with frames not yet flushed this pass: hand them to the kernel
-        // first, so a burst within one event-loop pass does not count against a fast reader.
-        outbound.flushQueued(c);
-      }
-      if (!c.writable()) {
-        slow(c);
+      if (!outbound.hasRoom(c)) {
         lost++;
         continue;
       }
-      c.unwritableSince = 0;
       outbound.queue(c, frames);
       written++;
     }
     delivered.computeIfAbsent(vhost, metrics::delivered).increment((double) written * messages);
     if (lost > 0) {
       dropped.computeIfAbsent(vhost, metrics::dropped).increment((double) lost * messages);
-    }
-  }
-
-  /** A subscriber that cannot keep up loses frames; one that stays behind is closed (see liveness). */
-  private void slow(BrowserConnection c) {
-    if (c.unwritableSince == 0) {
-      c.unwritableSince = System.nanoTime();
     }
   }
 
@@ -417,10 +433,13 @@ public final class WebSocketEndpoint extends VerticleBase {
         continue; // its close is under way: nothing may follow the close frame
       }
       if (now - c.lastHeard > 2 * intervalNs) {
+        policyClose("pingTimeout");
         c.shutdown((short) 1001, "ping timeout");
       } else if (c.unwritableSince != 0 && !c.writable() && now - c.unwritableSince > slowConsumerTimeoutNs) {
+        policyClose("slowConsumer");
         c.shutdown((short) 1008, "slow consumer");
       } else {
+        c.pinged();
         c.socket().ping(outbound);
       }
     }

@@ -117,6 +117,47 @@ public final class Metrics {
         .tags("vhost", vhost).register(registry);
   }
 
+  /** Pongs not written because the browser's socket was over {@code websocket.outboundQueueBytes}. */
+  public Counter pongsDropped(String vhost) {
+    return Counter.builder("webrocket.websocket.pongs.dropped")
+        .description("Pongs dropped: the browser's socket was over its outbound bound")
+        .tags("vhost", vhost).register(registry);
+  }
+
+  /**
+   * A direct reply ({@code :subscribed} with its member list, {@code :error}, acknowledgements)
+   * left a browser's socket over {@code websocket.outboundQueueBytes}: reading from it paused
+   * until it drains.
+   */
+  public Counter readsPaused(String vhost) {
+    return Counter.builder("webrocket.websocket.reads.paused")
+        .description("Reads paused: a reply left the browser's socket over its outbound bound")
+        .tags("vhost", vhost).register(registry);
+  }
+
+  /**
+   * A browser request refused by a bound, by {@code limit} (a fixed name, never peer input):
+   * {@code controlFrames} (a ping or pong over the control-frame rate), {@code presenceData}
+   * (subscribe data over {@code limits.presenceDataBytes}), {@code permissionMatch} (a permission
+   * match that took more than {@code limits.permissionMatchSteps}).
+   */
+  public Counter websocketRefused(String limit) {
+    return Counter.builder("webrocket.websocket.refused")
+        .description("Browser requests refused by a bound, by limit")
+        .tags("limit", limit).register(registry);
+  }
+
+  /**
+   * A browser socket closed by the broker for a bound, by {@code reason} (a fixed name):
+   * {@code controlFrames} (1008), {@code messageTimeout} (1008), {@code slowConsumer} (1008),
+   * {@code pingTimeout} (1001).
+   */
+  public Counter websocketPolicyCloses(String reason) {
+    return Counter.builder("webrocket.websocket.policy.closes")
+        .description("Browser sockets closed by the broker for a bound, by reason")
+        .tags("reason", reason).register(registry);
+  }
+
   public Counter triggers(String vhost) {
     return Counter.builder("webrocket.triggers").description("Triggers handed to a worker")
         .tags("vhost", vhost).register(registry);
