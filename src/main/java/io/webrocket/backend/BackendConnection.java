@@ -77,10 +77,15 @@ final class BackendConnection {
   void start() {
     // A peer that half-closes after its request (printf ... | nc -N) is still answered: the
     // end of its input is an event, not a close.
+    // Seen by a handler of our own ahead of Vert.x's, which keeps its own event handling.
     channel.channel().config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true);
-    ((io.vertx.core.internal.net.NetSocketInternal) socket).eventHandler(event -> {
-      if (event instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
-        onInputEnded();
+    channel.pipeline().addBefore("handler", "wbp-input-end", new io.netty.channel.ChannelInboundHandlerAdapter() {
+      @Override
+      public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object event) {
+        if (event == io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE) {
+          onInputEnded();
+        }
+        ctx.fireUserEventTriggered(event);
       }
     });
     socket.handler(bytes -> {
@@ -134,9 +139,10 @@ final class BackendConnection {
   /** The peer will send nothing more: what it sent is carried out and answered, then the connection closes. */
   private void onInputEnded() {
     inputEnded = true;
-    if (decoder.midMessage() || (paused && state != State.PERSISTENT)) {
-      return; // an incomplete message stays unanswered (the deadline ends it); a worker registering: see ready
+    if (paused && state != State.PERSISTENT) {
+      return; // a worker registering (see ready) or not reading: handled as it resumes
     }
+    // An incomplete message will never be completed: it is dropped unanswered.
     finishAfterInputEnded();
   }
 
@@ -570,7 +576,7 @@ final class BackendConnection {
       // Closing with unread input makes the kernel reset the connection, and the client could
       // lose the reply it is owed. Half-close once the reply is out, drop what still arrives
       // (the decoder has stopped) for a moment, then close.
-      outbound.whenDrained(() -> ((io.netty.channel.socket.SocketChannel) channel.channel()).shutdownOutput());
+      outbound.afterWritten(() -> ((io.netty.channel.socket.SocketChannel) channel.channel()).shutdownOutput());
       endpoint.vertx().setTimer(LINGER_MS, t -> socket.close());
       return;
     }

@@ -71,10 +71,15 @@ final class WbpOutbound {
       return;
     }
     drainAwaited = true;
-    channel.write(Unpooled.EMPTY_BUFFER).addListener(f -> {
+    afterWritten(() -> {
       drainAwaited = false;
       then.run();
     });
+  }
+
+  /** Runs {@code then} once everything queued so far has reached the kernel (or the connection is gone). */
+  void afterWritten(Runnable then) {
+    channel.write(Unpooled.EMPTY_BUFFER).addListener(f -> then.run());
     channel.flush();
   }
 }
