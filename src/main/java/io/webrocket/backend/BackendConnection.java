@@ -282,8 +282,9 @@ final class BackendConnection {
       return;
     }
     paused = false;
-    decoder.resume();
+    // The socket first: the requests the decoder holds may pause reading again at once.
     socket.resume();
+    decoder.resume();
     if (messageStartedAt != 0) {
       messageStartedAt = System.nanoTime(); // the deadline counts while we read, not while we wait
     }
