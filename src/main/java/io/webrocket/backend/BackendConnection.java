@@ -69,11 +69,6 @@ final class BackendConnection {
     return identity == null ? null : identity.vhost();
   }
 
-  /** Identified: a first complete message arrived (it counts against the unidentified no more). */
-  boolean identified() {
-    return state != State.FRESH;
-  }
-
   void start() {
     // A peer that half-closes after its request (printf ... | nc -N) is still answered: the
     // end of its input is an event, not a close.
@@ -253,7 +248,8 @@ final class BackendConnection {
   /**
    * Stops taking requests: the socket stops reading and the decoder stops handing out what it
    * already holds (one read can carry thousands of pipelined requests). {@code reason}
-   * ({@code pipelined} or {@code outbound}) is counted in {@code webrocket_backend_reads_paused_total}.
+   * ({@code pipelined}, {@code outbound} or {@code revoked}) is counted in
+   * {@code webrocket_backend_reads_paused_total}.
    */
   private void stopReading(String reason) {
     if (!paused) {
