@@ -78,7 +78,7 @@ public final class Node {
     FileChannel ch;
     FileLock lock;
     try {
-      Files.createDirectories(dir);
+      io.webrocket.store.DataDirectory.prepare(dir);
       lockFile = dir.toRealPath().resolve(LOCK_FILE);
     } catch (IOException e) {
       return Future.failedFuture(new IllegalStateException("cannot use data directory " + dir + ": " + e.getMessage()));
@@ -87,7 +87,8 @@ public final class Node {
       return Future.failedFuture(new DataDirectoryInUseException(dir)); // held by another node in this JVM
     }
     try {
-      ch = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+      ch = FileChannel.open(lockFile, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE),
+          io.webrocket.store.DataDirectory.privateFileAttributes());
       try {
         lock = ch.tryLock();
       } catch (OverlappingFileLockException e) {
@@ -279,6 +280,10 @@ public final class Node {
     }));
   }
 
+  private Path cookieFile() {
+    return Path.of(config.getString("storageDir")).resolve(config.getJsonObject("node").getString("name") + ".cookie");
+  }
+
   private static String readCookie(Path file) {
     try {
       String s = Files.readString(file).trim();
@@ -336,7 +341,8 @@ public final class Node {
             ? "postgres " + PgStoreVerticle.describe(config.getJsonObject("store").getJsonObject("postgres"))
             : "sqlite " + Path.of(config.getString("storageDir")).resolve("webrocket.db").toAbsolutePath().normalize()),
         "  cluster:   " + (Clustering.enabled(config) ? clusterLine() : "off (single node)"),
-        "  cookie:    " + cookie);
+        "  cookie:    " + (io.webrocket.log.SecretOutput.shown() ? cookie
+            : "in " + cookieFile().toAbsolutePath().normalize() + " (not printed: stdout is not a terminal; -print-secrets prints it)"));
   }
 
   private String clusterLine() {

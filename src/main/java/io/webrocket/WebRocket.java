@@ -31,6 +31,9 @@ public final class WebRocket {
         System.out.println(CommandLine.USAGE);
         return;
       }
+      if (cli.printSecrets()) {
+        io.webrocket.log.SecretOutput.request();
+      }
       file = ConfigFile.choose(cli.configFile());
       config = loadConfig(file, cli.flags());
     } catch (IllegalArgumentException | Settings.InvalidException e) {

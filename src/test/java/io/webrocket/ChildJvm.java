@@ -126,10 +126,26 @@ final class ChildJvm implements AutoCloseable {
     }
   }
 
-  /** Waits for the banner's last line ({@code cookie: ...}) and returns the cookie. */
+  /**
+   * Waits for the banner's last line ({@code cookie: ...}) and returns the cookie: printed there
+   * with {@code -print-secrets}, otherwise read from the file the line names (stdout here is a
+   * pipe, not a terminal, so the node does not print it).
+   */
   String awaitStarted() {
     String line = awaitStdout(l -> l.trim().startsWith("cookie:"), 60_000);
-    return line.trim().substring("cookie:".length()).trim();
+    String value = line.trim().substring("cookie:".length()).trim();
+    if (value.matches("[0-9a-f]{40}")) {
+      return value;
+    }
+    Matcher m = Pattern.compile("^in (.+\\.cookie) \\(not printed").matcher(value);
+    if (!m.find()) {
+      throw new AssertionError("no cookie and no cookie file on the banner's last line: " + line);
+    }
+    try {
+      return Files.readString(Path.of(m.group(1))).trim();
+    } catch (IOException e) {
+      throw new AssertionError("cannot read the cookie file the banner names: " + line, e);
+    }
   }
 
   /** Waits (bounded) for the process to exit on its own; returns the exit code. */

@@ -242,6 +242,9 @@ class LauncherTest {
       String cookie = node.awaitStarted();
       String out = node.stdout();
       assertTrue(cookie.matches("[0-9a-f]{40}"), out);
+      // stdout is not a terminal here: the cookie is not printed, its file is named instead.
+      assertFalse(out.contains(cookie), out);
+      assertTrue(out.contains("launched.cookie"), out);
       assertTrue(out.contains("launched"), "node name; " + out);
       assertTrue(out.contains("ws://127.0.0.1:" + ws + "/"), "websocket URL; " + out);
       assertTrue(out.lines().anyMatch(l -> l.contains("wr://") && l.contains("@127.0.0.1:" + be + "/")), "backend URL; " + out);
@@ -279,6 +282,31 @@ class LauncherTest {
       assertTrue(node.isAlive());
       assertEquals(token, admin.token("/demo"));
       assertEquals(cookie, Files.readString(data.resolve("launched.cookie")).trim());
+    }
+  }
+
+  // ------------------------------------------------------------- secrets on stdout
+
+  @Test
+  void secretsArePrintedOnlyWhenAskedSinceStdoutIsNotATerminal() throws Exception {
+    for (boolean asked : new boolean[] {false, true}) {
+      Path work = tempDir("webrocket-secrets-cwd");
+      Path data = tempDir("webrocket-secrets-data");
+      Files.writeString(work.resolve("node.json"), new JsonObject().put("vhosts", new JsonObject().put("/declared", new JsonObject())).encode());
+      List<String> args = new java.util.ArrayList<>(List.of("-config", work.resolve("node.json").toString(),
+          "-websocket-addr", "127.0.0.1:" + TestNode.freePort(), "-backend-addr", "127.0.0.1:" + TestNode.freePort(),
+          "-admin-addr", "127.0.0.1:" + TestNode.freePort(), "-node-name", "secrets", "-storage-dir", data.toString()));
+      if (asked) {
+        args.add("-print-secrets");
+      }
+      try (ChildJvm node = ChildJvm.start(work, List.of(), Map.of(), args.toArray(new String[0]))) {
+        String cookie = node.awaitStarted();
+        String declared = node.awaitStdout(l -> l.startsWith("declared vhost /declared created"), 30_000);
+        String out = node.stdout();
+        assertEquals(asked, out.contains(cookie), out);
+        assertEquals(asked, declared.matches(".*access token [0-9a-f]{40}$"), declared);
+        assertEquals(asked, out.matches("(?s).*[0-9a-f]{40}.*"), "no secret at all on stdout unless asked; " + out);
+      }
     }
   }
 

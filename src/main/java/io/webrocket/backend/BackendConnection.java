@@ -30,7 +30,13 @@ final class BackendConnection {
 
   private final NetSocket socket;
   private final io.netty.channel.ChannelHandlerContext channel;
-  private boolean flushScheduled;
+  private final WbpOutbound outbound;
+  /** Reading is paused: too many replies owed, or too many bytes the peer has not taken. */
+  private boolean paused;
+  /** The peer half-closed: nothing more comes; answer what it sent, then close. */
+  private boolean inputEnded;
+  /** When the message being received started (its first byte), 0 between messages. */
+  private long messageStartedAt;
   /** The client is still sending what was refused: close gently (see close). */
   private boolean lingering;
   private final BackendEndpoint endpoint;
@@ -52,7 +58,9 @@ final class BackendConnection {
     this.socket = socket;
     this.channel = ((io.vertx.core.internal.net.NetSocketInternal) socket).channelHandlerContext();
     this.endpoint = endpoint;
+    this.outbound = new WbpOutbound(channel, endpoint.outboundQueueBytes());
     this.decoder = new WbpDecoder(endpoint.maxMessageSize(), this::onMessage, this::onOversize);
+    this.decoder.onEmpty(this::onEmptyMessage);
     this.replies = new OrderedReplies(this::writeReply);
     this.rate = new TokenBucket(endpoint.requestsPerSecond(), endpoint.requestsBurst());
   }
@@ -62,12 +70,92 @@ final class BackendConnection {
   }
 
   void start() {
+    // A peer that half-closes after its request (printf ... | nc -N) is still answered: the
+    // end of its input is an event, not a close.
+    // Seen by a handler of our own ahead of Vert.x's, which keeps its own event handling.
+    channel.channel().config().setOption(io.netty.channel.ChannelOption.ALLOW_HALF_CLOSURE, true);
+    channel.pipeline().addBefore("handler", "wbp-input-end", new io.netty.channel.ChannelInboundHandlerAdapter() {
+      @Override
+      public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object event) {
+        if (event == io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE) {
+          onInputEnded();
+        }
+        ctx.fireUserEventTriggered(event);
+      }
+    });
     socket.handler(bytes -> {
       lastActive = System.nanoTime();
       decoder.feed(bytes);
+      noteMessageProgress();
     });
     socket.closeHandler(v -> onClosed());
     socket.exceptionHandler(e -> {});
+  }
+
+  /** Starts or stops the message deadline's clock: it runs from a message's first byte to its end. */
+  private void noteMessageProgress() {
+    if (!decoder.midMessage()) {
+      messageStartedAt = 0;
+    } else if (messageStartedAt == 0) {
+      messageStartedAt = System.nanoTime();
+    }
+  }
+
+  /**
+   * A message started more than {@code timeoutNs} ago and is still incomplete while we read:
+   * someone trickles bytes to hold the connection. Not while reading is paused (our doing).
+   */
+  boolean overdue(long now, long timeoutNs) {
+    return messageStartedAt != 0 && !paused && (state == State.FRESH || state == State.PERSISTENT || state == State.WORKER)
+        && now - messageStartedAt > timeoutNs;
+  }
+
+  void onOverdue() {
+    messageStartedAt = 0;
+    AccessLog.backend(vhost(), Status.BAD_REQUEST.code, "Bad request (message not completed within backend.messageTimeoutMs)", List.of());
+    decoder.pause();
+    lingering = true;
+    if (!endsAfterOwedReplies()) {
+      end(Wbp.error(Status.BAD_REQUEST));
+    }
+  }
+
+  /** {@code \r\n\r\n} with no frame: a bad request on a fresh connection, a stray end between requests otherwise. */
+  private void onEmptyMessage() {
+    if (state == State.FRESH) {
+      AccessLog.backend(null, Status.BAD_REQUEST.code, Status.BAD_REQUEST.text, List.of());
+      endpoint.requests("other", Status.BAD_REQUEST.code).increment();
+      state = State.ONE_SHOT;
+      endpoint.identifiedOrGone(this);
+      writeAndClose(Wbp.error(Status.BAD_REQUEST));
+    }
+  }
+
+  /** The peer will send nothing more: what it sent is carried out and answered, then the connection closes. */
+  private void onInputEnded() {
+    inputEnded = true;
+    if (paused && state != State.PERSISTENT) {
+      return; // a worker registering (see ready) or not reading: handled as it resumes
+    }
+    // An incomplete message will never be completed: it is dropped unanswered.
+    finishAfterInputEnded();
+  }
+
+  private void finishAfterInputEnded() {
+    switch (state) {
+      case FRESH, WORKER -> close();
+      case PERSISTENT -> {
+        if (paused) {
+          return; // requests still held: handled as reading resumes
+        }
+        if (replies.size() == 0) {
+          close();
+        } else {
+          state = State.CLOSING;
+        }
+      }
+      default -> {} // ONE_SHOT and CLOSING close after their owed reply
+    }
   }
 
   private void onOversize() {
@@ -87,7 +175,7 @@ final class BackendConnection {
     if (endsAfterOwedReplies()) {
       return;
     }
-    WbpRequest req = WbpRequest.parse(frames);
+    WbpRequest req = WbpRequest.parse(frames, endpoint.maxIdentityLength());
     current = frames;
     if (req.identityMalformed()) {
       end(observed(req, frames, UNAUTHORIZED_CLOSE));
@@ -125,6 +213,7 @@ final class BackendConnection {
   }
 
   private void first(Identity id, WbpRequest req) {
+    endpoint.identifiedOrGone(this);
     if (id.isWorker()) {
       switch (req.command()) {
         case "RD" -> ready(id);
@@ -152,30 +241,53 @@ final class BackendConnection {
   private void queue(Future<Buffer> reply) {
     replies.add(reply);
     if (replies.size() >= endpoint.maxPipelined()) {
-      stopReading();
+      stopReading("pipelined");
     }
   }
 
   /**
    * Stops taking requests: the socket stops reading and the decoder stops handing out what it
-   * already holds (one read can carry thousands of pipelined requests).
+   * already holds (one read can carry thousands of pipelined requests). {@code reason}
+   * ({@code pipelined}, {@code outbound} or {@code revoked}) is counted in
+   * {@code webrocket_backend_reads_paused_total}.
    */
-  private void stopReading() {
+  private void stopReading(String reason) {
+    if (!paused) {
+      paused = true;
+      endpoint.readsPaused(reason).increment();
+    }
     socket.pause();
     decoder.pause();
   }
 
+  /** After a write: a peer that does not take what it is sent is not read either. */
+  private void boundOutbound() {
+    if (outbound.full()) {
+      stopReading("outbound");
+      outbound.whenDrained(this::resumeReadingIfDrained);
+    }
+  }
+
   /** Takes requests again once the replies owed and the bytes unsent are both back under their bounds. */
   private void resumeReadingIfDrained() {
-    if (state != State.PERSISTENT || replies.size() > endpoint.maxPipelined() / 2) {
+    if (!paused || (state != State.PERSISTENT && state != State.WORKER) || replies.size() > endpoint.maxPipelined() / 2) {
       return;
     }
-    if (socket.writeQueueFull()) {
-      socket.drainHandler(v -> resumeReadingIfDrained());
+    if (!outbound.drained()) {
+      outbound.whenDrained(this::resumeReadingIfDrained);
       return;
     }
-    decoder.resume();
+    paused = false;
+    // The socket first: the requests the decoder holds may pause reading again at once.
     socket.resume();
+    decoder.resume();
+    if (messageStartedAt != 0) {
+      messageStartedAt = System.nanoTime(); // the deadline counts while we read, not while we wait
+    }
+    noteMessageProgress();
+    if (inputEnded && !paused) {
+      finishAfterInputEnded();
+    }
   }
 
   private void writeReply(Buffer reply) {
@@ -183,25 +295,15 @@ final class BackendConnection {
       return;
     }
     lastActive = System.nanoTime();
-    if (reply == UNAUTHORIZED_CLOSE || (state == State.CLOSING && replies.size() == 0)) {
-      socket.write(reply); // a NetSocket write flushes the replies queued below too, in order
+    if (isAuthFailure(reply) || (state == State.CLOSING && replies.size() == 0)) {
+      outbound.write(reply);
       close();
       return;
     }
-    // Replies complete one event-bus task at a time, and a NetSocket write outside a read
-    // handler is flushed at once: one write() per reply. Queued unflushed and flushed once per
+    // Replies complete one event-bus task at a time; queued unflushed and flushed once per
     // event-loop pass, a pipelined burst leaves in one write (see docs/performance.md).
-    channel.write(io.netty.buffer.Unpooled.wrappedBuffer(reply.getBytes()), channel.voidPromise());
-    if (!flushScheduled) {
-      flushScheduled = true;
-      channel.executor().execute(() -> {
-        flushScheduled = false;
-        channel.flush();
-      });
-    }
-    if (socket.writeQueueFull()) {
-      stopReading(); // a client that does not read its replies is not read either
-    }
+    outbound.write(reply);
+    boundOutbound();
     resumeReadingIfDrained();
   }
 
@@ -222,7 +324,10 @@ final class BackendConnection {
       code = Integer.parseInt(reply.getString(3, reply.toString().indexOf('\n', 3)));
       text = Status.of(code).text;
       if (code == Status.UNAUTHORIZED.code) {
-        endpoint.metrics().authFailures(String.valueOf(v), "backend").increment();
+        // Label values never come from unauthenticated input: a vhost nobody serves (or an
+        // identity that does not parse) counts under one fixed label.
+        boolean known = v != null && !req.identityMalformed() && reply != UNKNOWN_VHOST_CLOSE;
+        endpoint.authFailures(known ? v : UNKNOWN_VHOST_LABEL).increment();
       }
     } else {
       switch (command) {
@@ -245,6 +350,13 @@ final class BackendConnection {
 
   /** A reply that also ends the connection: a failed identity. */
   private static final Buffer UNAUTHORIZED_CLOSE = Wbp.error(Status.UNAUTHORIZED);
+  /** The same bytes, for a vhost nobody serves: counted under {@link #UNKNOWN_VHOST_LABEL}. */
+  private static final Buffer UNKNOWN_VHOST_CLOSE = Wbp.error(Status.UNAUTHORIZED);
+  static final String UNKNOWN_VHOST_LABEL = "(unknown)";
+
+  private static boolean isAuthFailure(Buffer reply) {
+    return reply == UNAUTHORIZED_CLOSE || reply == UNKNOWN_VHOST_CLOSE;
+  }
 
   /** Answers {@code last} and closes; a persistent connection first gets the replies it is owed, in order. */
   private void end(Buffer last) {
@@ -315,7 +427,10 @@ final class BackendConnection {
 
   /** A vhost nobody serves is an unknown vhost: the identity fails (402). */
   private static Buffer errorReply(Throwable err) {
-    Status s = Bus.statusOf(err, Status.UNAUTHORIZED);
+    Status s = Bus.statusOf(err, null);
+    if (s == null) {
+      return UNKNOWN_VHOST_CLOSE;
+    }
     return s == Status.UNAUTHORIZED ? UNAUTHORIZED_CLOSE : Wbp.error(s);
   }
 
@@ -323,20 +438,27 @@ final class BackendConnection {
 
   private void ready(Identity id) {
     // Nothing else is read until the worker is registered, not even what came with the RD.
+    paused = true;
     socket.pause();
     decoder.pause();
     JsonObject body = new JsonObject().put("token", id.token()).put("command", "RD").put("worker", id.id())
         .put("node", endpoint.nodeId());
     Bus.request(endpoint.vertx(), Addresses.vhost(id.vhost()), "backend", body).onComplete(ok -> {
+      if (state == State.CLOSED) {
+        return; // gone while registering (see issue 11's lobby fix for what the registry keeps)
+      }
       identity = id;
       state = State.WORKER;
       lastHeard = System.nanoTime();
       triggers = endpoint.vertx().eventBus().consumer(Addresses.workers(id.vhost()), this::trigger);
       heartbeatTimer = endpoint.vertx().setPeriodic(endpoint.heartbeatIntervalMs(), t -> heartbeat());
-      socket.write(Wbp.HB);
-      decoder.resume();
-      socket.resume();
-    }, err -> writeAndClose(errorReply(err)));
+      outbound.write(Wbp.HB);
+      if (inputEnded) {
+        close();
+        return;
+      }
+      resumeReadingIfDrained();
+    }, err -> writeAndClose(observed(WbpRequest.parse(current), current, errorReply(err))));
   }
 
   private void worker(WbpRequest req) {
@@ -344,17 +466,20 @@ final class BackendConnection {
       case "HB" -> lastHeard = System.nanoTime();
       case "RD" -> lastHeard = System.nanoTime();
       case "QT" -> close();
-      default -> socket.write(Wbp.error(Status.BAD_REQUEST));
+      default -> {
+        outbound.write(Wbp.error(Status.BAD_REQUEST));
+        boundOutbound();
+      }
     }
   }
 
   /** Exactly one worker gets each trigger: the event bus picks this consumer, we write {@code TR}. */
   private void trigger(Message<String> msg) {
-    if (state != State.WORKER || socket.writeQueueFull()) {
+    if (state != State.WORKER || outbound.full()) {
       Bus.fail(msg, Status.SERVICE_UNAVAILABLE);
       return;
     }
-    socket.write(Wbp.encode("TR", msg.body()));
+    outbound.write(Wbp.encode("TR", msg.body()));
     msg.reply(null);
   }
 
@@ -365,7 +490,7 @@ final class BackendConnection {
       writeAndClose(Wbp.QT);
       return;
     }
-    socket.write(Wbp.HB);
+    outbound.write(Wbp.HB);
   }
 
   // ---- closing ----
@@ -374,8 +499,28 @@ final class BackendConnection {
     if (state == State.CLOSED) {
       return;
     }
-    socket.write(last);
+    outbound.write(last);
     close();
+  }
+
+  /**
+   * The vhost's token was regenerated: a worker or persistent client identified with the old one
+   * ({@code previous}, a fingerprint) is sent {@code QT} and closed — a persistent client after
+   * the replies it is owed.
+   */
+  void revoke(String previous) {
+    if (identity == null || !previous.equals(io.webrocket.vhost.Secrets.fingerprint(identity.token()))) {
+      return;
+    }
+    AccessLog.backend(vhost(), Status.UNAUTHORIZED.code, "Unauthorized (access token regenerated)", List.of());
+    switch (state) {
+      case WORKER -> writeAndClose(Wbp.QT);
+      case PERSISTENT -> {
+        stopReading("revoked");
+        end(Wbp.QT);
+      }
+      default -> {}
+    }
   }
 
   /**
@@ -408,6 +553,7 @@ final class BackendConnection {
   /** The endpoint's limits changed: the decoder, rate and heartbeat follow. */
   void reconfigured() {
     decoder.maxMessageSize(endpoint.maxMessageSize());
+    outbound.limit(endpoint.outboundQueueBytes());
     rate.limit(endpoint.requestsPerSecond(), endpoint.requestsBurst());
     if (heartbeatTimer >= 0) {
       endpoint.vertx().cancelTimer(heartbeatTimer);
@@ -421,12 +567,13 @@ final class BackendConnection {
     }
     leaveLobby();
     state = State.CLOSED;
-    channel.flush(); // replies queued for the next pass's flush leave before the close
+    endpoint.identifiedOrGone(this);
+    outbound.flush(); // replies queued for the next pass's flush leave before the close
     if (lingering) {
       // Closing with unread input makes the kernel reset the connection, and the client could
       // lose the reply it is owed. Half-close once the reply is out, drop what still arrives
       // (the decoder has stopped) for a moment, then close.
-      socket.write(Buffer.buffer()).onComplete(x -> ((io.netty.channel.socket.SocketChannel) channel.channel()).shutdownOutput());
+      outbound.afterWritten(() -> ((io.netty.channel.socket.SocketChannel) channel.channel()).shutdownOutput());
       endpoint.vertx().setTimer(LINGER_MS, t -> socket.close());
       return;
     }
@@ -436,6 +583,7 @@ final class BackendConnection {
   private void onClosed() {
     leaveLobby();
     state = State.CLOSED;
+    endpoint.identifiedOrGone(this);
     endpoint.closed(this);
     closed.tryComplete();
   }

@@ -29,6 +29,14 @@ public final class BackendEndpoint extends VerticleBase {
   private io.webrocket.metrics.Metrics metrics;
   private int maxMessageSize;
   private int maxPipelined;
+  private int outboundQueueBytes;
+  private int maxIdentityLength;
+  private long messageTimeoutNs;
+  private long messageTimer;
+  /** Connections of this instance that have not sent a complete first message yet. */
+  private final Set<BackendConnection> unidentified = new HashSet<>();
+  /** Open and unidentified connections of every instance on this node: the limits are per node. */
+  private BackendCounts counts;
   private long heartbeatIntervalMs;
   private long workerExpiryNs;
   private long idleTimeoutNs;
@@ -45,8 +53,13 @@ public final class BackendEndpoint extends VerticleBase {
     limits = c.getJsonObject("limits");
     maxMessageSize = c.getInteger("maxMessageSize");
     maxPipelined = c.getInteger("maxPipelined");
+    outboundQueueBytes = c.getInteger("outboundQueueBytes");
+    maxIdentityLength = c.getInteger("maxIdentityLength");
+    messageTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("messageTimeoutMs"));
     heartbeatIntervalMs = c.getLong("heartbeatIntervalMs");
     workerExpiryNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("workerExpiryMs"));
+    counts = BackendCounts.of(vertx, metrics);
+    messageTimer = vertx.setPeriodic(Math.max(50, c.getLong("messageTimeoutMs") / 4), t -> closeOverdue());
     NetServerOptions options = new NetServerOptions()
         .setHost(c.getString("host"))
         .setPort(c.getInteger("port"))
@@ -57,7 +70,7 @@ public final class BackendEndpoint extends VerticleBase {
     idleTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("idleTimeoutMs"));
     idleTimer = vertx.setPeriodic(Math.max(50, c.getLong("idleTimeoutMs") / 4), t -> closeIdle());
     Tls.apply(c.getJsonObject("tls"), options);
-    if (Tls.enabled(c.getJsonObject("tls")) && c.getJsonObject("tls").getString("clientCa") != null) {
+    if (Tls.enabled(c.getJsonObject("tls")) && Tls.hasClientCa(c.getJsonObject("tls"))) {
       options.setClientAuth(io.vertx.core.http.ClientAuth.REQUIRED);
     }
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
@@ -67,12 +80,35 @@ public final class BackendEndpoint extends VerticleBase {
       limits = m.body().getJsonObject("limits");
       reconfigure(m.body().getJsonObject("backend"));
     });
-    server = vertx.createNetServer(options).connectHandler(socket -> {
-      BackendConnection conn = new BackendConnection(socket, this);
-      connections.add(conn);
-      conn.start();
-    });
+    server = vertx.createNetServer(options).connectHandler(this::accept);
     return server.listen();
+  }
+
+  /**
+   * A new connection, unless the node already has {@code limits.backendConnectionsPerNode}
+   * connections or {@code limits.backendConnectionsUnidentified} that have not yet sent a first
+   * message: then it gets {@code ER 503} and is closed (counted in
+   * {@code webrocket_backend_connections_refused_total}).
+   */
+  private void accept(io.vertx.core.net.NetSocket socket) {
+    String refused = counts.admit(limits.getInteger("backendConnectionsPerNode"), limits.getInteger("backendConnectionsUnidentified"));
+    if (refused != null) {
+      metrics.backendConnectionsRefused(refused).increment();
+      socket.write(Wbp.error(io.webrocket.bus.Status.SERVICE_UNAVAILABLE));
+      socket.close();
+      return;
+    }
+    BackendConnection conn = new BackendConnection(socket, this);
+    connections.add(conn);
+    unidentified.add(conn);
+    conn.start();
+  }
+
+  /** {@code conn} sent its first message or is gone: it no longer counts as unidentified. */
+  void identifiedOrGone(BackendConnection conn) {
+    if (unidentified.remove(conn)) {
+      counts.identified();
+    }
   }
 
   /**
@@ -82,6 +118,7 @@ public final class BackendEndpoint extends VerticleBase {
   @Override
   public Future<?> stop() {
     vertx.cancelTimer(idleTimer);
+    vertx.cancelTimer(messageTimer);
     return Future.join(List.copyOf(connections).stream().map(BackendConnection::quit).toList())
         .transform(x -> server.close());
   }
@@ -90,6 +127,9 @@ public final class BackendEndpoint extends VerticleBase {
   private void reconfigure(JsonObject c) {
     maxMessageSize = c.getInteger("maxMessageSize");
     maxPipelined = c.getInteger("maxPipelined");
+    outboundQueueBytes = c.getInteger("outboundQueueBytes");
+    maxIdentityLength = c.getInteger("maxIdentityLength");
+    messageTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("messageTimeoutMs"));
     workerExpiryNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("workerExpiryMs"));
     heartbeatIntervalMs = c.getLong("heartbeatIntervalMs");
     connections.forEach(BackendConnection::reconfigured);
@@ -101,14 +141,28 @@ public final class BackendEndpoint extends VerticleBase {
     List.copyOf(connections).stream().filter(c -> c.idle(now, idleTimeoutNs)).forEach(BackendConnection::close);
   }
 
+  /** Cuts the connections whose message has been arriving for longer than {@code backend.messageTimeoutMs}. */
+  private void closeOverdue() {
+    long now = System.nanoTime();
+    List.copyOf(connections).stream().filter(c -> c.overdue(now, messageTimeoutNs)).forEach(BackendConnection::onOverdue);
+  }
+
   void closed(BackendConnection conn) {
-    connections.remove(conn);
+    identifiedOrGone(conn);
+    if (connections.remove(conn)) {
+      counts.closed();
+    }
   }
 
   private void onEvent(Message<JsonObject> msg) {
-    if ("vhostDeleted".equals(msg.body().getString("type"))) {
-      String vhost = msg.body().getString("vhost");
-      List.copyOf(connections).stream().filter(c -> vhost.equals(c.vhost())).forEach(BackendConnection::quit);
+    String vhost = msg.body().getString("vhost");
+    switch (String.valueOf(msg.body().getString("type"))) {
+      case "vhostDeleted" -> List.copyOf(connections).stream().filter(c -> vhost.equals(c.vhost())).forEach(BackendConnection::quit);
+      case "tokenRegenerated" -> {
+        String previous = msg.body().getString("previous");
+        List.copyOf(connections).stream().filter(c -> vhost.equals(c.vhost())).forEach(c -> c.revoke(previous));
+      }
+      default -> {}
     }
   }
 
@@ -127,6 +181,14 @@ public final class BackendEndpoint extends VerticleBase {
 
   int maxPipelined() {
     return maxPipelined;
+  }
+
+  int outboundQueueBytes() {
+    return outboundQueueBytes;
+  }
+
+  int maxIdentityLength() {
+    return maxIdentityLength;
   }
 
   int requestsPerSecond() {
@@ -158,5 +220,14 @@ public final class BackendEndpoint extends VerticleBase {
 
   io.micrometer.core.instrument.Counter broadcasts(String vhost) {
     return counters.computeIfAbsent("BC " + vhost, k -> metrics.broadcasts(vhost, "backend"));
+  }
+
+  /** {@code vhost}: a vhost that exists, or {@link BackendConnection#UNKNOWN_VHOST_LABEL}. */
+  io.micrometer.core.instrument.Counter authFailures(String vhost) {
+    return counters.computeIfAbsent("402 " + vhost, k -> metrics.authFailures(vhost, "backend"));
+  }
+
+  io.micrometer.core.instrument.Counter readsPaused(String reason) {
+    return counters.computeIfAbsent("paused " + reason, k -> metrics.backendReadsPaused(reason));
   }
 }

@@ -16,9 +16,19 @@ import java.util.function.Consumer;
  * message larger than the limit is reported once through {@code onOversize} and the decoder
  * stops: framing cannot be trusted after it. While paused, no message is delivered, not even one
  * already received; it waits for {@link #resume()}.
+ *
+ * <p>What it holds is bounded in bytes, not lines: the message's bytes may not exceed the limit,
+ * and neither may they plus {@link #FRAME_COST} per frame exceed twice the limit — a frame costs
+ * memory even when empty (a list slot, a String), so a flood of empty lines is refused long
+ * before it could hold twenty times what it sent. A message with no frames at all (an end
+ * right after the previous message, or on a fresh stream) is reported to {@code onEmpty}.
  */
 public final class WbpDecoder {
+  /** What one frame costs beyond its characters, roughly: a String, its array and a list slot. */
+  public static final int FRAME_COST = 48;
+
   private int maxMessageSize;
+  private Runnable onEmpty = () -> {};
   private final Consumer<List<String>> onMessage;
   private final Runnable onOversize;
 
@@ -34,6 +44,16 @@ public final class WbpDecoder {
     this.maxMessageSize = maxMessageSize;
     this.onMessage = onMessage;
     this.onOversize = onOversize;
+  }
+
+  /** Told of each message that has no frame at all ({@code \r\n\r\n} alone). */
+  public void onEmpty(Runnable handler) {
+    this.onEmpty = handler;
+  }
+
+  /** True while part of a message has been received: a frame or the start of a line. */
+  public boolean midMessage() {
+    return !failed && (!frames.isEmpty() || pending.length() > 0);
   }
 
   /** A new limit (live configuration); the message being read is held to it too. */
@@ -75,6 +95,10 @@ public final class WbpDecoder {
         if (failed) {
           return;
         }
+        if (messageBytes + (long) FRAME_COST * frames.size() > 2L * maxMessageSize) {
+          fail();
+          return;
+        }
         lineStart = i + 1;
       }
     }
@@ -102,6 +126,8 @@ public final class WbpDecoder {
         messageBytes = 0;
         if (!message.isEmpty()) {
           onMessage.accept(message);
+        } else {
+          onEmpty.run();
         }
         return;
       }
@@ -123,7 +149,8 @@ public final class WbpDecoder {
       messageBytes -= length;
       return; // stray empty line between messages
     }
-    frames.add(buf.getString(start, end, StandardCharsets.UTF_8.name()));
+    // Empty frames share one String: a run of empty lines costs list slots only.
+    frames.add(end == start ? "" : buf.getString(start, end, StandardCharsets.UTF_8.name()));
   }
 
   private void fail() {

@@ -29,6 +29,14 @@ public record WbpRequest(Identity identity, boolean identityMalformed, String co
   }
 
   public static WbpRequest parse(List<String> frames) {
+    return parse(frames, Integer.MAX_VALUE);
+  }
+
+  /**
+   * As {@link #parse(List)}; an identity line longer than {@code maxIdentityLength} characters
+   * ({@code backend.maxIdentityLength}) is malformed without being matched.
+   */
+  public static WbpRequest parse(List<String> frames, int maxIdentityLength) {
     int end = frames.size();
     while (end > 0 && frames.get(end - 1).isEmpty()) {
       end--;
@@ -37,7 +45,7 @@ public record WbpRequest(Identity identity, boolean identityMalformed, String co
     Identity identity = null;
     boolean malformed = false;
     if (i < end && frames.get(i).indexOf(':') >= 0) {
-      identity = Identity.parse(frames.get(i));
+      identity = frames.get(i).length() > maxIdentityLength ? null : Identity.parse(frames.get(i));
       malformed = identity == null;
       i++;
       if (i < end && frames.get(i).isEmpty()) {

@@ -27,10 +27,11 @@ public final class CommandLine {
       "  -cluster-host HOST      interface the cluster listens on (default 127.0.0.1; 'auto' in containers)",
       "  -cluster-port PORT      Hazelcast member port (default 5701)",
       "  -cluster-members LIST   TCP-IP join list: HOST:PORT,HOST:PORT,... (default 127.0.0.1:5701-5703)",
+      "  -print-secrets          print the admin cookie and new vhost tokens even when stdout is not a terminal",
       "  -help                   this text");
 
   /** What the command line asked for. */
-  public record Parsed(String configFile, JsonObject flags, boolean help) {}
+  public record Parsed(String configFile, JsonObject flags, boolean help, boolean printSecrets) {}
 
   private CommandLine() {}
 
@@ -76,7 +77,8 @@ public final class CommandLine {
     JsonObject flags = new JsonObject();
     String config = null;
     boolean help = false;
-    Split split = split(args, java.util.Set.of("help", "h", "cluster"));
+    boolean printSecrets = false;
+    Split split = split(args, java.util.Set.of("help", "h", "cluster", "print-secrets"));
     if (!split.positional().isEmpty()) {
       throw new IllegalArgumentException("unexpected argument: " + split.positional().get(0));
     }
@@ -85,6 +87,10 @@ public final class CommandLine {
       String value = flag.getValue();
       if (name.equals("help") || name.equals("h")) {
         help = true;
+        continue;
+      }
+      if (name.equals("print-secrets")) {
+        printSecrets = true;
         continue;
       }
       switch (name) {
@@ -103,7 +109,7 @@ public final class CommandLine {
         default -> throw new IllegalArgumentException("unknown flag: -" + name);
       }
     }
-    return new Parsed(config, flags, help);
+    return new Parsed(config, flags, help, printSecrets);
   }
 
   private static int port(String flag, String value) {

@@ -45,6 +45,9 @@ public final class Settings {
             .put("port", 8081)
             .put("maxMessageSize", 65536)
             .put("maxPipelined", 1024)
+            .put("outboundQueueBytes", 262_144)
+            .put("messageTimeoutMs", 10_000L)
+            .put("maxIdentityLength", 256)
             .put("idleTimeoutMs", 300_000L)
             .put("heartbeatIntervalMs", 500L)
             .put("workerExpiryMs", 3_000L)
@@ -63,8 +66,10 @@ public final class Settings {
             .put("failureDetectionMs", 5_000L))
         .put("shutdown", new JsonObject().put("timeoutMs", 10_000L))
         .put("reload", new JsonObject().put("scanPeriodMs", 2_000L))
-        .put("log", new JsonObject().put("level", "INFO").put("format", "text").put("access", true))
-        .put("tls", new JsonObject().putNull("cert").putNull("key").putNull("clientCa"))
+        .put("log", new JsonObject().put("level", "INFO").put("format", "text").put("access", true).put("maxFieldLength", 256))
+        .put("tls", new JsonObject().putNull("cert").putNull("key").putNull("clientCa")
+            .put("protocols", new io.vertx.core.json.JsonArray().add("TLSv1.2").add("TLSv1.3"))
+            .put("ciphers", new io.vertx.core.json.JsonArray()))
         .put("tokens", new JsonObject().put("lifetimeMs", 300_000L))
         .put("limits", new JsonObject()
             .put("messagesPerSecond", 100)
@@ -79,7 +84,9 @@ public final class Settings {
             .put("controlFramesPerSecond", 10)
             .put("controlFramesBurst", 50)
             .put("presenceDataBytes", 1024)
-            .put("permissionMatchSteps", 100_000))
+            .put("permissionMatchSteps", 100_000)
+            .put("backendConnectionsPerNode", 10_000)
+            .put("backendConnectionsUnidentified", 1_000))
         .put("store", new JsonObject()
             .put("type", "sqlite")
             .put("fsync", false)
@@ -190,6 +197,9 @@ public final class Settings {
     origins(ws.getValue("allowedOrigins"), "websocket.allowedOrigins");
     range(be, "backend", "maxMessageSize", 16 * 1024, 64 * 1024 * 1024);
     range(be, "backend", "maxPipelined", 1, 1_000_000);
+    range(be, "backend", "outboundQueueBytes", 4096, 64 * 1024 * 1024);
+    range(be, "backend", "messageTimeoutMs", 100, 3_600_000);
+    range(be, "backend", "maxIdentityLength", 64, 65_536);
     range(be, "backend", "idleTimeoutMs", 1000, 86_400_000);
     range(be, "backend", "heartbeatIntervalMs", 50, 1999);
     range(be, "backend", "workerExpiryMs", 100, 600_000);
@@ -214,10 +224,12 @@ public final class Settings {
     if (!java.util.Set.of("text", "json").contains(String.valueOf(log.getValue("format")))) {
       throw new InvalidException("log.format", "must be text or json, got " + log.getValue("format"));
     }
+    range(log, "log", "maxFieldLength", 16, 1_000_000);
     JsonObject tls = section(c, "tls");
     if ((tls.getValue("cert") == null) != (tls.getValue("key") == null)) {
       throw new InvalidException("tls", "cert and key go together");
     }
+    Tls.validate(tls);
     JsonObject vhosts = section(c, "vhosts");
     for (String path : vhosts.fieldNames()) {
       if (!io.webrocket.vhost.Names.isValidVhost(path) || io.webrocket.vhost.Names.isReservedAdminPath(path)) {

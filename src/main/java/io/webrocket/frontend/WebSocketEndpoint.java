@@ -10,7 +10,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.PemKeyCertOptions;
@@ -130,8 +129,8 @@ public final class WebSocketEndpoint extends VerticleBase {
 
   /** Reads the PEM certificate and key (files: off the event loop) into a server TLS context. */
   private Future<SslContext> sslContext(JsonObject tls) {
-    return vertx.executeBlocking(() -> SslContextBuilder.forServer(new PemKeyCertOptions()
-        .setCertPath(tls.getString("cert")).setKeyPath(tls.getString("key")).getKeyManagerFactory(vertx)).build());
+    return vertx.executeBlocking(() -> Tls.nettyServerContext(tls, new PemKeyCertOptions()
+        .setCertPath(tls.getString("cert")).setKeyPath(tls.getString("key")).getKeyManagerFactory(vertx)));
   }
 
   private int instances() {

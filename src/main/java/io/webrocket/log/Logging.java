@@ -36,6 +36,7 @@ public final class Logging {
     ch.qos.logback.classic.Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
     root.setLevel(Level.toLevel(log.getString("level", "INFO"), Level.INFO));
     ctx.getLogger("webrocket.access").setLevel(log.getBoolean("access", true) ? Level.INFO : Level.OFF);
+    AccessLog.maxFieldLength(log.getInteger("maxFieldLength", 256));
     ctx.getLogger("io.netty").setLevel(Level.WARN);
     ctx.getLogger("com.hazelcast").setLevel(Level.WARN);
     // Vert.x 5.0.7 registers its event-bus "pending" gauge twice and Micrometer warns at every

@@ -99,7 +99,39 @@ public final class Metrics {
     return gauge(WORKERS, "Backend workers connected", vhost);
   }
 
+  private AtomicLong plainGauge(String name, String description) {
+    return gauges.computeIfAbsent(name, k -> {
+      AtomicLong value = new AtomicLong();
+      Gauge.builder(name, value, AtomicLong::get).description(description).register(registry);
+      return value;
+    });
+  }
+
+  public AtomicLong backendConnections() {
+    return plainGauge("webrocket.backend.connections", "Open backend (WBP) connections");
+  }
+
+  public AtomicLong backendConnectionsUnidentified() {
+    return plainGauge("webrocket.backend.connections.unidentified",
+        "Backend (WBP) connections that have not sent a complete first message yet");
+  }
+
   // ---- counters ----
+
+  /** {@code reason}: {@code connections} (the node's limit) or {@code unidentified}. */
+  public Counter backendConnectionsRefused(String reason) {
+    return Counter.builder("webrocket.backend.connections.refused").description("Backend (WBP) connections refused with ER 503")
+        .tags("reason", reason).register(registry);
+  }
+
+  /**
+   * {@code reason}: {@code pipelined} (backend.maxPipelined replies owed), {@code outbound}
+   * (backend.outboundQueueBytes unsent) or {@code revoked} (token regenerated).
+   */
+  public Counter backendReadsPaused(String reason) {
+    return Counter.builder("webrocket.backend.reads.paused").description("Times a backend connection stopped being read")
+        .tags("reason", reason).register(registry);
+  }
 
   /** {@code source}: {@code browser} (WWFP broadcast) or {@code backend} (WBP BC). */
   public Counter broadcasts(String vhost, String source) {

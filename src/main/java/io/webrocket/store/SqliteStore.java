@@ -26,6 +26,12 @@ public final class SqliteStore implements AutoCloseable {
   private final Connection db;
 
   public SqliteStore(Path file, boolean fsyncEachWrite) throws SQLException {
+    try {
+      // 0600 before SQLite creates it: its WAL and SHM files take the database file's mode.
+      DataDirectory.createPrivateFile(file);
+    } catch (java.io.IOException e) {
+      throw new SQLException("cannot create " + file + ": " + e.getMessage(), e);
+    }
     db = DriverManager.getConnection("jdbc:sqlite:" + file.toAbsolutePath());
     try (Statement s = db.createStatement()) {
       s.execute("PRAGMA journal_mode=WAL");

@@ -26,6 +26,18 @@ public final class Secrets {
     return hex(64);
   }
 
+  /**
+   * A one-way fingerprint of a token (SHA-256, hex), to name it in announcements without
+   * sending the secret itself around the cluster.
+   */
+  public static String fingerprint(String token) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e); // every JDK has SHA-256
+    }
+  }
+
   /** Constant-time comparison, so response timing reveals nothing about a secret. */
   public static boolean same(String expected, String given) {
     if (expected == null || given == null) {

@@ -110,7 +110,8 @@ public final class VhostDirectory extends VerticleBase {
         if (!vhosts.containsKey(path)) {
           created = create(path).map(token -> {
             // Printed for the operator, never logged: logs must not hold secrets.
-            System.out.println("declared vhost " + path + " created; access token " + token);
+            io.webrocket.log.SecretOutput.println("declared vhost " + path + " created; access token " + token,
+                "declared vhost " + path + " created; its access token: admin show_vhost " + path);
             return null;
           });
         }
@@ -227,6 +228,10 @@ public final class VhostDirectory extends VerticleBase {
             return Future.failedFuture(r.cause());
           }
           vhosts.put(path, new Vhost(token, current.deployment()));
+          // Every node's backend endpoint disconnects the workers and persistent clients that
+          // identified with the old token (named by its fingerprint, not sent).
+          vertx.eventBus().publish(Addresses.events(), new JsonObject().put("type", "tokenRegenerated")
+              .put("vhost", path).put("previous", Secrets.fingerprint(v.token())));
           return Future.succeededFuture(token);
         });
   }

@@ -261,6 +261,28 @@ class WbpDecoderTest {
   }
 
   @Test
+  void emptyLinesAfterAFrameAreBoundedInBytesHeldNotLines() {
+    // 65,001 bytes on the wire fit the limit, but as frames they would hold ~28 bytes each.
+    Recorder r = new Recorder(65_536).feed("A\n" + "\n".repeat(65_000));
+    assertEquals(1, r.oversize);
+    assertEquals(List.of(), r.messages);
+    // A legitimate message with a few frames at the limit still passes (see messageExactlyAtLimit...).
+    Recorder ok = new Recorder(16 * 1024).feed("A\n" + "\n".repeat(100) + "B\n\r\n\r\n");
+    assertEquals(0, ok.oversize);
+    assertEquals(102, ok.messages.get(0).size());
+  }
+
+  @Test
+  void aMessageWithNoFramesIsReportedAsEmpty() {
+    int[] empty = {0};
+    Recorder r = new Recorder(1 << 16);
+    r.decoder.onEmpty(() -> empty[0]++);
+    r.feed("\r\n\r\nOC\na\n\r\n\r\n\n\n\r\n\r\n");
+    assertEquals(List.of(List.of("OC", "a")), r.messages);
+    assertEquals(2, empty[0]);
+  }
+
+  @Test
   void truncatedMessageStaysPending() {
     Recorder r = new Recorder(1 << 16).feed("OC\nchat\n\r\n");
     assertEquals(List.of(), r.messages);

@@ -299,6 +299,44 @@ class TlsTest {
     assertEquals(200, https(mutual, "GET", "/", mutual.cookie()).statusCode());
   }
 
+  /** What {@code openssl s_client} says of a TLS 1.2 handshake with the backend port offering only {@code cipher}. */
+  static String handshakeOffering(TestNode node, String cipher) throws Exception {
+    Process p = new ProcessBuilder("openssl", "s_client", "-connect", "127.0.0.1:" + node.backendPort, "-tls1_2",
+        "-cipher", cipher + ":@SECLEVEL=0", "-servername", "localhost")
+        .redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null"))).start();
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+    return out;
+  }
+
+  @Test
+  void staticRsaCbcSha1SuitesAreRefusedAndForwardSecretAeadOnesServed() throws Exception {
+    String weak = handshakeOffering(tls, "AES128-SHA");
+    assertFalse(weak.matches("(?s).*Cipher( is|\\s+:)\\s*AES128-SHA.*"), "AES128-SHA accepted:\n" + weak);
+    String strong = handshakeOffering(tls, "ECDHE-RSA-AES128-GCM-SHA256");
+    assertTrue(strong.matches("(?s).*Cipher( is|\\s+:)\\s*ECDHE-RSA-AES128-GCM-SHA256.*"), strong);
+  }
+
+  @Test
+  void anEmptyClientCaAsksNoCertificateAtStartAndOnReload() throws Exception {
+    JsonObject section = new JsonObject()
+        .put("cert", dir.resolve("cert.pem").toString())
+        .put("key", dir.resolve("key.pem").toString())
+        .put("clientCa", "");
+    try (TestNode n = TestNode.start(new JsonObject().put("tls", section.copy()))) {
+      String token = createVhost(n, "/noca");
+      String id = WbpClient.identity("req", "/noca", token);
+      assertTrue(backendServed(n, trusting, id), "at start: no client certificate needed");
+      // A reload with the same section, as the Reloader publishes it.
+      n.node.vertx().eventBus().publish(io.webrocket.bus.Addresses.tls(), section.copy()
+          .put("protocols", new io.vertx.core.json.JsonArray().add("TLSv1.2").add("TLSv1.3"))
+          .put("ciphers", new io.vertx.core.json.JsonArray()));
+      Thread.sleep(500);
+      assertTrue(backendServed(n, trusting, id), "after a reload: no client certificate needed");
+      assertTrue(backendServed(n, trustingWithClientCert, id));
+    }
+  }
+
   static String createVhost(TestNode node, String vhost) throws Exception {
     assertEquals(302, https(node, "POST", vhost, node.cookie()).statusCode());
     return new JsonObject(https(node, "GET", vhost, node.cookie()).body()).getJsonObject("vhost").getString("accessToken");
