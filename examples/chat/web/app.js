@@ -179,7 +179,7 @@
   $('send').addEventListener('submit', function (e) {
     e.preventDefault();
     var input = $('text');
-    if (!input.value) return;
+    if (!input.value.trim()) return; // the worker drops blank lines
     wr.trigger('message', { room: room, user: name, text: input.value });
     input.value = '';
     input.focus();

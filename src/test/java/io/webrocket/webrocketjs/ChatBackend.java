@@ -22,8 +22,12 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A stand-in for the example chat backend (the Kosmonaut issue's), speaking WBP to a real node
- * with the test fixtures. It implements the demo page's contract: serves
+ * A test backend for the webrocket.js tests, speaking WBP to a real node with the test fixtures.
+ * The real example backend ({@code io.webrocket.examples.chat.ChatBackend}) is driven with the demo
+ * page by {@code ChatDemoBrowserTest}; this one stays because these tests need more than its
+ * contract: the harness pages, the 2012 yodachat token route and worker job, token requests
+ * that fail on demand, counts of tokens issued and the triggers received, and a node that moves
+ * ports on restart. It implements the demo page's contract too: serves
  * {@code examples/chat/web/} at {@code /}, the test pages at {@code /test/},
  * {@code GET /webrocket/config}, {@code POST /webrocket/auth} ({@code AT} for the uid),
  * {@code GET /webrocket/auth.json?uid=U} (the 2012 yodachat style), {@code GET/POST /rooms},
