@@ -1,5 +1,6 @@
 package io.webrocket.backend;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,6 +13,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /** WBP framing on raw bytes: whatever the segmentation, the same messages come out. */
+@Tag("fast") // no sockets, no nodes: runs in the fast tier (mvn -Pfast test)
 class WbpDecoderTest {
   private static final String ID = "req:/demo:0123456789abcdef0123456789abcdef01234567:6f1c1a8e-3a4b-4f7e-9b3c-2a0f5d7e8c91";
   private static final String WORKER = "dlr:/v:0123456789abcdef0123456789abcdef01234567:6f1c1a8e-3a4b-4f7e-9b3c-2a0f5d7e8c91";

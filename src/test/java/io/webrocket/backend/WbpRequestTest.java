@@ -1,5 +1,6 @@
 package io.webrocket.backend;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -12,6 +13,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Requests from decoded frames (identity, command, arguments), and the encoder's exact bytes. */
+@Tag("fast") // no sockets, no nodes: runs in the fast tier (mvn -Pfast test)
 class WbpRequestTest {
   private static final String TOKEN = "0123456789abcdef0123456789abcdef01234567";
   private static final String UUID = "6f1c1a8e-3a4b-4f7e-9b3c-2a0f5d7e8c91";

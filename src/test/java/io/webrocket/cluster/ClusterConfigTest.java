@@ -1,5 +1,6 @@
 package io.webrocket.cluster;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -15,6 +16,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The {@code cluster} section: flags, environment, validation, and the Hazelcast configuration it makes. */
+@Tag("fast") // no sockets, no nodes: runs in the fast tier (mvn -Pfast test)
 class ClusterConfigTest {
   private static JsonObject resolve(Map<String, String> env, String... args) {
     return Settings.resolve(new JsonObject(), env, Map.of(), CommandLine.parse(args).flags());

@@ -1,5 +1,6 @@
 package io.webrocket.config;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -11,6 +12,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** The {@code store} section: {@code type} and {@code postgres.*}, their defaults, overrides and validation. */
+@Tag("fast") // no sockets, no nodes: runs in the fast tier (mvn -Pfast test)
 class PostgresSettingsTest {
 
   private static JsonObject resolve(JsonObject store, Map<String, String> env) {

@@ -1,5 +1,6 @@
 package io.webrocket.frontend;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,6 +18,7 @@ import org.junit.jupiter.api.Test;
  * written, the bound, and that every segment buffer is released. Over real sockets:
  * {@link FanoutOrderTest}.
  */
+@Tag("fast") // no sockets, no nodes: runs in the fast tier (mvn -Pfast test)
 class FanoutBatchTest {
 
   /** One sealed segment as the writer saw it. */

@@ -1,5 +1,6 @@
 package io.webrocket.frontend;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,6 +14,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The WWFP codec on raw text: what decodes to which message, what is malformed, what encodes to which bytes. */
+@Tag("fast") // no sockets, no nodes: runs in the fast tier (mvn -Pfast test)
 class WwfpCodecTest {
 
   private static Wwfp.Message decode(String text) {

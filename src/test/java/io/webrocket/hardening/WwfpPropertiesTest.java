@@ -1,5 +1,6 @@
 package io.webrocket.hardening;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -12,6 +13,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /** Properties of the WWFP codec over generated input (see {@link Property}). */
+@Tag("fast") // no sockets, no nodes: runs in the fast tier (mvn -Pfast test)
 class WwfpPropertiesTest {
   static final String VALID = "{\"broadcast\":{\"channel\":\"chat\",\"event\":\"said\",\"data\":{\"a\":[1,2.5,true,null,{\"b\":\"c\"}]}}}";
 

@@ -1,5 +1,6 @@
 package io.webrocket.kosmonaut;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.Timeout;
  * HTTP server. Checked on the class files' constant pools (what the JVM will actually load) and on
  * the sources' imports (constants the compiler inlines leave no trace in a class file).
  */
+@Tag("fast") // no sockets, no nodes: runs in the fast tier (mvn -Pfast test)
 @Timeout(60)
 class KosmonautDependenciesTest {
   static final List<String> LIBRARY = List.of("java/", "javax/net/", "javax/security/", "com/fasterxml/jackson/core/",

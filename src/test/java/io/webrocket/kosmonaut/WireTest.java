@@ -1,5 +1,6 @@
 package io.webrocket.kosmonaut;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** WBP framing on raw bytes: what the library writes and how it reads the broker's messages. */
+@Tag("fast") // no sockets, no nodes: runs in the fast tier (mvn -Pfast test)
 @Timeout(10)
 class WireTest {
   static byte[] bytes(String s) {
