@@ -466,7 +466,13 @@ final class Scale {
       so.handler(RecordParser.newDelimited("\r\n\r\n", rec -> {
         String[] lines = rec.toString().trim().split("\n");
         if (!ka[0]) {
-          ka[0] = true; // the KA's OK
+          ka[0] = true;
+          if (!"OK".equals(lines[0].trim())) {
+            result.completeExceptionally(new IllegalStateException("KA refused: " + rec));
+            so.close();
+            return;
+          }
+          log("  KA accepted by %s; asking for %d tokens", s.name, uids.size());
           send.run();
           return;
         }
@@ -491,7 +497,7 @@ final class Scale {
       return got;
     } catch (java.util.concurrent.TimeoutException e) {
       throw new IllegalStateException("only " + out.size() + " of " + uids.size() + " single access tokens from " + s.name
-          + " in 300 s");
+          + " in 300 s" + (out.isEmpty() ? " (no answer to the identity and KA either, unless logged above)" : ""));
     }
   }
 
