@@ -2,11 +2,9 @@ package io.webrocket.backend;
 
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.DecodeException;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetSocket;
 import io.webrocket.backend.WbpRequest.Identity;
@@ -17,6 +15,8 @@ import io.webrocket.frontend.Frame;
 import io.webrocket.frontend.Wwfp;
 import io.webrocket.limits.TokenBucket;
 import io.webrocket.log.AccessLog;
+import io.webrocket.vhost.Registry;
+import io.webrocket.vhost.RegistryClient;
 import java.util.List;
 
 /**
@@ -258,16 +258,17 @@ final class BackendConnection {
 
   /** One client request; always completes, with the reply to write (errors included). */
   private Future<Buffer> dispatch(Identity id, WbpRequest req) {
-    String vhost = id.vhost();
+    Registry registry = registry(id);
     switch (req.command()) {
       case "KA":
-        return toReply(backend(vhost, id.token(), "identify", req.args()), Wbp.OK);
+        return toReply(registry.identify(id.token()), Wbp.OK);
       case "OC":
+        return toReply(registry.openChannel(id.token(), req.arg(0), Registry.IfOpen.SUCCEED), Wbp.OK);
       case "CC":
-        return toReply(backend(vhost, id.token(), req.command(), req.args()), Wbp.OK);
+        return toReply(registry.closeChannel(id.token(), req.arg(0)), Wbp.OK);
       case "AT":
-        return backend(vhost, id.token(), "AT", req.args())
-            .map(m -> Wbp.encode("AT", ((JsonObject) m.body()).getString("token")))
+        return registry.issueAccessToken(id.token(), req.arg(0), req.arg(1))
+            .map(token -> Wbp.encode("AT", token))
             .recover(err -> Future.succeededFuture(errorReply(err)));
       case "BC":
         return broadcast(id, req);
@@ -278,7 +279,7 @@ final class BackendConnection {
 
   /** A request refused without the registry: a bad identity still gets 402 first, as for any request. */
   private Future<Buffer> refuse(Identity id, Status status) {
-    return toReply(backend(id.vhost(), id.token(), "identify", List.of()), Wbp.error(status));
+    return toReply(registry(id).identify(id.token()), Wbp.error(status));
   }
 
   private Future<Buffer> broadcast(Identity id, WbpRequest req) {
@@ -298,15 +299,37 @@ final class BackendConnection {
     } catch (DecodeException e) {
       return refuse(id, Status.BAD_REQUEST);
     }
-    // Encoded once, here at the edge; the registry checks and publishes it as it is.
+    // Encoded once, here at the edge, and published from here once checked.
     Frame frame = Frame.text(Wwfp.userEvent(event, data, channel, null));
-    DeliveryOptions o = Bus.action("broadcast").addHeader("token", id.token()).addHeader(Addresses.CHANNEL, channel);
-    return toReply(Bus.requestWith(endpoint.vertx(), Addresses.vhost(id.vhost()), frame, o), Wbp.OK);
+    io.webrocket.vhost.NodeView view = endpoint.view();
+    Future<Void> checked;
+    if (view.tokenValid(id.vhost(), id.token()) && view.channelOpen(id.vhost(), channel)) {
+      checked = Future.succeededFuture(); // this node knows both: no request leaves the node
+    } else {
+      long generation = view.generation(id.vhost());
+      checked = registry(id).checkBroadcast(id.token(), channel).onSuccess(ok -> {
+        view.learnToken(id.vhost(), id.token(), generation);
+        view.learnChannel(id.vhost(), channel, generation);
+      });
+    }
+    // Checks run side by side; the frames leave in the order the client sent them.
+    io.vertx.core.Promise<Void> turn = io.vertx.core.Promise.promise();
+    Future<Void> before = lastPublished;
+    lastPublished = turn.future();
+    before.onComplete(x -> checked.onComplete(c -> {
+      if (c.succeeded()) {
+        io.webrocket.bus.Fanout.publish(endpoint.vertx(), id.vhost(), channel, frame, null);
+      }
+      turn.complete();
+    }));
+    return toReply(turn.future().transform(x -> checked), Wbp.OK);
   }
 
-  private Future<Message<Object>> backend(String vhost, String token, String command, List<String> args) {
-    JsonObject body = new JsonObject().put("token", token).put("command", command).put("args", new JsonArray(args));
-    return Bus.request(endpoint.vertx(), Addresses.vhost(vhost), "backend", body);
+  /** Completes when this connection's last broadcast was published (or refused). */
+  private Future<Void> lastPublished = Future.succeededFuture();
+
+  private Registry registry(Identity id) {
+    return new RegistryClient(endpoint.vertx(), id.vhost());
   }
 
   private static Future<Buffer> toReply(Future<?> request, Buffer ok) {
@@ -325,10 +348,13 @@ final class BackendConnection {
     // Nothing else is read until the worker is registered, not even what came with the RD.
     socket.pause();
     decoder.pause();
-    JsonObject body = new JsonObject().put("token", id.token()).put("command", "RD").put("worker", id.id())
-        .put("node", endpoint.nodeId());
-    Bus.request(endpoint.vertx(), Addresses.vhost(id.vhost()), "backend", body).onComplete(ok -> {
+    registry(id).registerWorker(id.token(), id.id(), endpoint.nodeId()).onComplete(ok -> {
       identity = id;
+      if (state == State.CLOSED) {
+        // The connection ended while the registry listed it: it leaves the lobby again.
+        registry(id).workerLeft(id.id());
+        return;
+      }
       state = State.WORKER;
       lastHeard = System.nanoTime();
       triggers = endpoint.vertx().eventBus().consumer(Addresses.workers(id.vhost()), this::trigger);
@@ -448,8 +474,7 @@ final class BackendConnection {
     if (triggers != null) {
       triggers.unregister();
       triggers = null;
-      Bus.request(endpoint.vertx(), Addresses.vhost(identity.vhost()), "workerLeft",
-          new JsonObject().put("worker", identity.id()));
+      registry(identity).workerLeft(identity.id());
     }
   }
 }

@@ -121,6 +121,16 @@ public final class BackendEndpoint extends VerticleBase {
     return vertx;
   }
 
+  /** This node's view of its vhosts' tokens and channels (a backend BC is checked there first). */
+  io.webrocket.vhost.NodeView view() {
+    if (view == null) {
+      view = new io.webrocket.vhost.NodeView(vertx);
+    }
+    return view;
+  }
+
+  private io.webrocket.vhost.NodeView view;
+
   int maxMessageSize() {
     return maxMessageSize;
   }

@@ -181,8 +181,9 @@ final class BrowserConnection {
     });
   }
 
-  private Future<io.vertx.core.eventbus.Message<Object>> registry(String action, JsonObject body) {
-    return Bus.request(endpoint.vertx(), Addresses.vhost(vhost), action, body);
+  /** The vhost's registry (typed; over the event bus). */
+  private io.webrocket.vhost.Registry registry() {
+    return endpoint.registry(vhost);
   }
 
   /** The channel field if it is a string; any string is a name, so an empty one is 451, not 400. */
@@ -221,16 +222,15 @@ final class BrowserConnection {
       permission = null;
     }
     JsonObject logPayload = payload;
-    await(registry("auth", new JsonObject().put("token", token)).onComplete(
-        reply -> {
-          JsonObject r = (JsonObject) reply.body();
+    await(registry().authenticate(token).onComplete(
+        grant -> {
           try {
-            permission = Pattern.compile("^(" + r.getString("permission") + ")$");
+            permission = Pattern.compile("^(" + grant.permission() + ")$");
           } catch (PatternSyntaxException e) {
             fail(Status.INTERNAL_ERROR);
             return;
           }
-          uid = r.getString("uid");
+          uid = grant.uid();
           logged(201, "Authenticated", "auth", logPayload);
           send(Wwfp.encode(":authenticated", new JsonObject()));
         },
@@ -260,24 +260,30 @@ final class BrowserConnection {
       return;
     }
     Names.ChannelType type = Names.typeOf(name);
-    JsonObject req = new JsonObject()
-        .put("channel", name)
-        .put("sid", sid)
-        .put("uid", uid)
-        .put("data", data == null ? new JsonObject() : data)
-        .put("hidden", Boolean.TRUE.equals(hidden))
-        .put("forbidden", type.needsPermission() && !allowed(name))
-        .put("node", endpoint.nodeId());
+    boolean forbidden = type.needsPermission() && !allowed(name);
     JsonObject logPayload = payload;
-    await(registry("subscribe", req).onComplete(
-        reply -> {
+    Future<io.webrocket.vhost.Registry.Joined> joining;
+    if (type == Names.ChannelType.PRESENCE) {
+      // Presence members are the vhost's registry's: it lists and announces them.
+      joining = registry().subscribe(new io.webrocket.vhost.Registry.Join(sid, name, uid,
+          data == null ? new JsonObject() : data, Boolean.TRUE.equals(hidden), forbidden, endpoint.nodeId()));
+    } else {
+      // Open and private channels: the subscription is this endpoint's alone, checked against
+      // this node's view of the vhost (a channel it does not know yet is asked of the registry).
+      joining = endpoint.channelOpen(vhost, name).compose(open -> forbidden
+          ? Future.failedFuture(Status.FORBIDDEN.failure())
+          : Future.succeededFuture(new io.webrocket.vhost.Registry.Joined(null, null)));
+    }
+    await(joining.onComplete(
+        r -> {
           if (closing) {
             // The socket went away while the registry added it, after it had left everything
             // else: it leaves this channel too, or it would stay listed there for good.
-            registry("disconnect", new JsonObject().put("sid", sid).put("channels", new JsonArray().add(name)));
+            if (type == Names.ChannelType.PRESENCE) {
+              registry().leaveAll(sid, java.util.List.of(name), null);
+            }
             return;
           }
-          JsonObject r = (JsonObject) reply.body();
           if (channels.add(name)) {
             endpoint.subscribers().add(this, name);
           }
@@ -287,10 +293,10 @@ final class BrowserConnection {
             subscribed.put("uid", uid);
           }
           if (type == Names.ChannelType.PRESENCE) {
-            subscribed.put("subscribers", r.getJsonArray("subscribers", new JsonArray()));
+            subscribed.put("subscribers", r.members() == null ? new JsonArray() : r.members());
           }
           send(Wwfp.encode(":subscribed", subscribed));
-          Buffer joined = r.getBuffer("joined");
+          Buffer joined = r.announcement();
           if (joined != null) {
             sendEncoded(joined);
           }
@@ -309,12 +315,20 @@ final class BrowserConnection {
       fail(Status.INVALID_CHANNEL_NAME);
       return;
     }
-    if (channels.remove(name)) {
+    boolean wasOn = channels.remove(name);
+    if (wasOn) {
       endpoint.subscribers().remove(this, name);
     }
-    JsonObject req = new JsonObject().put("channel", name).put("sid", sid).put("data", data);
     JsonObject logPayload = payload;
-    await(registry("unsubscribe", req).onComplete(
+    Future<Void> leaving;
+    if (Names.typeOf(name) == Names.ChannelType.PRESENCE) {
+      leaving = registry().unsubscribe(sid, name, data);
+    } else {
+      // Not on it: tell apart a missing channel (454) from one it is not subscribed to (453).
+      leaving = wasOn ? Future.succeededFuture()
+          : endpoint.channelOpen(vhost, name).compose(open -> Future.failedFuture(Status.NOT_SUBSCRIBED.failure()));
+    }
+    await(leaving.onComplete(
         reply -> {
           logged(203, "Unsubscribed", "unsubscribe", logPayload);
           send(Wwfp.encode(":unsubscribed", new JsonObject().put("channel", name)));
@@ -341,7 +355,7 @@ final class BrowserConnection {
     if (!channels.contains(name)) {
       // Not subscribed: tell apart a missing channel (454) from a foreign one (453).
       JsonObject logPayload = payload;
-      await(registry("channelExists", new JsonObject().put("channel", name)).onComplete(
+      await(endpoint.channelOpen(vhost, name).onComplete(
           ok -> fail(Status.NOT_SUBSCRIBED, "broadcast", logPayload),
           err -> fail(Bus.statusOf(err, Status.CHANNEL_NOT_FOUND), "broadcast", logPayload)));
       return;
@@ -422,17 +436,17 @@ final class BrowserConnection {
     if (channels.isEmpty()) {
       return;
     }
-    JsonArray names = new JsonArray();
+    java.util.List<String> presence = new java.util.ArrayList<>();
     for (String c : channels) {
-      names.add(c);
       endpoint.subscribers().remove(this, c);
+      if (Names.typeOf(c) == Names.ChannelType.PRESENCE) {
+        presence.add(c);
+      }
     }
     channels.clear();
-    JsonObject req = new JsonObject().put("sid", sid).put("channels", names);
-    if (data != null) {
-      req.put("data", data);
+    if (!presence.isEmpty()) {
+      registry().leaveAll(sid, presence, data);
     }
-    registry("disconnect", req);
   }
 
   /** Closes the socket with a WebSocket status, e.g. when its vhost is deleted. */

@@ -124,7 +124,7 @@ public final class VhostDirectory extends VerticleBase {
     List<Future<?>> opened = new ArrayList<>();
     for (Object c : channels) {
       opened.add(
-          Bus.request(vertx, Addresses.vhost(path), "openChannel", new JsonObject().put("channel", c))
+          new RegistryClient(vertx, path).openChannel(null, (String) c, Registry.IfOpen.FAIL)
               .recover(err -> Bus.statusOf(err, Status.NOT_FOUND) == Status.BAD_REQUEST
                   ? Future.succeededFuture() // already open
                   : Future.failedFuture(err)));
@@ -216,7 +216,7 @@ public final class VhostDirectory extends VerticleBase {
     // Durable first: if the write fails nothing changed. The reply waits for the registry, so
     // the old token authenticates nobody once the caller hears back.
     return Future.all(store.putVhost(path, token), replica.putVhost(path, token))
-        .compose(x -> Bus.request(vertx, Addresses.vhost(path), "setToken", new JsonObject().put("token", token)))
+        .compose(x -> new RegistryClient(vertx, path).setToken(token))
         .transform(r -> {
           Vhost current = vhosts.get(path);
           if (current == null || !current.deployment().equals(v.deployment())) {

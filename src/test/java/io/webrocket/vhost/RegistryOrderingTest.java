@@ -1,0 +1,71 @@
+package io.webrocket.vhost;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.webrocket.bus.Addresses;
+import io.webrocket.test.TestNode;
+import io.webrocket.test.WbpClient;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Replies that must not overtake the change they confirm, and registrations that must not
+ * outlive their connection (issue 12, item 10), over real sockets with a slowed store or registry.
+ */
+@Timeout(60)
+class RegistryOrderingTest {
+
+  /** Holds every event-bus message to {@code address} with action {@code action} for {@code ms}. */
+  private static void delay(Vertx vertx, String address, String action, long ms) {
+    vertx.eventBus().addOutboundInterceptor(ctx -> {
+      if (address.equals(ctx.message().address()) && action.equals(ctx.message().headers().get(Addresses.ACTION))) {
+        vertx.setTimer(ms, t -> ctx.next());
+      } else {
+        ctx.next();
+      }
+    });
+  }
+
+  @Test
+  void aSecondOpenOfAChannelAnswersOnlyOnceTheFirstIsDurable() throws Exception {
+    try (TestNode n = TestNode.start()) {
+      String token = n.createVhost("/oc");
+      String id = WbpClient.identity("req", "/oc", token);
+      delay(n.node.vertx(), Addresses.store(), "putChannel", 1_500);
+      try (WbpClient first = n.wbp(); WbpClient second = n.wbp()) {
+        first.write(WbpClient.message(id, "OC", "news"));
+        CompletableFuture<Long> firstAt = CompletableFuture.supplyAsync(() -> {
+          assertEquals(List.of("OK", ""), first.read());
+          return System.nanoTime();
+        });
+        Thread.sleep(300); // the first OC is in the registry, its write held
+        second.write(WbpClient.message(id, "OC", "news"));
+        assertEquals(List.of("OK", ""), second.read());
+        long secondAt = System.nanoTime();
+        assertTrue(firstAt.get(10, TimeUnit.SECONDS) <= secondAt, "the second OK came before the first was durable");
+      }
+    }
+  }
+
+  @Test
+  void aWorkerThatLeavesBeforeItsRegistrationIsAnsweredIsNotListed() throws Exception {
+    try (TestNode n = TestNode.start()) {
+      String token = n.createVhost("/rd");
+      delay(n.node.vertx(), Addresses.vhost("/rd"), RegistryActions.REGISTER_WORKER, 1_000);
+      try (WbpClient w = n.wbp()) {
+        w.write(WbpClient.message("dlr:/rd:" + token + ":" + UUID.randomUUID(), "RD"));
+        Thread.sleep(200);
+      } // closed while its RD waits for the registry
+      Thread.sleep(2_500);
+      JsonObject workers = n.admin().json("/rd/workers");
+      assertEquals(0, workers.getJsonArray("workers").size(), workers.encode());
+    }
+  }
+}
