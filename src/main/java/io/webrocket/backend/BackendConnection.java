@@ -261,7 +261,7 @@ final class BackendConnection {
     Registry registry = registry(id);
     switch (req.command()) {
       case "KA":
-        return toReply(registry.identify(id.token()), Wbp.OK);
+        return toReply(identified(id), Wbp.OK);
       case "OC":
         return toReply(registry.openChannel(id.token(), req.arg(0), Registry.IfOpen.SUCCEED), Wbp.OK);
       case "CC":
@@ -279,7 +279,7 @@ final class BackendConnection {
 
   /** A request refused without the registry: a bad identity still gets 402 first, as for any request. */
   private Future<Buffer> refuse(Identity id, Status status) {
-    return toReply(registry(id).identify(id.token()), Wbp.error(status));
+    return toReply(identified(id), Wbp.error(status));
   }
 
   private Future<Buffer> broadcast(Identity id, WbpRequest req) {
@@ -328,6 +328,19 @@ final class BackendConnection {
   /** Completes when this connection's last broadcast was published (or refused). */
   private Future<Void> lastPublished = Future.succeededFuture();
 
+  /**
+   * Succeeds when the identity's token is its vhost's: from this node's view when it knows the
+   * token, else from the registry (and learnt).
+   */
+  private Future<Void> identified(Identity id) {
+    io.webrocket.vhost.NodeView view = endpoint.view();
+    if (view.tokenValid(id.vhost(), id.token())) {
+      return Future.succeededFuture();
+    }
+    long generation = view.generation(id.vhost());
+    return registry(id).identify(id.token()).onSuccess(ok -> view.learnToken(id.vhost(), id.token(), generation));
+  }
+
   private Registry registry(Identity id) {
     return new RegistryClient(endpoint.vertx(), id.vhost());
   }
@@ -348,14 +361,13 @@ final class BackendConnection {
     // Nothing else is read until the worker is registered, not even what came with the RD.
     socket.pause();
     decoder.pause();
-    registry(id).registerWorker(id.token(), id.id(), endpoint.nodeId()).onComplete(ok -> {
+    identified(id).onComplete(ok -> {
       identity = id;
       if (state == State.CLOSED) {
-        // The connection ended while the registry listed it: it leaves the lobby again.
-        registry(id).workerLeft(id.id());
-        return;
+        return; // the connection ended while its identity was checked: it never joins the lobby
       }
       state = State.WORKER;
+      endpoint.workerJoined(id.vhost(), id.id());
       lastHeard = System.nanoTime();
       triggers = endpoint.vertx().eventBus().consumer(Addresses.workers(id.vhost()), this::trigger);
       heartbeatTimer = endpoint.vertx().setPeriodic(endpoint.heartbeatIntervalMs(), t -> heartbeat());
@@ -474,7 +486,7 @@ final class BackendConnection {
     if (triggers != null) {
       triggers.unregister();
       triggers = null;
-      registry(identity).workerLeft(identity.id());
+      endpoint.workerLeft(identity.vhost(), identity.id());
     }
   }
 }

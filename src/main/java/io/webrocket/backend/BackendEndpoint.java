@@ -131,6 +131,23 @@ public final class BackendEndpoint extends VerticleBase {
 
   private io.webrocket.vhost.NodeView view;
 
+  /**
+   * A worker of {@code vhost} joined this node's lobby: listed by the admin API (which gathers
+   * every node's lobby) and counted in {@code webrocket_workers}. Triggers do not use the list:
+   * they reach the workers' own event-bus consumers.
+   */
+  void workerJoined(String vhost, String worker) {
+    if (view().workerJoined(vhost, worker)) {
+      metrics.workers(vhost).incrementAndGet();
+    }
+  }
+
+  void workerLeft(String vhost, String worker) {
+    if (view().workerLeft(vhost, worker)) {
+      metrics.workers(vhost).decrementAndGet();
+    }
+  }
+
   int maxMessageSize() {
     return maxMessageSize;
   }

@@ -222,7 +222,7 @@ final class BrowserConnection {
       permission = null;
     }
     JsonObject logPayload = payload;
-    await(registry().authenticate(token).onComplete(
+    await(endpoint.authenticate(vhost, token).onComplete(
         grant -> {
           try {
             permission = Pattern.compile("^(" + grant.permission() + ")$");

@@ -34,6 +34,8 @@ public final class WebSocketEndpoint extends VerticleBase {
   private LocalSubscribers subscribers;
   /** This node's view of its vhosts' channels and tokens, shared by the node's endpoints. */
   private io.webrocket.vhost.NodeView view;
+  private io.webrocket.vhost.AccessTokenGrid accessTokens;
+  private io.webrocket.store.Store store;
   private io.webrocket.metrics.Metrics metrics;
   /** Hot-path counters per vhost: Micrometer lookups allocate. */
   private final java.util.Map<String, io.micrometer.core.instrument.Counter> delivered = new java.util.HashMap<>();
@@ -109,7 +111,12 @@ public final class WebSocketEndpoint extends VerticleBase {
     schedulePings(c.getLong("pingIntervalMs"));
 
     JsonObject tls = c.getJsonObject("tls");
-    return (Tls.enabled(tls) ? sslContext(tls) : Future.<SslContext>succeededFuture(null))
+    store = new io.webrocket.store.StoreClient(vertx);
+    return io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx)
+        .compose(grid -> {
+          accessTokens = grid;
+          return Tls.enabled(tls) ? sslContext(tls) : Future.<SslContext>succeededFuture(null);
+        })
         .compose(initial -> {
           ssl = initial;
           return WebSocketServer.bind(loopContext, c.getString("host"), c.getInteger("port"), instances() > 1,
@@ -177,6 +184,19 @@ public final class WebSocketEndpoint extends VerticleBase {
 
   io.webrocket.vhost.NodeView view() {
     return view;
+  }
+
+  /**
+   * Uses a single access token of {@code vhost} from the cluster's grid (no registry involved):
+   * its grant, or {@code UNAUTHORIZED}. Single use, durably: the store forgets the token before
+   * the browser is told it is in.
+   */
+  Future<io.webrocket.vhost.Registry.Grant> authenticate(String vhost, String token) {
+    return accessTokens.take(vhost, token).compose(grant -> grant == null
+        ? Future.failedFuture(io.webrocket.bus.Status.UNAUTHORIZED.failure())
+        : store.deleteAccessToken(token).transform(written -> written.succeeded()
+            ? Future.succeededFuture(grant)
+            : Future.failedFuture(io.webrocket.bus.Status.INTERNAL_ERROR.failure())));
   }
 
   /** The registry of {@code vhost}, as a typed client (cheap: it holds only the address). */

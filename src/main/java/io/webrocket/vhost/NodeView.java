@@ -31,12 +31,16 @@ public final class NodeView {
   private final LocalMap<String, String> tokens;
   private final LocalMap<String, Long> generations;
   private final LocalMap<String, Integer> counts;
+  /** The workers connected to this node, by vhost and worker id, with the order they joined in. */
+  private final LocalMap<String, Long> workers;
+  private static final java.util.concurrent.atomic.AtomicLong WORKER_SEQ = new java.util.concurrent.atomic.AtomicLong();
 
   public NodeView(Vertx vertx) {
     this.channels = vertx.sharedData().getLocalMap("webrocket.view.channels");
     this.tokens = vertx.sharedData().getLocalMap("webrocket.view.tokens");
     this.generations = vertx.sharedData().getLocalMap("webrocket.view.generations");
     this.counts = vertx.sharedData().getLocalMap("webrocket.view.counts");
+    this.workers = vertx.sharedData().getLocalMap("webrocket.view.workers");
   }
 
   private static String key(String vhost, String channel) {
@@ -119,6 +123,26 @@ public final class NodeView {
         out.put(e.getKey().substring(prefix.length()), e.getValue());
       }
     });
+    return out;
+  }
+
+  /** True if the worker was not listed yet. */
+  public boolean workerJoined(String vhost, String worker) {
+    return workers.putIfAbsent(key(vhost, worker), WORKER_SEQ.incrementAndGet()) == null;
+  }
+
+  /** True if the worker was listed. */
+  public boolean workerLeft(String vhost, String worker) {
+    return workers.remove(key(vhost, worker)) != null;
+  }
+
+  /** This node's workers of the vhost, in the order they joined: {@code [[seq, id], ...]}. */
+  io.vertx.core.json.JsonArray workers(String vhost) {
+    String prefix = vhost + SEP;
+    io.vertx.core.json.JsonArray out = new io.vertx.core.json.JsonArray();
+    workers.entrySet().stream().filter(e -> e.getKey().startsWith(prefix))
+        .sorted(java.util.Map.Entry.comparingByValue())
+        .forEach(e -> out.add(new io.vertx.core.json.JsonArray().add(e.getValue()).add(e.getKey().substring(prefix.length()))));
     return out;
   }
 

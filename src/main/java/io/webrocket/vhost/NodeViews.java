@@ -62,6 +62,7 @@ public final class NodeViews extends VerticleBase {
         view.forgetVhost(vhost);
         msg.reply(null);
       }
+      case "workers" -> msg.reply(new JsonObject().put("workers", view.workers(vhost)));
       case "counts" -> {
         JsonObject counts = new JsonObject();
         view.counts(vhost).forEach(counts::put);
@@ -109,6 +110,19 @@ public final class NodeViews extends VerticleBase {
 
   static Future<Void> forgetVhost(Vertx vertx, String vhost) {
     return tellAll(vertx, "forgetVhost", new JsonObject().put("vhost", vhost)).mapEmpty();
+  }
+
+  /** The workers of the vhost connected to any live node, each node's in the order they joined. */
+  static Future<List<String>> workers(Vertx vertx, String vhost) {
+    return tellAll(vertx, "workers", new JsonObject().put("vhost", vhost)).map(answers -> {
+      List<io.vertx.core.json.JsonArray> all = new ArrayList<>();
+      for (JsonObject a : answers) {
+        if (a != null) {
+          a.getJsonArray("workers").forEach(w -> all.add((io.vertx.core.json.JsonArray) w));
+        }
+      }
+      return all.stream().map(w -> w.getString(1)).toList();
+    });
   }
 
   /** Subscriber counts of the vhost's channels, summed over the live nodes. */

@@ -4,12 +4,11 @@ import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.webrocket.frontend.Frame;
 import java.util.List;
 
 /**
- * What one vhost's registry answers: its channels, single access tokens, presence members and
- * worker lobby. Served by {@link VhostRegistry}; every other piece (browser and backend
+ * What one vhost's registry answers: its channels and presence members; it issues single
+ * access tokens (used through the {@link AccessTokenGrid}) and lists the workers of every node. Served by {@link VhostRegistry}; every other piece (browser and backend
  * endpoints, admin API, vhost directory) uses it through {@link RegistryClient}. The wire format
  * between the two is in one place, {@link RegistryActions}.
  *
@@ -72,12 +71,6 @@ public interface Registry {
   // ---- browsers ----
 
   /**
-   * Uses a single access token: it grants once (it is gone when this succeeds, on every node)
-   * and only before it expires; otherwise {@code UNAUTHORIZED}.
-   */
-  Future<Grant> authenticate(String accessToken);
-
-  /**
    * Adds a presence member: {@code CHANNEL_NOT_FOUND} if the channel is not open,
    * {@code FORBIDDEN} if {@link Join#forbidden}. Subscribing again changes and announces
    * nothing. A visible member is announced to every other subscriber of the channel on every
@@ -115,14 +108,12 @@ public interface Registry {
    */
   Future<Void> checkBroadcast(String token, String channel);
 
-  /** A single access token for {@code uid} with {@code permission} (a regexp): {@code BAD_REQUEST} if either is missing or invalid. */
+  /**
+   * A single access token for {@code uid} with {@code permission} (a regexp): {@code BAD_REQUEST}
+   * if either is missing or invalid. On success it is durable and in the {@link AccessTokenGrid},
+   * where any node's endpoint uses it (once) without asking the registry.
+   */
   Future<String> issueAccessToken(String token, String uid, String permission);
-
-  /** A worker connected to {@code node} joins the lobby (the list the admin API shows). */
-  Future<Void> registerWorker(String token, String worker, String node);
-
-  /** The worker's connection ended. */
-  Future<Void> workerLeft(String worker);
 
   // ---- channels: backends (token) and the operator (token null: already authenticated) ----
 
@@ -150,5 +141,9 @@ public interface Registry {
 
   Future<ChannelInfo> channel(String name);
 
+  /**
+   * The vhost's workers, gathered from every node when asked: a worker stays with the node it
+   * is connected to, and only that node lists it.
+   */
   Future<List<String>> workers();
 }

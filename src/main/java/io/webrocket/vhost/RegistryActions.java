@@ -10,7 +10,6 @@ import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
 import io.webrocket.bus.Status;
 import io.webrocket.vhost.Registry.ChannelInfo;
-import io.webrocket.vhost.Registry.Grant;
 import io.webrocket.vhost.Registry.Info;
 import io.webrocket.vhost.Registry.Join;
 import io.webrocket.vhost.Registry.Joined;
@@ -33,7 +32,6 @@ final class RegistryActions {
   static final String EXISTS = "exists";
   static final String INFO = "info";
   static final String SET_TOKEN = "setToken";
-  static final String AUTHENTICATE = "authenticate";
   static final String SUBSCRIBE = "subscribe";
   static final String UNSUBSCRIBE = "unsubscribe";
   static final String LEAVE_ALL = "leaveAll";
@@ -41,8 +39,6 @@ final class RegistryActions {
   static final String IDENTIFY = "identify";
   static final String CHECK_BROADCAST = "checkBroadcast";
   static final String ISSUE_ACCESS_TOKEN = "issueAccessToken";
-  static final String REGISTER_WORKER = "registerWorker";
-  static final String WORKER_LEFT = "workerLeft";
   static final String OPEN_CHANNEL = "openChannel";
   static final String CLOSE_CHANNEL = "closeChannel";
   static final String CLOSE_CHANNELS = "closeChannels";
@@ -89,7 +85,6 @@ final class RegistryActions {
       case EXISTS -> r.exists();
       case INFO -> r.info().map(RegistryActions::encode);
       case SET_TOKEN -> r.setToken(b.getString("token"));
-      case AUTHENTICATE -> r.authenticate(b.getString("accessToken")).map(RegistryActions::encode);
       case SUBSCRIBE -> r.subscribe(decodeJoin(b)).map(RegistryActions::encode);
       case UNSUBSCRIBE -> r.unsubscribe(b.getString("sid"), b.getString("channel"), b.getJsonObject("data"));
       case LEAVE_ALL -> r.leaveAll(b.getString("sid"), strings(b.getJsonArray("channels")), b.getJsonObject("data"));
@@ -98,8 +93,6 @@ final class RegistryActions {
       case CHECK_BROADCAST -> r.checkBroadcast(b.getString("token"), b.getString("channel"));
       case ISSUE_ACCESS_TOKEN -> r.issueAccessToken(b.getString("token"), b.getString("uid"), b.getString("permission"))
           .map(t -> new JsonObject().put("accessToken", t));
-      case REGISTER_WORKER -> r.registerWorker(b.getString("token"), b.getString("worker"), b.getString("node"));
-      case WORKER_LEFT -> r.workerLeft(b.getString("worker"));
       case OPEN_CHANNEL -> r.openChannel(b.getString("token"), b.getString("channel"),
           Registry.IfOpen.valueOf(b.getString("ifOpen")));
       case CLOSE_CHANNEL -> r.closeChannel(b.getString("token"), b.getString("channel"));
@@ -128,14 +121,6 @@ final class RegistryActions {
 
   static Info decodeInfo(JsonObject j) {
     return new Info(j.getString("path"), j.getString("accessToken"), j.getInteger("channels"));
-  }
-
-  static JsonObject encode(Grant g) {
-    return new JsonObject().put("uid", g.uid()).put("permission", g.permission());
-  }
-
-  static Grant decodeGrant(JsonObject j) {
-    return new Grant(j.getString("uid"), j.getString("permission"));
   }
 
   static JsonObject encode(Join j) {

@@ -51,12 +51,6 @@ public final class RegistryClient implements Registry {
   }
 
   @Override
-  public Future<Grant> authenticate(String accessToken) {
-    return this.<JsonObject>call(RegistryActions.AUTHENTICATE, new JsonObject().put("accessToken", accessToken))
-        .map(RegistryActions::decodeGrant);
-  }
-
-  @Override
   public Future<Joined> subscribe(Join join) {
     return this.<JsonObject>call(RegistryActions.SUBSCRIBE, RegistryActions.encode(join))
         .map(RegistryActions::decodeJoined);
@@ -93,17 +87,6 @@ public final class RegistryClient implements Registry {
     return this.<JsonObject>call(RegistryActions.ISSUE_ACCESS_TOKEN,
             new JsonObject().put("token", token).put("uid", uid).put("permission", permission))
         .map(j -> j.getString("accessToken"));
-  }
-
-  @Override
-  public Future<Void> registerWorker(String token, String worker, String node) {
-    return command(RegistryActions.REGISTER_WORKER,
-        new JsonObject().put("token", token).put("worker", worker).put("node", node));
-  }
-
-  @Override
-  public Future<Void> workerLeft(String worker) {
-    return command(RegistryActions.WORKER_LEFT, new JsonObject().put("worker", worker));
   }
 
   @Override

@@ -206,7 +206,8 @@ public final class VhostDirectory extends VerticleBase {
     vertx.eventBus().publish(Addresses.events(), new JsonObject().put("type", "vhostDeleted").put("vhost", path));
     return vertx
         .undeploy(v.deployment())
-        .compose(x -> Future.all(store.deleteVhost(path), replica.dropVhost(path)))
+        .compose(x -> io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx))
+        .compose(grid -> Future.all(store.deleteVhost(path), replica.dropVhost(path), grid.dropVhost(path)))
         .<Void>mapEmpty()
         .onComplete(x -> busy.remove(path));
   }

@@ -26,8 +26,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Serves one vhost's {@link Registry}: its access token, channels with their subscribers and
- * presence data ({@link Channels}), single access tokens ({@link AccessTokens}) and the worker
- * lobby ({@link Workers}). Deployed once per vhost by the directory; requests arrive through
+ * presence data ({@link Channels}); it issues single
+ * access tokens into the {@link AccessTokenGrid}, where any node uses them. Deployed once per vhost by the directory; requests arrive through
  * {@link RegistryActions#serve} on {@link Addresses#vhost(String)}.
  *
  * <p>Changes are applied to memory at once and in arrival order (so pipelined WBP requests take
@@ -36,8 +36,7 @@ import org.slf4j.LoggerFactory;
  * <p>In a cluster exactly one node runs the registries (the leader, see {@code
  * io.webrocket.cluster.Leadership}), so every node's requests meet the same state; each change
  * is also copied to the {@link Replica} before the reply, and a new leader rebuilds from it.
- * Replica keys: {@code c|CHANNEL}, {@code t|TOKEN}, {@code m|SID|CHANNEL} (a subscriber) and
- * {@code w|WORKER}.
+ * Replica keys: {@code c|CHANNEL} and {@code m|SID|CHANNEL} (a presence member).
  */
 public final class VhostRegistry extends VerticleBase implements Registry {
   private static final Logger LOG = LoggerFactory.getLogger(VhostRegistry.class);
@@ -45,8 +44,9 @@ public final class VhostRegistry extends VerticleBase implements Registry {
   private final String path;
   private String token;
   private final Channels channels = new Channels();
-  private final AccessTokens accessTokens = new AccessTokens();
-  private final Workers workers = new Workers();
+  /** Single access tokens loaded from the store, for the grid (see {@link #seed}); then dropped. */
+  private List<AccessTokenRecord> storedTokens;
+  private AccessTokenGrid grid;
   /**
    * Channels whose opening is not durable yet: a second open of one of them answers when the
    * first is (or fails with it), never before.
@@ -59,7 +59,6 @@ public final class VhostRegistry extends VerticleBase implements Registry {
   private int maxChannels;
   private final String metricsRegistry;
   private AtomicLong channelsGauge;
-  private AtomicLong workersGauge;
   private Store store;
   private MessageConsumer<Object> consumer;
   private MessageConsumer<JsonObject> configConsumer;
@@ -79,26 +78,22 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     this.path = record.path();
     this.token = record.token();
     record.channels().forEach(channels::open);
-    record.accessTokens().forEach(accessTokens::put);
+    // Built from the store (a start, a vhost just created): its tokens go to the grid. A new
+    // leader taking over finds them there already.
+    this.storedTokens = replicated == null ? record.accessTokens() : List.of();
     this.accessTokenLifetimeMs = accessTokenLifetimeMs;
     if (replicated != null) {
       restore(replicated);
     }
   }
 
-  /** Channels, tokens, subscribers and workers as the previous leader left them in the replica. */
+  /** Channels and presence members as the previous leader left them in the replica. */
   private void restore(Map<String, Object> entries) {
     List<JsonObject> members = new ArrayList<>();
     entries.forEach((key, value) -> {
       switch (key.charAt(0)) {
         case 'c' -> channels.open(key.substring(2));
-        case 't' -> {
-          JsonObject t = (JsonObject) value;
-          accessTokens.put(new AccessTokenRecord(key.substring(2), t.getString("uid"), t.getString("permission"),
-              t.getLong("expiresAt")));
-        }
         case 'm' -> members.add((JsonObject) value);
-        case 'w' -> workers.register(key.substring(2), ((JsonObject) value).getString("node"));
         default -> LOG.warn("{}: unknown replica key {}", path, key);
       }
     });
@@ -115,9 +110,7 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     store = new io.webrocket.store.StoreClient(vertx);
     io.webrocket.metrics.Metrics metrics = io.webrocket.metrics.Metrics.of(metricsRegistry);
     channelsGauge = metrics.channels(path);
-    workersGauge = metrics.workers(path);
     channelsGauge.set(channels.size());
-    workersGauge.set(workers.size());
     // Nodes that left the cluster take their subscribers and workers with them.
     liveNodesConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.liveNodes(),
         m -> forgetNodesOtherThan(m.body().getJsonArray("nodes")));
@@ -128,25 +121,27 @@ public final class VhostRegistry extends VerticleBase implements Registry {
           accessTokenLifetimeMs = m.body().getJsonObject("tokens").getLong("lifetimeMs");
           maxChannels = m.body().getJsonObject("limits").getInteger("channelsPerVhost");
         });
-    return seed().compose(x -> {
+    return io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx).compose(g -> {
+      grid = g;
+      return seed();
+    }).compose(x -> {
       consumer = vertx.eventBus().consumer(Addresses.vhost(path), msg -> RegistryActions.serve(this, msg));
       return consumer.completion();
     });
   }
 
-  /** A registry built from the store in a cluster copies its durable state to the replica first. */
+  /**
+   * A registry built from the store puts the store's unexpired single access tokens in the
+   * grid, and in a cluster copies its channels to the replica first.
+   */
   private Future<?> seed() {
-    if (!seedReplica) {
-      return Future.succeededFuture();
-    }
     List<Future<?>> writes = new ArrayList<>();
-    channels.names().forEach(c -> writes.add(replica.put(path, "c|" + c, "1")));
-    accessTokens.all().forEach(t -> writes.add(replica.put(path, "t|" + t.token(), tokenJson(t))));
+    storedTokens.forEach(t -> writes.add(grid.put(path, t)));
+    storedTokens = List.of();
+    if (seedReplica) {
+      channels.names().forEach(c -> writes.add(replica.put(path, "c|" + c, "1")));
+    }
     return Future.all(writes);
-  }
-
-  private static JsonObject tokenJson(AccessTokenRecord t) {
-    return new JsonObject().put("uid", t.uid()).put("permission", t.permission()).put("expiresAt", t.expiresAt());
   }
 
   @Override
@@ -156,7 +151,6 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     vertx.cancelTimer(purgeTimer);
     liveNodesConsumer.unregister();
     channelsGauge.set(0);
-    workersGauge.set(0);
     configConsumer.unregister();
     return Future.join(forgotten, consumer == null ? Future.succeededFuture() : consumer.unregister());
   }
@@ -220,7 +214,7 @@ public final class VhostRegistry extends VerticleBase implements Registry {
 
   @Override
   public Future<List<String>> workers() {
-    return Future.succeededFuture(workers.ids());
+    return NodeViews.workers(vertx, path);
   }
 
   @Override
@@ -301,17 +295,6 @@ public final class VhostRegistry extends VerticleBase implements Registry {
   // ---- browsers ----
 
   @Override
-  public Future<Grant> authenticate(String given) {
-    AccessTokenRecord t = accessTokens.take(given, System.currentTimeMillis());
-    if (t == null) {
-      return refused(Status.UNAUTHORIZED);
-    }
-    // Single use: the token's deletion is durable before the browser is told it is in.
-    return whenStored(Future.all(store.deleteAccessToken(t.token()), replica.remove(path, "t|" + t.token())),
-        new Grant(t.uid(), t.permission()));
-  }
-
-  @Override
   public Future<Joined> subscribe(Join j) {
     Channel c = j.channel() == null ? null : channels.get(j.channel());
     if (c == null) {
@@ -384,8 +367,8 @@ public final class VhostRegistry extends VerticleBase implements Registry {
   }
 
   /**
-   * Subscribers and workers whose node is not in {@code live} are gone with their node: members
-   * are announced with {@code :memberLeft}, workers leave the lobby.
+   * Presence members whose node is not in {@code live} are gone with their node: each is
+   * announced with {@code :memberLeft}.
    */
   private void forgetNodesOtherThan(JsonArray live) {
     java.util.Set<Object> nodes = new HashSet<>(live.getList());
@@ -393,8 +376,6 @@ public final class VhostRegistry extends VerticleBase implements Registry {
       announceLeft(channels.get(l.channel()), l.member(), null);
       replica.remove(path, memberKey(l.sid(), l.channel()));
     }
-    workers.leaveNodesOtherThan(nodes).forEach(id -> replica.remove(path, "w|" + id));
-    workersGauge.set(workers.size());
   }
 
   @Override
@@ -434,34 +415,18 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     } catch (PatternSyntaxException e) {
       return refused(Status.BAD_REQUEST);
     }
-    AccessTokenRecord t = accessTokens.issue(uid, permission, System.currentTimeMillis(), accessTokenLifetimeMs);
-    return whenStored(Future.all(store.putAccessToken(path, t), replica.put(path, "t|" + t.token(), tokenJson(t))),
-        t.token());
+    AccessTokenRecord t = new AccessTokenRecord(Secrets.accessToken(), uid, permission,
+        System.currentTimeMillis() + accessTokenLifetimeMs);
+    // Durable, and in the grid (by hash, two members) before the backend gets it.
+    return whenStored(Future.all(store.putAccessToken(path, t), grid.put(path, t)), t.token());
   }
 
-  @Override
-  public Future<Void> registerWorker(String given, String worker, String node) {
-    if (!authorized(given, false)) {
-      return refused(Status.UNAUTHORIZED);
-    }
-    workers.register(worker, node);
-    workersGauge.set(workers.size());
-    return whenStored(replica.put(path, "w|" + worker, new JsonObject().put("node", node)), null);
-  }
-
-  @Override
-  public Future<Void> workerLeft(String worker) {
-    workers.leave(worker);
-    workersGauge.set(workers.size());
-    return whenStored(replica.remove(path, "w|" + worker), null);
-  }
-
+  /** The grid forgets expired tokens by itself in a cluster (time-to-live); the store is told here. */
   private void purgeExpiredTokens() {
     long now = System.currentTimeMillis();
-    List<String> expired = accessTokens.purgeExpired(now);
-    if (!expired.isEmpty()) {
-      expired.forEach(t -> replica.remove(path, "t|" + t));
-      store.deleteExpiredAccessTokens(now);
+    if (grid instanceof LocalAccessTokenGrid local) {
+      local.purgeExpired(now);
     }
+    store.deleteExpiredAccessTokens(now);
   }
 }

@@ -58,7 +58,7 @@ class RegistryOrderingTest {
   void aWorkerThatLeavesBeforeItsRegistrationIsAnsweredIsNotListed() throws Exception {
     try (TestNode n = TestNode.start()) {
       String token = n.createVhost("/rd");
-      delay(n.node.vertx(), Addresses.vhost("/rd"), RegistryActions.REGISTER_WORKER, 1_000);
+      delay(n.node.vertx(), Addresses.vhost("/rd"), RegistryActions.IDENTIFY, 1_000);
       try (WbpClient w = n.wbp()) {
         w.write(WbpClient.message("dlr:/rd:" + token + ":" + UUID.randomUUID(), "RD"));
         Thread.sleep(200);
