@@ -304,7 +304,7 @@ final class BackendConnection {
     io.webrocket.vhost.NodeView view = endpoint.view();
     Future<Void> checked;
     if (view.tokenValid(id.vhost(), id.token()) && view.channelOpen(id.vhost(), channel)) {
-      checked = Future.succeededFuture(); // this node knows both: no request leaves the node
+      checked = answeredLater(); // this node knows both: no request leaves the node
     } else {
       long generation = view.generation(id.vhost());
       checked = registry(id).checkBroadcast(id.token(), channel).onSuccess(ok -> {
@@ -313,20 +313,11 @@ final class BackendConnection {
       });
     }
     // Checks run side by side; the frames leave in the order the client sent them.
-    io.vertx.core.Promise<Void> turn = io.vertx.core.Promise.promise();
-    Future<Void> before = lastPublished;
-    lastPublished = turn.future();
-    before.onComplete(x -> checked.onComplete(c -> {
-      if (c.succeeded()) {
-        io.webrocket.bus.Fanout.publish(endpoint.vertx(), id.vhost(), channel, frame, null);
-      }
-      turn.complete();
-    }));
-    return toReply(turn.future().transform(x -> checked), Wbp.OK);
+    return toReply(broadcasts.add(checked,
+        () -> io.webrocket.bus.Fanout.publish(endpoint.vertx(), id.vhost(), channel, frame, null)), Wbp.OK);
   }
 
-  /** Completes when this connection's last broadcast was published (or refused). */
-  private Future<Void> lastPublished = Future.succeededFuture();
+  private final OrderedBroadcasts broadcasts = new OrderedBroadcasts();
 
   /**
    * Succeeds when the identity's token is its vhost's: from this node's view when it knows the
@@ -335,10 +326,22 @@ final class BackendConnection {
   private Future<Void> identified(Identity id) {
     io.webrocket.vhost.NodeView view = endpoint.view();
     if (view.tokenValid(id.vhost(), id.token())) {
-      return Future.succeededFuture();
+      return answeredLater();
     }
     long generation = view.generation(id.vhost());
     return registry(id).identify(id.token()).onSuccess(ok -> view.learnToken(id.vhost(), id.token(), generation));
+  }
+
+  /**
+   * Success, on the next pass of the event loop rather than at once. A reply that completes
+   * while the decoder is handing out a message would write, and resume reading, from inside
+   * the decoder's own loop (see writeReply): replies to pipelined requests always complete
+   * later, as a registry's answer does.
+   */
+  private Future<Void> answeredLater() {
+    io.vertx.core.Promise<Void> later = io.vertx.core.Promise.promise();
+    endpoint.vertx().getOrCreateContext().runOnContext(v -> later.complete());
+    return later.future();
   }
 
   private Registry registry(Identity id) {

@@ -90,7 +90,10 @@ public final class NodeViews extends VerticleBase {
       answers.add(vertx.eventBus().<JsonObject>request(Addresses.node(node), body, o)
           .map(m -> m.body())
           .recover(err -> {
-            if (liveNodes(vertx).contains(node)) {
+            // No consumer: the node is starting or stopping, and holds no view to forget.
+            boolean serving = !(err instanceof io.vertx.core.eventbus.ReplyException re
+                && re.failureType() == io.vertx.core.eventbus.ReplyFailure.NO_HANDLERS);
+            if (serving && liveNodes(vertx).contains(node)) {
               LOG.warn("node {} did not answer {}: {}", node, action, err.getMessage());
             }
             return Future.succeededFuture(null);
