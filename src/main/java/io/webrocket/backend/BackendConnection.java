@@ -265,7 +265,9 @@ final class BackendConnection {
       case "OC":
         return toReply(registry.openChannel(id.token(), req.arg(0), Registry.IfOpen.SUCCEED), Wbp.OK);
       case "CC":
-        return toReply(registry.closeChannel(id.token(), req.arg(0)), Wbp.OK);
+        // Once this connection's earlier broadcasts have been published: they are written to
+        // the subscribers before the close drops them.
+        return toReply(broadcasts.afterEarlier().compose(x -> registry.closeChannel(id.token(), req.arg(0))), Wbp.OK);
       case "AT":
         return registry.issueAccessToken(id.token(), req.arg(0), req.arg(1))
             .map(token -> Wbp.encode("AT", token))

@@ -28,6 +28,11 @@ final class OrderedBroadcasts {
     return done.future().transform(x -> checked);
   }
 
+  /** Completes once every broadcast added so far was published or refused. */
+  Future<Void> afterEarlier() {
+    return add(Future.succeededFuture(), () -> {});
+  }
+
   private void drain() {
     if (draining) {
       return; // a completion below led back here: the loop picks the new ones up
