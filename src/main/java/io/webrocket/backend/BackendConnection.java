@@ -264,10 +264,13 @@ final class BackendConnection {
         return toReply(identified(id), Wbp.OK);
       case "OC":
         return toReply(registry.openChannel(id.token(), req.arg(0), Registry.IfOpen.SUCCEED), Wbp.OK);
-      case "CC":
+      case "CC": {
         // Once this connection's earlier broadcasts have been published: they are written to
-        // the subscribers before the close drops them.
-        return toReply(broadcasts.afterEarlier().compose(x -> registry.closeChannel(id.token(), req.arg(0))), Wbp.OK);
+        // the subscribers before the close drops them; later ones are checked after it.
+        Future<Void> closed = broadcasts.afterEarlier().compose(x -> registry.closeChannel(id.token(), req.arg(0)));
+        lastClose = closed.transform(x -> Future.succeededFuture());
+        return toReply(closed, Wbp.OK);
+      }
       case "AT":
         return registry.issueAccessToken(id.token(), req.arg(0), req.arg(1))
             .map(token -> Wbp.encode("AT", token))
@@ -303,23 +306,29 @@ final class BackendConnection {
     }
     // Encoded once, here at the edge, and published from here once checked.
     Frame frame = Frame.text(Wwfp.userEvent(event, data, channel, null));
-    io.webrocket.vhost.NodeView view = endpoint.view();
-    Future<Void> checked;
-    if (view.tokenValid(id.vhost(), id.token()) && view.channelOpen(id.vhost(), channel)) {
-      checked = answeredLater(); // this node knows both: no request leaves the node
-    } else {
-      long generation = view.generation(id.vhost());
-      checked = registry(id).checkBroadcast(id.token(), channel).onSuccess(ok -> {
-        view.learnToken(id.vhost(), id.token(), generation);
-        view.learnChannel(id.vhost(), channel, generation);
-      });
-    }
-    // Checks run side by side; the frames leave in the order the client sent them.
+    // Checked after this connection's last CC has taken effect (a BC pipelined behind a CC of
+    // its channel is 454), side by side with the other broadcasts; published in order.
+    Future<Void> checked = lastClose.compose(x -> check(id, channel));
     return toReply(broadcasts.add(checked,
         () -> io.webrocket.bus.Fanout.publish(endpoint.vertx(), id.vhost(), channel, frame, null)), Wbp.OK);
   }
 
   private final OrderedBroadcasts broadcasts = new OrderedBroadcasts();
+  /** Completes when this connection's last CC has been answered (either way). */
+  private Future<Void> lastClose = Future.succeededFuture();
+
+  /** May this identity broadcast on {@code channel}: from the node's view, else the registry (learnt). */
+  private Future<Void> check(Identity id, String channel) {
+    io.webrocket.vhost.NodeView view = endpoint.view();
+    if (view.tokenValid(id.vhost(), id.token()) && view.channelOpen(id.vhost(), channel)) {
+      return answeredLater(); // this node knows both: no request leaves the node
+    }
+    long generation = view.generation(id.vhost());
+    return registry(id).checkBroadcast(id.token(), channel).onSuccess(ok -> {
+      view.learnToken(id.vhost(), id.token(), generation);
+      view.learnChannel(id.vhost(), channel, generation);
+    });
+  }
 
   /**
    * Succeeds when the identity's token is its vhost's: from this node's view when it knows the
