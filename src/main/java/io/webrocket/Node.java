@@ -191,6 +191,8 @@ public final class Node {
               config.getJsonObject("tokens").getLong("lifetimeMs"),
               config.getJsonObject("limits").getInteger("channelsPerVhost"), metricsRegistry)));
         })
+        // This node's view of its vhosts, which the registries keep current (before the endpoints).
+        .compose(id -> track(vertx.deployVerticle(new io.webrocket.vhost.NodeViews())))
         .compose(id -> claimWebSocketPort())
         .compose(id -> track(vertx.deployVerticle(WebSocketEndpoint.class, endpoint("websocket", loops, tls))))
         .compose(id -> track(vertx.deployVerticle(BackendEndpoint.class, endpoint("backend", loops, tls))))

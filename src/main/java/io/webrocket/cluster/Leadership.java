@@ -50,6 +50,16 @@ public final class Leadership extends VerticleBase {
   /** This node's directory deployment while it leads. */
   private String directory;
   private boolean becoming;
+  /**
+   * Whether every partition has its backups, as last computed off the event loop: Hazelcast's
+   * {@code isClusterSafe()} asks every member and waits for their answers, so it never runs on
+   * an event loop (readiness probes call {@link #status} often).
+   */
+  private volatile boolean clusterSafe;
+  private volatile long clusterSafeAt;
+  private boolean clusterSafeRunning;
+  /** How old the cached answer may be before a status request starts a new computation. */
+  private static final long CLUSTER_SAFE_MAX_AGE_MS = 1_000;
   /** Leaders that stepped down gracefully but may still be members for a moment. */
   private final Set<String> resigned = new HashSet<>();
 
@@ -78,7 +88,8 @@ public final class Leadership extends VerticleBase {
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
     vertx.eventBus().<JsonObject>localConsumer(Addresses.cluster(), m -> m.reply(status()));
     // A node joining a running cluster learns who leads from the shared state.
-    return vertx.sharedData().<String, String>getAsyncMap(STATE_MAP)
+    return refreshClusterSafe().recover(err -> Future.succeededFuture(false))
+        .compose(x -> vertx.sharedData().<String, String>getAsyncMap(STATE_MAP))
         .compose(m -> m.get(LEADER))
         .onSuccess(leader -> {
           if (leader != null && isMember(leader) && !leader.equals(nodeId)) {
@@ -197,6 +208,24 @@ public final class Leadership extends VerticleBase {
         new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true));
   }
 
+  /** The cached answer; a new one is computed on a worker thread when it is older than a second. */
+  private boolean clusterSafe() {
+    if (!clusterSafeRunning && System.currentTimeMillis() - clusterSafeAt > CLUSTER_SAFE_MAX_AGE_MS) {
+      refreshClusterSafe();
+    }
+    return clusterSafe;
+  }
+
+  private Future<Boolean> refreshClusterSafe() {
+    clusterSafeRunning = true;
+    return vertx.executeBlocking(() -> hazelcast.getPartitionService().isClusterSafe(), false)
+        .onComplete(r -> {
+          clusterSafeRunning = false;
+          clusterSafeAt = System.currentTimeMillis();
+          clusterSafe = r.succeeded() && r.result();
+        });
+  }
+
   private JsonObject status() {
     JsonObject cluster = config.getJsonObject("cluster");
     String leader = (String) local.get(LEADER);
@@ -208,7 +237,7 @@ public final class Leadership extends VerticleBase {
         .put("leader", leader)
         .put("minMembers", cluster.getInteger("minMembers"))
         // Every partition has its backup in place: losing one more node now loses nothing.
-        .put("safe", hazelcast.getPartitionService().isClusterSafe())
+        .put("safe", clusterSafe())
         .put("members", members.getJsonArray("members"))
         .put("otherMembers", members.getJsonArray("otherMembers"));
   }
