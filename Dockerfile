@@ -16,8 +16,9 @@ COPY conf conf
 ENV WEBROCKET_STORAGEDIR=/var/lib/webrocket \
     WEBROCKET_ADMIN_HOST=0.0.0.0
 VOLUME /var/lib/webrocket
-# 5701: Hazelcast (cluster.port). cluster.host is left unset on purpose: its default
-# (null) lets Hazelcast pick the container's address. Vert.x's clustered event bus listens on
-# a random port by default, which replicas on one compose network reach without any EXPOSE.
-EXPOSE 8080 8081 8082 5701
+# Hazelcast (cluster.port, 5701) and the clustered event bus are not exposed on purpose: they
+# belong on a private network between the nodes only (docs/security.md, "The cluster link").
+# Replicas on one compose network reach each other without any EXPOSE; set cluster.host (e.g.
+# WEBROCKET_CLUSTER_HOST=10.0.5.*) to the private interface's address, as docker-compose.yml does.
+EXPOSE 8080 8081 8082
 ENTRYPOINT ["java", "-Xms256m", "-Xmx1g", "-jar", "webrocket.jar"]

@@ -11,6 +11,7 @@
 # scale-out. Prints the side-by-side tables; writes bench/results/RUN-cluster.json.
 #
 #   bench/cluster.sh [quick|full]
+#   bench/cluster.sh scale        the scale-out measurement of issue 11: see bench/scale.sh
 #
 # Environment: BENCH_PORT_BASE (default 19080; node i uses BASE+100i .. +2 and Hazelcast on
 # BASE+100i+10), CLUSTER_PHASES (default "fanout1000,fanout3000"), CLUSTER_LADDER (deliveries/s
@@ -22,7 +23,7 @@
 set -euo pipefail
 
 PROFILE="${1:-quick}"
-case "$PROFILE" in quick|full) ;; *) echo "usage: $0 [quick|full]" >&2; exit 2 ;; esac
+case "$PROFILE" in quick|full) ;; scale) exec "$(dirname "$0")/scale.sh" ;; *) echo "usage: $0 [quick|full|scale]" >&2; exit 2 ;; esac
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BENCH="$ROOT/bench"

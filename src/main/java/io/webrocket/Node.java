@@ -118,7 +118,7 @@ public final class Node {
     String name = config.getJsonObject("node").getString("name");
     io.vertx.core.transport.Transport transport = transport(config.getString("transport"));
     Future<Vertx> created = Clustering.enabled(config)
-        ? Clustering.start(options, transport, config.getJsonObject("cluster"), name)
+        ? Clustering.start(options, transport, config.getJsonObject("cluster"), config.getJsonObject("tls"), name)
         : Future.succeededFuture(Vertx.builder().with(options).withTransport(transport).build());
     FileChannel heldChannel = ch;
     FileLock held = lock;
@@ -191,6 +191,8 @@ public final class Node {
               config.getJsonObject("tokens").getLong("lifetimeMs"),
               config.getJsonObject("limits").getInteger("channelsPerVhost"), metricsRegistry)));
         })
+        // This node's view of its vhosts, which the registries keep current (before the endpoints).
+        .compose(id -> track(vertx.deployVerticle(new io.webrocket.vhost.NodeViews())))
         .compose(id -> claimWebSocketPort())
         .compose(id -> track(vertx.deployVerticle(WebSocketEndpoint.class, endpoint("websocket", loops, tls))))
         .compose(id -> track(vertx.deployVerticle(BackendEndpoint.class, endpoint("backend", loops, tls))))
@@ -347,8 +349,11 @@ public final class Node {
 
   private String clusterLine() {
     JsonObject c = config.getJsonObject("cluster");
+    // Whether a secret is set, never the secret.
     return c.getString("name") + " on " + c.getString("host") + ":" + c.getInteger("port") + ", join "
         + ("tcp".equals(c.getString("join")) ? c.getJsonArray("members").encode() : "multicast")
+        + ", secret " + (c.getString("secret") != null ? "set" : "NOT SET")
+        + ", event bus " + (Clustering.busTlsConfigured(c, config.getJsonObject("tls")) ? "TLS (mutual)" : "plain")
         + ", node id " + Clustering.nodeId(vertx);
   }
 

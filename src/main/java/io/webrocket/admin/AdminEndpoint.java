@@ -17,6 +17,8 @@ import io.webrocket.bus.Status;
 import io.webrocket.config.Tls;
 import io.webrocket.metrics.Metrics;
 import io.webrocket.vhost.Names;
+import io.webrocket.vhost.Registry;
+import io.webrocket.vhost.RegistryClient;
 import io.webrocket.vhost.Secrets;
 
 /**
@@ -74,10 +76,11 @@ public final class AdminEndpoint extends VerticleBase {
     r.delete("/:vhost").handler(ctx -> accepted(ctx, directory("delete", vhost(ctx))));
     r.put("/:vhost/token").handler(this::regenerateToken);
     r.get("/:vhost/channels").handler(this::listChannels);
-    r.delete("/:vhost/channels").handler(ctx -> accepted(ctx, registry(ctx, "closeChannels", new JsonObject())));
+    r.delete("/:vhost/channels").handler(ctx -> accepted(ctx, withRegistry(ctx, Registry::closeChannels)));
     r.post("/:vhost/channels/:channel").handler(this::openChannel);
     r.get("/:vhost/channels/:channel").handler(this::showChannel);
-    r.delete("/:vhost/channels/:channel").handler(ctx -> accepted(ctx, registry(ctx, "closeChannel", channel(ctx))));
+    r.delete("/:vhost/channels/:channel").handler(ctx -> accepted(ctx,
+        withRegistry(ctx, reg -> reg.closeChannel(null, ctx.pathParam("channel")))));
     r.get("/:vhost/workers").handler(this::listWorkers);
     r.route().handler(ctx -> error(ctx, 404, "not found"));
     return r;
@@ -176,21 +179,26 @@ public final class AdminEndpoint extends VerticleBase {
     return new JsonObject().put("path", vhostPath(ctx));
   }
 
-  private static JsonObject channel(RoutingContext ctx) {
-    return new JsonObject().put("channel", ctx.pathParam("channel"));
-  }
-
   private Future<JsonObject> directory(String action, JsonObject body) {
     return Bus.<JsonObject>request(vertx, Addresses.vhosts(), action, body).map(Message::body);
   }
 
-  /** A request to a vhost's registry; a vhost nobody serves is a 404. */
-  private Future<JsonObject> registry(RoutingContext ctx, String action, JsonObject body) {
+  /**
+   * The registry of the route's vhost, or null for a path that names no vhost (answer 404:
+   * see {@link #noVhost}). The operator calls it with a null token (the cookie was checked).
+   */
+  private Registry registry(RoutingContext ctx) {
     String path = vhostPath(ctx);
-    if (!Names.isValidVhost(path)) {
-      return Future.failedFuture(Status.NOT_FOUND.failure());
-    }
-    return Bus.<JsonObject>request(vertx, Addresses.vhost(path), action, body).map(Message::body);
+    return Names.isValidVhost(path) ? new RegistryClient(vertx, path) : null;
+  }
+
+  private static <T> Future<T> noVhost() {
+    return Future.failedFuture(Status.NOT_FOUND.failure());
+  }
+
+  private <T> Future<T> withRegistry(RoutingContext ctx, java.util.function.Function<Registry, Future<T>> call) {
+    Registry r = registry(ctx);
+    return r == null ? noVhost() : call.apply(r);
   }
 
   // ---- vhosts ----
@@ -220,10 +228,10 @@ public final class AdminEndpoint extends VerticleBase {
 
   private void showVhost(RoutingContext ctx) {
     String path = vhostPath(ctx);
-    registry(ctx, "info", new JsonObject()).onComplete(v -> ok(ctx, new JsonObject().put("vhost", new JsonObject()
+    withRegistry(ctx, Registry::info).onComplete(v -> ok(ctx, new JsonObject().put("vhost", new JsonObject()
         .put("path", path)
-        .put("accessToken", v.getString("accessToken"))
-        .put("channels", new JsonObject().put("size", v.getInteger("channels")))
+        .put("accessToken", v.accessToken())
+        .put("channels", new JsonObject().put("size", v.channels()))
         .put("links", links(path)))), err -> failed(ctx, err, "vhost doesn't exist"));
   }
 
@@ -236,10 +244,10 @@ public final class AdminEndpoint extends VerticleBase {
 
   private void listChannels(RoutingContext ctx) {
     String path = vhostPath(ctx);
-    registry(ctx, "listChannels", new JsonObject()).onComplete(r -> {
+    withRegistry(ctx, Registry::channels).onComplete(r -> {
       JsonArray list = new JsonArray();
-      for (Object o : r.getJsonArray("channels")) {
-        String name = ((JsonObject) o).getString("name");
+      for (Registry.ChannelInfo c : r) {
+        String name = c.name();
         list.add(new JsonObject().put("name", name).put("links", links(path + "/channels/" + name)));
       }
       ok(ctx, new JsonObject().put("channels", list));
@@ -248,7 +256,7 @@ public final class AdminEndpoint extends VerticleBase {
 
   private void openChannel(RoutingContext ctx) {
     String location = vhostPath(ctx) + "/channels/" + ctx.pathParam("channel");
-    registry(ctx, "openChannel", channel(ctx)).onComplete(r -> redirect(ctx, location), err -> {
+    withRegistry(ctx, r -> r.openChannel(null, ctx.pathParam("channel"), Registry.IfOpen.FAIL)).onComplete(r -> redirect(ctx, location), err -> {
       switch (Bus.statusOf(err, Status.NOT_FOUND)) {
         case INVALID_CHANNEL_NAME -> error(ctx, 400, "invalid channel name");
         case BAD_REQUEST -> error(ctx, 400, "channel already exists");
@@ -260,20 +268,20 @@ public final class AdminEndpoint extends VerticleBase {
 
   private void showChannel(RoutingContext ctx) {
     String path = vhostPath(ctx);
-    registry(ctx, "channelInfo", channel(ctx)).onComplete(c -> ok(ctx, new JsonObject().put("channel", new JsonObject()
-        .put("name", c.getString("name"))
-        .put("subscribers", new JsonObject().put("size", c.getInteger("subscribers")))
-        .put("links", links(path + "/channels/" + c.getString("name"))))),
+    withRegistry(ctx, r -> r.channel(ctx.pathParam("channel"))).onComplete(c -> ok(ctx, new JsonObject()
+        .put("channel", new JsonObject()
+        .put("name", c.name())
+        .put("subscribers", new JsonObject().put("size", c.subscribers()))
+        .put("links", links(path + "/channels/" + c.name())))),
         err -> failed(ctx, err, Bus.statusOf(err, Status.NOT_FOUND) == Status.CHANNEL_NOT_FOUND
             ? "channel doesn't exist" : "vhost doesn't exist"));
   }
 
   private void listWorkers(RoutingContext ctx) {
     String path = vhostPath(ctx);
-    registry(ctx, "listWorkers", new JsonObject()).onComplete(r -> {
+    withRegistry(ctx, Registry::workers).onComplete(r -> {
       JsonArray list = new JsonArray();
-      for (Object o : r.getJsonArray("workers")) {
-        String id = ((JsonObject) o).getString("id");
+      for (String id : r) {
         list.add(new JsonObject().put("id", id).put("links", links(path + "/workers/" + id)));
       }
       ok(ctx, new JsonObject().put("workers", list));

@@ -2,11 +2,9 @@ package io.webrocket.backend;
 
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.DecodeException;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetSocket;
 import io.webrocket.backend.WbpRequest.Identity;
@@ -17,6 +15,8 @@ import io.webrocket.frontend.Frame;
 import io.webrocket.frontend.Wwfp;
 import io.webrocket.limits.TokenBucket;
 import io.webrocket.log.AccessLog;
+import io.webrocket.vhost.Registry;
+import io.webrocket.vhost.RegistryClient;
 import java.util.List;
 
 /**
@@ -370,16 +370,22 @@ final class BackendConnection {
 
   /** One client request; always completes, with the reply to write (errors included). */
   private Future<Buffer> dispatch(Identity id, WbpRequest req) {
-    String vhost = id.vhost();
+    Registry registry = registry(id);
     switch (req.command()) {
       case "KA":
-        return toReply(backend(vhost, id.token(), "identify", req.args()), Wbp.OK);
+        return toReply(identified(id), Wbp.OK);
       case "OC":
-      case "CC":
-        return toReply(backend(vhost, id.token(), req.command(), req.args()), Wbp.OK);
+        return toReply(registry.openChannel(id.token(), req.arg(0), Registry.IfOpen.SUCCEED), Wbp.OK);
+      case "CC": {
+        // Once this connection's earlier broadcasts have been published: they are written to
+        // the subscribers before the close drops them; later ones are checked after it.
+        Future<Void> closed = broadcasts.afterEarlier().compose(x -> registry.closeChannel(id.token(), req.arg(0)));
+        lastClose = closed.transform(x -> Future.succeededFuture());
+        return toReply(closed, Wbp.OK);
+      }
       case "AT":
-        return backend(vhost, id.token(), "AT", req.args())
-            .map(m -> Wbp.encode("AT", ((JsonObject) m.body()).getString("token")))
+        return registry.issueAccessToken(id.token(), req.arg(0), req.arg(1))
+            .map(token -> Wbp.encode("AT", token))
             .recover(err -> Future.succeededFuture(errorReply(err)));
       case "BC":
         return broadcast(id, req);
@@ -390,7 +396,7 @@ final class BackendConnection {
 
   /** A request refused without the registry: a bad identity still gets 402 first, as for any request. */
   private Future<Buffer> refuse(Identity id, Status status) {
-    return toReply(backend(id.vhost(), id.token(), "identify", List.of()), Wbp.error(status));
+    return toReply(identified(id), Wbp.error(status));
   }
 
   private Future<Buffer> broadcast(Identity id, WbpRequest req) {
@@ -410,15 +416,59 @@ final class BackendConnection {
     } catch (DecodeException e) {
       return refuse(id, Status.BAD_REQUEST);
     }
-    // Encoded once, here at the edge; the registry checks and publishes it as it is.
+    // Encoded once, here at the edge, and published from here once checked.
     Frame frame = Frame.text(Wwfp.userEvent(event, data, channel, null));
-    DeliveryOptions o = Bus.action("broadcast").addHeader("token", id.token()).addHeader(Addresses.CHANNEL, channel);
-    return toReply(Bus.requestWith(endpoint.vertx(), Addresses.vhost(id.vhost()), frame, o), Wbp.OK);
+    // Checked after this connection's last CC has taken effect (a BC pipelined behind a CC of
+    // its channel is 454), side by side with the other broadcasts; published in order.
+    Future<Void> checked = lastClose.compose(x -> check(id, channel));
+    return toReply(broadcasts.add(checked,
+        () -> io.webrocket.bus.Fanout.publish(endpoint.vertx(), id.vhost(), channel, frame, null)), Wbp.OK);
   }
 
-  private Future<Message<Object>> backend(String vhost, String token, String command, List<String> args) {
-    JsonObject body = new JsonObject().put("token", token).put("command", command).put("args", new JsonArray(args));
-    return Bus.request(endpoint.vertx(), Addresses.vhost(vhost), "backend", body);
+  private final OrderedBroadcasts broadcasts = new OrderedBroadcasts();
+  /** Completes when this connection's last CC has been answered (either way). */
+  private Future<Void> lastClose = Future.succeededFuture();
+
+  /** May this identity broadcast on {@code channel}: from the node's view, else the registry (learnt). */
+  private Future<Void> check(Identity id, String channel) {
+    io.webrocket.vhost.NodeView view = endpoint.view();
+    if (view.tokenValid(id.vhost(), id.token()) && view.channelOpen(id.vhost(), channel)) {
+      return answeredLater(); // this node knows both: no request leaves the node
+    }
+    long generation = view.generation(id.vhost());
+    return registry(id).checkBroadcast(id.token(), channel).onSuccess(ok -> {
+      view.learnToken(id.vhost(), id.token(), generation);
+      view.learnChannel(id.vhost(), channel, generation);
+    });
+  }
+
+  /**
+   * Succeeds when the identity's token is its vhost's: from this node's view when it knows the
+   * token, else from the registry (and learnt).
+   */
+  private Future<Void> identified(Identity id) {
+    io.webrocket.vhost.NodeView view = endpoint.view();
+    if (view.tokenValid(id.vhost(), id.token())) {
+      return answeredLater();
+    }
+    long generation = view.generation(id.vhost());
+    return registry(id).identify(id.token()).onSuccess(ok -> view.learnToken(id.vhost(), id.token(), generation));
+  }
+
+  /**
+   * Success, on the next pass of the event loop rather than at once. A reply that completes
+   * while the decoder is handing out a message would write, and resume reading, from inside
+   * the decoder's own loop (see writeReply): replies to pipelined requests always complete
+   * later, as a registry's answer does.
+   */
+  private Future<Void> answeredLater() {
+    io.vertx.core.Promise<Void> later = io.vertx.core.Promise.promise();
+    endpoint.vertx().getOrCreateContext().runOnContext(v -> later.complete());
+    return later.future();
+  }
+
+  private Registry registry(Identity id) {
+    return new RegistryClient(endpoint.vertx(), id.vhost());
   }
 
   private static Future<Buffer> toReply(Future<?> request, Buffer ok) {
@@ -441,14 +491,13 @@ final class BackendConnection {
     paused = true;
     socket.pause();
     decoder.pause();
-    JsonObject body = new JsonObject().put("token", id.token()).put("command", "RD").put("worker", id.id())
-        .put("node", endpoint.nodeId());
-    Bus.request(endpoint.vertx(), Addresses.vhost(id.vhost()), "backend", body).onComplete(ok -> {
-      if (state == State.CLOSED) {
-        return; // gone while registering (see issue 11's lobby fix for what the registry keeps)
-      }
+    identified(id).onComplete(ok -> {
       identity = id;
+      if (state == State.CLOSED) {
+        return; // the connection ended while its identity was checked: it never joins the lobby
+      }
       state = State.WORKER;
+      endpoint.workerJoined(id.vhost(), id.id());
       lastHeard = System.nanoTime();
       triggers = endpoint.vertx().eventBus().consumer(Addresses.workers(id.vhost()), this::trigger);
       heartbeatTimer = endpoint.vertx().setPeriodic(endpoint.heartbeatIntervalMs(), t -> heartbeat());
@@ -596,8 +645,7 @@ final class BackendConnection {
     if (triggers != null) {
       triggers.unregister();
       triggers = null;
-      Bus.request(endpoint.vertx(), Addresses.vhost(identity.vhost()), "workerLeft",
-          new JsonObject().put("worker", identity.id()));
+      endpoint.workerLeft(identity.vhost(), identity.id());
     }
   }
 }

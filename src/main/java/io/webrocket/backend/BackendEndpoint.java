@@ -175,6 +175,33 @@ public final class BackendEndpoint extends VerticleBase {
     return vertx;
   }
 
+  /** This node's view of its vhosts' tokens and channels (a backend BC is checked there first). */
+  io.webrocket.vhost.NodeView view() {
+    if (view == null) {
+      view = new io.webrocket.vhost.NodeView(vertx);
+    }
+    return view;
+  }
+
+  private io.webrocket.vhost.NodeView view;
+
+  /**
+   * A worker of {@code vhost} joined this node's lobby: listed by the admin API (which gathers
+   * every node's lobby) and counted in {@code webrocket_workers}. Triggers do not use the list:
+   * they reach the workers' own event-bus consumers.
+   */
+  void workerJoined(String vhost, String worker) {
+    if (view().workerJoined(vhost, worker)) {
+      metrics.workers(vhost).incrementAndGet();
+    }
+  }
+
+  void workerLeft(String vhost, String worker) {
+    if (view().workerLeft(vhost, worker)) {
+      metrics.workers(vhost).decrementAndGet();
+    }
+  }
+
   int maxMessageSize() {
     return maxMessageSize;
   }

@@ -35,6 +35,14 @@ public final class Addresses {
     return address.startsWith(PREFIX + "vhost");
   }
 
+  /**
+   * One node's view of its vhosts (see {@code io.webrocket.vhost.NodeViews}): the registries
+   * make every node forget removed channels and tokens here, and gather subscriber counts.
+   */
+  public static String node(String nodeId) {
+    return PREFIX + "node:" + nodeId;
+  }
+
   /** Worker connections of one vhost each consume here; a trigger is a request to it. */
   public static String workers(String path) {
     return PREFIX + "workers:" + path;

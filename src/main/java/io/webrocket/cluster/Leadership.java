@@ -41,8 +41,6 @@ public final class Leadership extends VerticleBase {
   /** Cluster-wide: the id of the node whose registries serve requests. */
   private static final String STATE_MAP = "webrocket.cluster";
   private static final String LEADER = Bus.LEADER;
-  /** Member attribute where vertx-hazelcast keeps a member's Vert.x node id. */
-  private static final String VERTX_NODE_ID = "__vertx.nodeId";
 
   private final JsonObject config;
   private HazelcastInstance hazelcast;
@@ -52,6 +50,16 @@ public final class Leadership extends VerticleBase {
   /** This node's directory deployment while it leads. */
   private String directory;
   private boolean becoming;
+  /**
+   * Whether every partition has its backups, as last computed off the event loop: Hazelcast's
+   * {@code isClusterSafe()} asks every member and waits for their answers, so it never runs on
+   * an event loop (readiness probes call {@link #status} often).
+   */
+  private volatile boolean clusterSafe;
+  private volatile long clusterSafeAt;
+  private boolean clusterSafeRunning;
+  /** How old the cached answer may be before a status request starts a new computation. */
+  private static final long CLUSTER_SAFE_MAX_AGE_MS = 1_000;
   /** Leaders that stepped down gracefully but may still be members for a moment. */
   private final Set<String> resigned = new HashSet<>();
 
@@ -80,7 +88,8 @@ public final class Leadership extends VerticleBase {
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
     vertx.eventBus().<JsonObject>localConsumer(Addresses.cluster(), m -> m.reply(status()));
     // A node joining a running cluster learns who leads from the shared state.
-    return vertx.sharedData().<String, String>getAsyncMap(STATE_MAP)
+    return refreshClusterSafe().recover(err -> Future.succeededFuture(false))
+        .compose(x -> vertx.sharedData().<String, String>getAsyncMap(STATE_MAP))
         .compose(m -> m.get(LEADER))
         .onSuccess(leader -> {
           if (leader != null && isMember(leader) && !leader.equals(nodeId)) {
@@ -123,13 +132,16 @@ public final class Leadership extends VerticleBase {
     local.put(Bus.LEADER_LOST_AT, System.currentTimeMillis());
   }
 
-  /** The member's Vert.x node id (not its Hazelcast UUID): the id the event bus and registries use. */
+  /**
+   * The member's Vert.x node id (not its Hazelcast UUID): the id the event bus and registries
+   * use; null for a member that is no Vert.x node (see {@link Clustering#vertxNodeId}).
+   */
   private static String idOf(Member mb) {
-    return mb.getAttribute(VERTX_NODE_ID);
+    return Clustering.vertxNodeId(mb);
   }
 
   private boolean isMember(String id) {
-    return hazelcast.getCluster().getMembers().stream().anyMatch(mb -> idOf(mb).equals(id));
+    return hazelcast.getCluster().getMembers().stream().anyMatch(mb -> id.equals(idOf(mb)));
   }
 
   private void membershipChanged() {
@@ -140,7 +152,8 @@ public final class Leadership extends VerticleBase {
       leaderLost();
     }
     resigned.removeIf(id -> !isMember(id));
-    Member oldest = members.stream().filter(mb -> !resigned.contains(idOf(mb))).findFirst().orElse(null);
+    // Only a broker node can lead: a member without a Vert.x node id runs no registries.
+    Member oldest = members.stream().filter(mb -> idOf(mb) != null && !resigned.contains(idOf(mb))).findFirst().orElse(null);
     LOG.info("cluster: {} members", members.size());
     if (oldest != null && oldest.localMember() && directory == null && !becoming) {
       lead();
@@ -190,24 +203,33 @@ public final class Leadership extends VerticleBase {
 
   private void announceLiveNodes() {
     JsonArray ids = new JsonArray();
-    hazelcast.getCluster().getMembers().forEach(mb -> ids.add(idOf(mb)));
+    hazelcast.getCluster().getMembers().stream().map(Leadership::idOf).filter(java.util.Objects::nonNull).forEach(ids::add);
     vertx.eventBus().publish(Addresses.liveNodes(), new JsonObject().put("nodes", ids),
         new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true));
+  }
+
+  /** The cached answer; a new one is computed on a worker thread when it is older than a second. */
+  private boolean clusterSafe() {
+    if (!clusterSafeRunning && System.currentTimeMillis() - clusterSafeAt > CLUSTER_SAFE_MAX_AGE_MS) {
+      refreshClusterSafe();
+    }
+    return clusterSafe;
+  }
+
+  private Future<Boolean> refreshClusterSafe() {
+    clusterSafeRunning = true;
+    return vertx.executeBlocking(() -> hazelcast.getPartitionService().isClusterSafe(), false)
+        .onComplete(r -> {
+          clusterSafeRunning = false;
+          clusterSafeAt = System.currentTimeMillis();
+          clusterSafe = r.succeeded() && r.result();
+        });
   }
 
   private JsonObject status() {
     JsonObject cluster = config.getJsonObject("cluster");
     String leader = (String) local.get(LEADER);
-    JsonArray list = new JsonArray();
-    for (Member mb : hazelcast.getCluster().getMembers()) {
-      String id = idOf(mb);
-      list.add(new JsonObject()
-          .put("id", id)
-          .put("name", mb.getAttribute(Clustering.NAME_ATTRIBUTE))
-          .put("address", mb.getAddress().getHost() + ":" + mb.getAddress().getPort())
-          .put("leader", id.equals(leader))
-          .put("local", mb.localMember()));
-    }
+    JsonObject members = Clustering.members(hazelcast, leader);
     return new JsonObject()
         .put("enabled", true)
         .put("name", cluster.getString("name"))
@@ -215,7 +237,8 @@ public final class Leadership extends VerticleBase {
         .put("leader", leader)
         .put("minMembers", cluster.getInteger("minMembers"))
         // Every partition has its backup in place: losing one more node now loses nothing.
-        .put("safe", hazelcast.getPartitionService().isClusterSafe())
-        .put("members", list);
+        .put("safe", clusterSafe())
+        .put("members", members.getJsonArray("members"))
+        .put("otherMembers", members.getJsonArray("otherMembers"));
   }
 }

@@ -63,7 +63,9 @@ public final class Settings {
             .put("join", "tcp")
             .put("members", new io.vertx.core.json.JsonArray().add("127.0.0.1:5701").add("127.0.0.1:5702").add("127.0.0.1:5703"))
             .put("minMembers", 1)
-            .put("failureDetectionMs", 5_000L))
+            .put("failureDetectionMs", 5_000L)
+            .putNull("secret")
+            .put("tls", new JsonObject().putNull("cert").putNull("key").putNull("ca")))
         .put("shutdown", new JsonObject().put("timeoutMs", 10_000L))
         .put("reload", new JsonObject().put("scanPeriodMs", 2_000L))
         .put("log", new JsonObject().put("level", "INFO").put("format", "text").put("access", true).put("maxFieldLength", 256))
@@ -297,8 +299,10 @@ public final class Settings {
   }
 
   /**
-   * Clustering: {@code host} "auto" (or blank) lets Hazelcast and the event bus pick the
-   * interface (containers); members are {@code host:port} or {@code host} entries.
+   * Clustering: {@code host} "auto" (or blank) picks the machine's first non-loopback address, a
+   * pattern like {@code 10.0.5.*} the address it matches (see {@code Clustering.resolveHost});
+   * members are {@code host:port} or {@code host} entries. {@code secret} (16+ characters) keeps
+   * nodes without it out; {@code tls} secures the event bus (docs/security.md).
    */
   private static void cluster(JsonObject cl) {
     if (!(cl.getValue("enabled") instanceof Boolean)) {
@@ -308,8 +312,8 @@ public final class Settings {
     Object host = cl.getValue("host");
     if (host == null || (host instanceof String h && (h.isBlank() || h.equals("auto")))) {
       cl.put("host", "auto");
-    } else if (!(host instanceof String)) {
-      throw new InvalidException("cluster.host", "must be a host name, an address or \"auto\"");
+    } else if (!(host instanceof String h) || (h.contains("*") && !h.matches("(\\d{1,3}|\\*)(\\.(\\d{1,3}|\\*)){3}"))) {
+      throw new InvalidException("cluster.host", "must be a host name, an address, a pattern like 10.0.5.* or \"auto\"");
     }
     range(cl, "cluster", "port", 1, 65535);
     range(cl, "cluster", "busPort", 0, 65535);
@@ -329,6 +333,30 @@ public final class Settings {
     }
     range(cl, "cluster", "minMembers", 1, 1000);
     range(cl, "cluster", "failureDetectionMs", 1000, 600_000);
+    // Never part of a message: the value is a secret.
+    Object secret = cl.getValue("secret");
+    if (secret instanceof String s && s.isEmpty()) {
+      cl.putNull("secret");
+    } else if (secret != null && !(secret instanceof String s && s.length() >= 16 && s.length() <= 1024)) {
+      throw new InvalidException("cluster.secret", "must be a string of 16 to 1024 characters (e.g. openssl rand -hex 32)");
+    }
+    if (!(cl.getValue("tls") instanceof JsonObject tls)) {
+      throw new InvalidException("cluster.tls", "must be an object");
+    }
+    for (String k : new String[] {"cert", "key", "ca"}) {
+      Object v = tls.getValue(k);
+      if (v instanceof String s && s.isBlank()) {
+        tls.putNull(k);
+      } else if (v != null && !(v instanceof String)) {
+        throw new InvalidException("cluster.tls." + k, "must be a file name");
+      }
+    }
+    if ((tls.getValue("cert") == null) != (tls.getValue("key") == null)) {
+      throw new InvalidException("cluster.tls", "cert and key go together");
+    }
+    if (tls.getValue("ca") != null && tls.getValue("cert") == null) {
+      throw new InvalidException("cluster.tls.ca", "needs cluster.tls.cert and cluster.tls.key");
+    }
   }
 
   private static JsonObject section(JsonObject c, String key) {

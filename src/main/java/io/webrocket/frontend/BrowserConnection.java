@@ -258,8 +258,9 @@ final class BrowserConnection {
     });
   }
 
-  private Future<io.vertx.core.eventbus.Message<Object>> registry(String action, JsonObject body) {
-    return Bus.request(endpoint.vertx(), Addresses.vhost(vhost), action, body);
+  /** The vhost's registry (typed; over the event bus). */
+  private io.webrocket.vhost.Registry registry() {
+    return endpoint.registry(vhost);
   }
 
   /** The channel field if it is a string; any string is a name, so an empty one is 451, not 400. */
@@ -298,16 +299,15 @@ final class BrowserConnection {
       permission = null;
     }
     JsonObject logPayload = payload;
-    await(registry("auth", new JsonObject().put("token", token)).onComplete(
-        reply -> {
-          JsonObject r = (JsonObject) reply.body();
+    await(endpoint.authenticate(vhost, token).onComplete(
+        grant -> {
           try {
-            permission = Permission.compile(r.getString("permission"));
+            permission = Permission.compile(grant.permission());
           } catch (PatternSyntaxException e) {
             fail(Status.INTERNAL_ERROR);
             return;
           }
-          uid = r.getString("uid");
+          uid = grant.uid();
           logged(201, "Authenticated", "auth", logPayload);
           send(Wwfp.encode(":authenticated", new JsonObject()));
         },
@@ -374,27 +374,32 @@ final class BrowserConnection {
     }
     Names.ChannelType type = Names.typeOf(name);
     if (foreign(name)) {
+      // Answered alike whether the channel exists or not: an anonymous browser learns nothing.
       fail(Status.FORBIDDEN);
       return;
     }
-    JsonObject req = new JsonObject()
-        .put("channel", name)
-        .put("sid", sid)
-        .put("uid", uid)
-        // Only presence shows a member's data; elsewhere it would only be held.
-        .put("data", data == null || type != Names.ChannelType.PRESENCE ? new JsonObject() : data)
-        .put("hidden", Boolean.TRUE.equals(hidden))
-        .put("node", endpoint.nodeId());
     JsonObject logPayload = payload;
-    await(registry("subscribe", req).onComplete(
-        reply -> {
+    Future<io.webrocket.vhost.Registry.Joined> joining;
+    if (type == Names.ChannelType.PRESENCE) {
+      // Presence members are the vhost's registry's: it lists and announces them.
+      joining = registry().subscribe(new io.webrocket.vhost.Registry.Join(sid, name, uid,
+          data == null ? new JsonObject() : data, Boolean.TRUE.equals(hidden), false, endpoint.nodeId())); // permission checked above
+    } else {
+      // Open and private channels: the subscription is this endpoint's alone, checked against
+      // this node's view of the vhost (a channel it does not know yet is asked of the registry).
+      joining = endpoint.channelOpen(vhost, name)
+          .map(open -> new io.webrocket.vhost.Registry.Joined(null, null));
+    }
+    await(joining.onComplete(
+        r -> {
           if (closing) {
             // The socket went away while the registry added it, after it had left everything
             // else: it leaves this channel too, or it would stay listed there for good.
-            registry("disconnect", new JsonObject().put("sid", sid).put("channels", new JsonArray().add(name)));
+            if (type == Names.ChannelType.PRESENCE) {
+              registry().leaveAll(sid, java.util.List.of(name), null);
+            }
             return;
           }
-          JsonObject r = (JsonObject) reply.body();
           if (channels.add(name)) {
             endpoint.subscribers().add(this, name);
           }
@@ -404,10 +409,10 @@ final class BrowserConnection {
             subscribed.put("uid", uid);
           }
           if (type == Names.ChannelType.PRESENCE) {
-            subscribed.put("subscribers", r.getJsonArray("subscribers", new JsonArray()));
+            subscribed.put("subscribers", r.members() == null ? new JsonArray() : r.members());
           }
           send(Wwfp.encode(":subscribed", subscribed));
-          Buffer joined = r.getBuffer("joined");
+          Buffer joined = r.announcement();
           if (joined != null) {
             sendEncoded(joined);
           }
@@ -426,15 +431,23 @@ final class BrowserConnection {
       fail(Status.INVALID_CHANNEL_NAME);
       return;
     }
-    if (channels.remove(name)) {
+    boolean wasOn = channels.remove(name);
+    if (wasOn) {
       endpoint.subscribers().remove(this, name);
     } else if (foreign(name)) {
       fail(Status.NOT_SUBSCRIBED); // whether it exists or not
       return;
     }
-    JsonObject req = new JsonObject().put("channel", name).put("sid", sid).put("data", data);
     JsonObject logPayload = payload;
-    await(registry("unsubscribe", req).onComplete(
+    Future<Void> leaving;
+    if (Names.typeOf(name) == Names.ChannelType.PRESENCE) {
+      leaving = registry().unsubscribe(sid, name, data);
+    } else {
+      // Not on it: tell apart a missing channel (454) from one it is not subscribed to (453).
+      leaving = wasOn ? Future.succeededFuture()
+          : endpoint.channelOpen(vhost, name).compose(open -> Future.failedFuture(Status.NOT_SUBSCRIBED.failure()));
+    }
+    await(leaving.onComplete(
         reply -> {
           logged(203, "Unsubscribed", "unsubscribe", logPayload);
           send(Wwfp.encode(":unsubscribed", new JsonObject().put("channel", name)));
@@ -465,7 +478,7 @@ final class BrowserConnection {
       }
       // Not subscribed: tell apart a missing channel (454) from a foreign one (453).
       JsonObject logPayload = payload;
-      await(registry("channelExists", new JsonObject().put("channel", name)).onComplete(
+      await(endpoint.channelOpen(vhost, name).onComplete(
           ok -> fail(Status.NOT_SUBSCRIBED, "broadcast", logPayload),
           err -> fail(Bus.statusOf(err, Status.CHANNEL_NOT_FOUND), "broadcast", logPayload)));
       return;
@@ -546,17 +559,17 @@ final class BrowserConnection {
     if (channels.isEmpty()) {
       return;
     }
-    JsonArray names = new JsonArray();
+    java.util.List<String> presence = new java.util.ArrayList<>();
     for (String c : channels) {
-      names.add(c);
       endpoint.subscribers().remove(this, c);
+      if (Names.typeOf(c) == Names.ChannelType.PRESENCE) {
+        presence.add(c);
+      }
     }
     channels.clear();
-    JsonObject req = new JsonObject().put("sid", sid).put("channels", names);
-    if (data != null) {
-      req.put("data", data);
+    if (!presence.isEmpty()) {
+      registry().leaveAll(sid, presence, data);
     }
-    registry("disconnect", req);
   }
 
   /** Closes the socket with a WebSocket status, e.g. when its vhost is deleted. */

@@ -18,12 +18,15 @@ import java.util.Set;
  */
 final class LocalSubscribers {
   private final io.webrocket.metrics.Metrics metrics;
+  /** Where the node's subscriber counts are kept for the admin API (gathered from every node). */
+  private final io.webrocket.vhost.NodeView view;
   private final Map<String, Set<BrowserConnection>> byVhost = new HashMap<>();
   private final Map<String, Map<String, Set<BrowserConnection>>> byChannel = new HashMap<>();
   private Runnable beforeChange = () -> {};
 
-  LocalSubscribers(io.webrocket.metrics.Metrics metrics) {
+  LocalSubscribers(io.webrocket.metrics.Metrics metrics, io.webrocket.vhost.NodeView view) {
     this.metrics = metrics;
+    this.view = view;
   }
 
   /** Runs before any channel's subscriber set changes: seals the pending fan-out. */
@@ -54,6 +57,7 @@ final class LocalSubscribers {
     beforeChange.run();
     if (byChannel.computeIfAbsent(c.vhost, v -> new HashMap<>()).computeIfAbsent(channel, ch -> new LinkedHashSet<>()).add(c)) {
       metrics.subscriptions(c.vhost).incrementAndGet();
+      view.count(c.vhost, channel, 1);
     }
   }
 
@@ -66,6 +70,7 @@ final class LocalSubscribers {
     Set<BrowserConnection> subs = channels.get(channel);
     if (subs != null && subs.remove(c)) {
       metrics.subscriptions(c.vhost).decrementAndGet();
+      view.count(c.vhost, channel, -1);
       if (subs.isEmpty()) {
         channels.remove(channel);
         if (channels.isEmpty()) {
@@ -95,6 +100,7 @@ final class LocalSubscribers {
     if (subs != null) {
       subs.forEach(c -> c.channels.remove(channel));
       metrics.subscriptions(vhost).addAndGet(-subs.size());
+      view.count(vhost, channel, -subs.size());
     }
     if (channels.isEmpty()) {
       byChannel.remove(vhost);

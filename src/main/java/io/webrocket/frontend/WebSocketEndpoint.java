@@ -14,7 +14,6 @@ import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.webrocket.bus.Addresses;
-import io.webrocket.bus.Bus;
 import io.webrocket.config.Tls;
 import io.webrocket.vhost.Names;
 import java.util.concurrent.TimeUnit;
@@ -32,6 +31,10 @@ public final class WebSocketEndpoint extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(WebSocketEndpoint.class);
 
   private LocalSubscribers subscribers;
+  /** This node's view of its vhosts' channels and tokens, shared by the node's endpoints. */
+  private io.webrocket.vhost.NodeView view;
+  private io.webrocket.vhost.AccessTokenGrid accessTokens;
+  private io.webrocket.store.Store store;
   private io.webrocket.metrics.Metrics metrics;
   /** Hot-path counters per vhost: Micrometer lookups allocate. */
   private final java.util.Map<String, io.micrometer.core.instrument.Counter> delivered = new java.util.HashMap<>();
@@ -74,7 +77,8 @@ public final class WebSocketEndpoint extends VerticleBase {
     nodeId = io.webrocket.cluster.Clustering.nodeId(vertx);
     JsonObject c = config();
     metrics = io.webrocket.metrics.Metrics.of(c.getString("metrics"));
-    subscribers = new LocalSubscribers(metrics);
+    view = new io.webrocket.vhost.NodeView(vertx);
+    subscribers = new LocalSubscribers(metrics, view);
     loopContext = (ContextInternal) context;
     outbound = new Outbound(loopContext);
     // The pass batch's segments are written by writeSegment; a change to a channel's
@@ -110,7 +114,12 @@ public final class WebSocketEndpoint extends VerticleBase {
     schedulePings(c.getLong("pingIntervalMs"));
 
     JsonObject tls = c.getJsonObject("tls");
-    return (Tls.enabled(tls) ? sslContext(tls) : Future.<SslContext>succeededFuture(null))
+    store = new io.webrocket.store.StoreClient(vertx);
+    return io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx)
+        .compose(grid -> {
+          accessTokens = grid;
+          return Tls.enabled(tls) ? sslContext(tls) : Future.<SslContext>succeededFuture(null);
+        })
         .compose(initial -> {
           ssl = initial;
           return WebSocketServer.bind(loopContext, c.getString("host"), c.getInteger("port"), instances() > 1,
@@ -171,6 +180,41 @@ public final class WebSocketEndpoint extends VerticleBase {
 
   io.vertx.core.Vertx vertx() {
     return vertx;
+  }
+
+  /**
+   * Succeeds if {@code channel} of {@code vhost} is open: from this node's view when it knows
+   * the channel, else from the vhost's registry (the answer is then learnt). Fails with
+   * {@code CHANNEL_NOT_FOUND}, or what the registry answered.
+   */
+  Future<Void> channelOpen(String vhost, String channel) {
+    if (view.channelOpen(vhost, channel)) {
+      return Future.succeededFuture();
+    }
+    long generation = view.generation(vhost);
+    return registry(vhost).channelExists(channel).onSuccess(ok -> view.learnChannel(vhost, channel, generation));
+  }
+
+  io.webrocket.vhost.NodeView view() {
+    return view;
+  }
+
+  /**
+   * Uses a single access token of {@code vhost} from the cluster's grid (no registry involved):
+   * its grant, or {@code UNAUTHORIZED}. Single use, durably: the store forgets the token before
+   * the browser is told it is in.
+   */
+  Future<io.webrocket.vhost.Registry.Grant> authenticate(String vhost, String token) {
+    return accessTokens.take(vhost, token).compose(grant -> grant == null
+        ? Future.failedFuture(io.webrocket.bus.Status.UNAUTHORIZED.failure())
+        : store.deleteAccessToken(token).transform(written -> written.succeeded()
+            ? Future.succeededFuture(grant)
+            : Future.failedFuture(io.webrocket.bus.Status.INTERNAL_ERROR.failure())));
+  }
+
+  /** The registry of {@code vhost}, as a typed client (cheap: it holds only the address). */
+  io.webrocket.vhost.Registry registry(String vhost) {
+    return new io.webrocket.vhost.RegistryClient(vertx, vhost);
   }
 
   /**
@@ -302,7 +346,7 @@ public final class WebSocketEndpoint extends VerticleBase {
     if (knownVhosts.contains(path)) {
       return Future.succeededFuture();
     }
-    return Bus.request(vertx, Addresses.vhost(path), "exists", null).onSuccess(ok -> {
+    return registry(path).exists().onSuccess(ok -> {
       if (knownVhosts.size() >= KNOWN_VHOSTS_MAX) {
         knownVhosts.clear();
       }

@@ -29,6 +29,20 @@ final class Channel {
           .put("hidden", hidden).put("node", node).put("seq", seq);
     }
 
+    /**
+     * The member as a join or leave announcement shows it: {@code {"uid": U, "channel": C,
+     * ...data}}, uid and channel winning over data keys of the same name.
+     */
+    JsonObject announced(String channel, JsonObject data) {
+      JsonObject j = new JsonObject().put("uid", uid).put("channel", channel);
+      data.forEach(e -> {
+        if (!"uid".equals(e.getKey()) && !"channel".equals(e.getKey())) {
+          j.put(e.getKey(), e.getValue());
+        }
+      });
+      return j;
+    }
+
     static Member fromJson(JsonObject j) {
       return new Member(j.getString("uid"), j.getJsonObject("data", new JsonObject()), j.getBoolean("hidden", false),
           j.getString("node"), j.getLong("seq", 0L));

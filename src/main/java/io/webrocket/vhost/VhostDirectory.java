@@ -125,7 +125,7 @@ public final class VhostDirectory extends VerticleBase {
     List<Future<?>> opened = new ArrayList<>();
     for (Object c : channels) {
       opened.add(
-          Bus.request(vertx, Addresses.vhost(path), "openChannel", new JsonObject().put("channel", c))
+          new RegistryClient(vertx, path).openChannel(null, (String) c, Registry.IfOpen.FAIL)
               .recover(err -> Bus.statusOf(err, Status.NOT_FOUND) == Status.BAD_REQUEST
                   ? Future.succeededFuture() // already open
                   : Future.failedFuture(err)));
@@ -207,7 +207,8 @@ public final class VhostDirectory extends VerticleBase {
     vertx.eventBus().publish(Addresses.events(), new JsonObject().put("type", "vhostDeleted").put("vhost", path));
     return vertx
         .undeploy(v.deployment())
-        .compose(x -> Future.all(store.deleteVhost(path), replica.dropVhost(path)))
+        .compose(x -> io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx))
+        .compose(grid -> Future.all(store.deleteVhost(path), replica.dropVhost(path), grid.dropVhost(path)))
         .<Void>mapEmpty()
         .onComplete(x -> busy.remove(path));
   }
@@ -217,7 +218,7 @@ public final class VhostDirectory extends VerticleBase {
     // Durable first: if the write fails nothing changed. The reply waits for the registry, so
     // the old token authenticates nobody once the caller hears back.
     return Future.all(store.putVhost(path, token), replica.putVhost(path, token))
-        .compose(x -> Bus.request(vertx, Addresses.vhost(path), "setToken", new JsonObject().put("token", token)))
+        .compose(x -> new RegistryClient(vertx, path).setToken(token))
         .transform(r -> {
           Vhost current = vhosts.get(path);
           if (current == null || !current.deployment().equals(v.deployment())) {

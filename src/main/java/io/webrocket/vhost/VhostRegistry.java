@@ -3,13 +3,10 @@ package io.webrocket.vhost;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.eventbus.DeliveryOptions;
-import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
-import io.webrocket.bus.Bus;
 import io.webrocket.bus.Status;
 import io.webrocket.frontend.Frame;
 import io.webrocket.frontend.Wwfp;
@@ -18,19 +15,20 @@ import io.webrocket.store.Store.AccessTokenRecord;
 import io.webrocket.store.Store.VhostRecord;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Owns the state of one vhost: its access token, channels with their subscribers and presence
- * data, single access tokens and the worker lobby. Deployed once per vhost by the directory;
- * every question about the vhost is a request to {@link Addresses#vhost(String)}.
+ * Serves one vhost's {@link Registry}: its access token, channels with their subscribers and
+ * presence data ({@link Channels}); it issues single
+ * access tokens into the {@link AccessTokenGrid}, where any node uses them. Deployed once per vhost by the directory; requests arrive through
+ * {@link RegistryActions#serve} on {@link Addresses#vhost(String)}.
  *
  * <p>Changes are applied to memory at once and in arrival order (so pipelined WBP requests take
  * effect in the order sent); the reply is sent only after the change is durable.
@@ -38,28 +36,29 @@ import org.slf4j.LoggerFactory;
  * <p>In a cluster exactly one node runs the registries (the leader, see {@code
  * io.webrocket.cluster.Leadership}), so every node's requests meet the same state; each change
  * is also copied to the {@link Replica} before the reply, and a new leader rebuilds from it.
- * Replica keys: {@code c|CHANNEL}, {@code t|TOKEN}, {@code m|SID|CHANNEL} (a subscriber) and
- * {@code w|WORKER}.
+ * Replica keys: {@code c|CHANNEL} and {@code m|SID|CHANNEL} (a presence member).
  */
-public final class VhostRegistry extends VerticleBase {
+public final class VhostRegistry extends VerticleBase implements Registry {
   private static final Logger LOG = LoggerFactory.getLogger(VhostRegistry.class);
 
   private final String path;
   private String token;
-  private final Map<String, Channel> channels = new TreeMap<>();
-  private final Map<String, AccessTokenRecord> accessTokens = new HashMap<>();
-  /** Worker id to the node its connection is on. */
-  private final Map<String, String> workers = new LinkedHashMap<>();
+  private final Channels channels = new Channels();
+  /** Single access tokens loaded from the store, for the grid (see {@link #seed}); then dropped. */
+  private List<AccessTokenRecord> storedTokens;
+  private AccessTokenGrid grid;
+  /**
+   * Channels whose opening is not durable yet: a second open of one of them answers when the
+   * first is (or fails with it), never before.
+   */
+  private final Map<String, Future<Void>> opening = new HashMap<>();
   private final Replica replica;
   /** True when built from the store in a cluster: the replica gets a copy before anything else. */
   private final boolean seedReplica;
-  /** Joining order of subscribers, kept across a takeover through the replica. */
-  private long joinSeq;
   private long accessTokenLifetimeMs;
   private int maxChannels;
   private final String metricsRegistry;
-  private java.util.concurrent.atomic.AtomicLong channelsGauge;
-  private java.util.concurrent.atomic.AtomicLong workersGauge;
+  private AtomicLong channelsGauge;
   private Store store;
   private MessageConsumer<Object> consumer;
   private MessageConsumer<JsonObject> configConsumer;
@@ -78,38 +77,28 @@ public final class VhostRegistry extends VerticleBase {
     this.metricsRegistry = metricsRegistry;
     this.path = record.path();
     this.token = record.token();
-    record.channels().forEach(c -> channels.put(c, new Channel(c)));
-    record.accessTokens().forEach(t -> accessTokens.put(t.token(), t));
+    record.channels().forEach(channels::open);
+    // Built from the store (a start, a vhost just created): its tokens go to the grid. A new
+    // leader taking over finds them there already.
+    this.storedTokens = replicated == null ? record.accessTokens() : List.of();
     this.accessTokenLifetimeMs = accessTokenLifetimeMs;
     if (replicated != null) {
       restore(replicated);
     }
   }
 
-  /** Channels, tokens, subscribers and workers as the previous leader left them in the replica. */
+  /** Channels and presence members as the previous leader left them in the replica. */
   private void restore(Map<String, Object> entries) {
     List<JsonObject> members = new ArrayList<>();
     entries.forEach((key, value) -> {
       switch (key.charAt(0)) {
-        case 'c' -> channels.computeIfAbsent(key.substring(2), Channel::new);
-        case 't' -> {
-          JsonObject t = (JsonObject) value;
-          accessTokens.put(key.substring(2),
-              new AccessTokenRecord(key.substring(2), t.getString("uid"), t.getString("permission"), t.getLong("expiresAt")));
-        }
+        case 'c' -> channels.open(key.substring(2));
         case 'm' -> members.add((JsonObject) value);
-        case 'w' -> workers.put(key.substring(2), ((JsonObject) value).getString("node"));
         default -> LOG.warn("{}: unknown replica key {}", path, key);
       }
     });
     members.sort(java.util.Comparator.comparingLong(m -> m.getLong("seq", 0L)));
-    for (JsonObject m : members) {
-      Channel c = channels.get(m.getString("channel"));
-      if (c != null) {
-        c.subscribers.put(m.getString("sid"), Channel.Member.fromJson(m));
-        joinSeq = Math.max(joinSeq, m.getLong("seq", 0L));
-      }
-    }
+    members.forEach(m -> channels.restore(m.getString("channel"), m.getString("sid"), Channel.Member.fromJson(m)));
   }
 
   private static String memberKey(String sid, String channel) {
@@ -121,9 +110,7 @@ public final class VhostRegistry extends VerticleBase {
     store = new io.webrocket.store.StoreClient(vertx);
     io.webrocket.metrics.Metrics metrics = io.webrocket.metrics.Metrics.of(metricsRegistry);
     channelsGauge = metrics.channels(path);
-    workersGauge = metrics.workers(path);
     channelsGauge.set(channels.size());
-    workersGauge.set(workers.size());
     // Nodes that left the cluster take their subscribers and workers with them.
     liveNodesConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.liveNodes(),
         m -> forgetNodesOtherThan(m.body().getJsonArray("nodes")));
@@ -134,152 +121,157 @@ public final class VhostRegistry extends VerticleBase {
           accessTokenLifetimeMs = m.body().getJsonObject("tokens").getLong("lifetimeMs");
           maxChannels = m.body().getJsonObject("limits").getInteger("channelsPerVhost");
         });
-    return seed().compose(x -> {
-      consumer = vertx.eventBus().consumer(Addresses.vhost(path), this::handle);
+    return io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx).compose(g -> {
+      grid = g;
+      return seed();
+    }).compose(x -> {
+      consumer = vertx.eventBus().consumer(Addresses.vhost(path), msg -> RegistryActions.serve(this, msg));
       return consumer.completion();
     });
   }
 
-  /** A registry built from the store in a cluster copies its durable state to the replica first. */
+  /**
+   * A registry built from the store puts the store's unexpired single access tokens in the
+   * grid, and in a cluster copies its channels to the replica first.
+   */
   private Future<?> seed() {
-    if (!seedReplica) {
-      return Future.succeededFuture();
-    }
     List<Future<?>> writes = new ArrayList<>();
-    channels.keySet().forEach(c -> writes.add(replica.put(path, "c|" + c, "1")));
-    accessTokens.values().forEach(t -> writes.add(replica.put(path, "t|" + t.token(), tokenJson(t))));
+    storedTokens.forEach(t -> writes.add(grid.put(path, t)));
+    storedTokens = List.of();
+    if (seedReplica) {
+      channels.names().forEach(c -> writes.add(replica.put(path, "c|" + c, "1")));
+    }
     return Future.all(writes);
-  }
-
-  private static JsonObject tokenJson(AccessTokenRecord t) {
-    return new JsonObject().put("uid", t.uid()).put("permission", t.permission()).put("expiresAt", t.expiresAt());
   }
 
   @Override
   public Future<?> stop() {
+    // Deleted (or handed to another leader): no node may go on trusting what it learnt of it.
+    Future<Void> forgotten = NodeViews.forgetVhost(vertx, path);
     vertx.cancelTimer(purgeTimer);
     liveNodesConsumer.unregister();
     channelsGauge.set(0);
-    workersGauge.set(0);
     configConsumer.unregister();
-    return consumer == null ? Future.succeededFuture() : consumer.unregister();
+    return Future.join(forgotten, consumer == null ? Future.succeededFuture() : consumer.unregister());
   }
 
-  private void handle(Message<Object> msg) {
-    String action = Bus.actionOf(msg);
-    try {
-      switch (action) {
-        case "exists" -> msg.reply(null);
-        case "info" -> msg.reply(info());
-        case "setToken" -> setToken(msg);
-        case "auth" -> auth(msg);
-        case "subscribe" -> subscribe(msg);
-        case "unsubscribe" -> unsubscribe(msg);
-        case "disconnect" -> disconnect(msg);
-        case "channelExists" -> channelExists(msg);
-        case "backend" -> backend(msg);
-        case "broadcast" -> broadcast(msg);
-        case "workerLeft" -> workerLeft(msg);
-        case "listChannels" -> listChannels(msg);
-        case "channelInfo" -> channelInfo(msg);
-        case "openChannel" -> adminOpenChannel(msg);
-        case "closeChannel" -> adminCloseChannel(msg);
-        case "closeChannels" -> closeChannels(msg);
-        case "listWorkers" -> listWorkers(msg);
-        default -> Bus.fail(msg, Status.BAD_REQUEST);
+  /** Completes when {@code write} does; a failed durable write is logged and answered 597. */
+  private <T> Future<T> whenStored(Future<?> write, T reply) {
+    return write.transform(ar -> {
+      if (ar.succeeded()) {
+        return Future.succeededFuture(reply);
       }
-    } catch (ClassCastException | NullPointerException e) {
-      // A malformed request from a peer verticle: answer it rather than let it time out.
-      Bus.fail(msg, Status.BAD_REQUEST);
-    }
+      LOG.error("{}: durable write failed: {}", path, ar.cause().getMessage());
+      return Future.failedFuture(Status.INTERNAL_ERROR.failure());
+    });
   }
 
-  private JsonObject body(Message<Object> msg) {
-    return (JsonObject) msg.body();
+  private static <T> Future<T> refused(Status status) {
+    return Future.failedFuture(status.failure());
   }
 
-  private void replyWhenStored(Message<Object> msg, Future<?> write, Object reply) {
-    write.onComplete(
-        ok -> msg.reply(reply),
-        err -> {
-          LOG.error("{}: durable write failed: {}", path, err.getMessage());
-          Bus.fail(msg, Status.INTERNAL_ERROR);
-        });
+  /** {@code given} is the vhost's token, or null (the operator) where {@code operatorAllowed}. */
+  private boolean authorized(String given, boolean operatorAllowed) {
+    return (operatorAllowed && given == null) || Secrets.same(token, given);
   }
 
   // ---- admin / directory ----
 
-  private JsonObject info() {
-    return new JsonObject().put("path", path).put("accessToken", token).put("channels", channels.size());
+  @Override
+  public Future<Void> exists() {
+    return Future.succeededFuture();
   }
 
-  private void setToken(Message<Object> msg) {
-    token = body(msg).getString("token");
-    msg.reply(null);
+  @Override
+  public Future<Info> info() {
+    return Future.succeededFuture(new Info(path, token, channels.size()));
   }
 
-  private void listChannels(Message<Object> msg) {
-    JsonArray list = new JsonArray();
-    channels.values().forEach(c -> list.add(new JsonObject().put("name", c.name).put("subscribers", c.subscribers.size())));
-    msg.reply(new JsonObject().put("channels", list));
+  @Override
+  public Future<Void> setToken(String token) {
+    this.token = token;
+    // Answered once no node accepts the old token from its view any more.
+    return NodeViews.forgetToken(vertx, path);
   }
 
-  private void channelInfo(Message<Object> msg) {
-    Channel c = channels.get(body(msg).getString("channel"));
-    if (c == null) {
-      Bus.fail(msg, Status.CHANNEL_NOT_FOUND);
-      return;
+  @Override
+  public Future<List<ChannelInfo>> channels() {
+    // Subscribers live on the nodes that hold their sockets: counted there when asked.
+    return NodeViews.counts(vertx, path).map(counts -> {
+      List<ChannelInfo> list = new ArrayList<>();
+      channels.names().forEach(c -> list.add(new ChannelInfo(c, counts.getOrDefault(c, 0))));
+      return list;
+    });
+  }
+
+  @Override
+  public Future<ChannelInfo> channel(String name) {
+    if (name == null || !channels.isOpen(name)) {
+      return refused(Status.CHANNEL_NOT_FOUND);
     }
-    msg.reply(new JsonObject().put("name", c.name).put("subscribers", c.subscribers.size()));
+    return NodeViews.counts(vertx, path).map(counts -> new ChannelInfo(name, counts.getOrDefault(name, 0)));
   }
 
-  private void adminOpenChannel(Message<Object> msg) {
-    String name = body(msg).getString("channel");
+  @Override
+  public Future<List<String>> workers() {
+    return NodeViews.workers(vertx, path);
+  }
+
+  @Override
+  public Future<Void> openChannel(String given, String name, IfOpen ifOpen) {
+    if (!authorized(given, true)) {
+      return refused(Status.UNAUTHORIZED);
+    }
+    if (name == null || name.isEmpty()) {
+      return refused(given == null ? Status.INVALID_CHANNEL_NAME : Status.BAD_REQUEST);
+    }
     if (!Names.isValidChannel(name)) {
-      Bus.fail(msg, Status.INVALID_CHANNEL_NAME);
-    } else if (channels.containsKey(name)) {
-      Bus.fail(msg, Status.BAD_REQUEST);
-    } else if (channels.size() >= maxChannels) {
-      Bus.fail(msg, Status.TOO_MANY_REQUESTS);
-    } else {
-      replyWhenStored(msg, openChannel(name), null);
+      return refused(Status.INVALID_CHANNEL_NAME);
     }
+    if (channels.isOpen(name)) {
+      if (ifOpen == IfOpen.FAIL) {
+        return refused(Status.BAD_REQUEST);
+      }
+      // Open, but perhaps not durable yet: the second OK must not overtake the first.
+      Future<Void> pending = opening.get(name);
+      return pending != null ? pending : Future.succeededFuture();
+    }
+    if (channels.size() >= maxChannels) {
+      return refused(Status.TOO_MANY_REQUESTS);
+    }
+    channels.open(name);
+    channelsGauge.set(channels.size());
+    Future<Void> durable = whenStored(Future.all(store.putChannel(path, name), replica.put(path, "c|" + name, "1")), null);
+    opening.put(name, durable);
+    durable.onComplete(x -> opening.remove(name, durable));
+    return durable;
   }
 
-  private void adminCloseChannel(Message<Object> msg) {
-    String name = body(msg).getString("channel");
-    if (!channels.containsKey(name)) {
-      Bus.fail(msg, Status.CHANNEL_NOT_FOUND);
-    } else {
-      replyWhenStored(msg, closeChannel(name), null);
+  @Override
+  public Future<Void> closeChannel(String given, String name) {
+    if (!authorized(given, true)) {
+      return refused(Status.UNAUTHORIZED);
     }
+    if (name == null || name.isEmpty()) {
+      return refused(given == null ? Status.CHANNEL_NOT_FOUND : Status.BAD_REQUEST);
+    }
+    if (!channels.isOpen(name)) {
+      return refused(Status.CHANNEL_NOT_FOUND);
+    }
+    List<Future<?>> writes = forgetChannel(name);
+    writes.add(store.deleteChannel(path, name));
+    // Gone everywhere before the answer: no node's view still lets anyone subscribe to it.
+    return whenStored(Future.all(writes), null).compose(x -> NodeViews.forgetChannel(vertx, path, name));
   }
 
-  private void closeChannels(Message<Object> msg) {
+  @Override
+  public Future<Void> closeChannels() {
     List<Future<?>> writes = new ArrayList<>();
-    for (String name : new ArrayList<>(channels.keySet())) {
+    for (String name : channels.names()) {
       writes.addAll(forgetChannel(name));
     }
     writes.add(store.deleteChannels(path));
-    replyWhenStored(msg, Future.all(writes), null);
-  }
-
-  private void listWorkers(Message<Object> msg) {
-    JsonArray list = new JsonArray();
-    workers.keySet().forEach(id -> list.add(new JsonObject().put("id", id)));
-    msg.reply(new JsonObject().put("workers", list));
-  }
-
-  private Future<?> openChannel(String name) {
-    channels.put(name, new Channel(name));
-    channelsGauge.set(channels.size());
-    return Future.all(store.putChannel(path, name), replica.put(path, "c|" + name, "1"));
-  }
-
-  private Future<?> closeChannel(String name) {
-    List<Future<?>> writes = forgetChannel(name);
-    writes.add(store.deleteChannel(path, name));
-    return Future.all(writes);
+    return whenStored(Future.all(writes), null).compose(x -> NodeViews.forgetVhost(vertx, path));
   }
 
   /**
@@ -288,7 +280,7 @@ public final class VhostRegistry extends VerticleBase {
    */
   private List<Future<?>> forgetChannel(String name) {
     List<Future<?>> writes = new ArrayList<>();
-    Channel c = channels.remove(name);
+    Channel c = channels.close(name);
     if (c != null) {
       channelsGauge.set(channels.size());
       writes.add(replica.remove(path, "c|" + name));
@@ -302,78 +294,48 @@ public final class VhostRegistry extends VerticleBase {
 
   // ---- browsers ----
 
-  private void auth(Message<Object> msg) {
-    String given = body(msg).getString("token");
-    AccessTokenRecord t = given == null ? null : accessTokens.remove(given);
-    if (t == null || t.expiresAt() <= System.currentTimeMillis()) {
-      Bus.fail(msg, Status.UNAUTHORIZED);
-      return;
-    }
-    // Single use: the token's deletion is durable before the browser is told it is in.
-    replyWhenStored(
-        msg,
-        Future.all(store.deleteAccessToken(t.token()), replica.remove(path, "t|" + t.token())),
-        new JsonObject().put("uid", t.uid()).put("permission", t.permission()));
-  }
-
-  private void subscribe(Message<Object> msg) {
-    JsonObject b = body(msg);
-    Channel c = channels.get(b.getString("channel"));
+  @Override
+  public Future<Joined> subscribe(Join j) {
+    Channel c = j.channel() == null ? null : channels.get(j.channel());
     if (c == null) {
-      Bus.fail(msg, Status.CHANNEL_NOT_FOUND);
-      return;
+      return refused(Status.CHANNEL_NOT_FOUND);
     }
-    if (b.getBoolean("forbidden", false)) {
-      Bus.fail(msg, Status.FORBIDDEN);
-      return;
+    if (j.forbidden()) {
+      return refused(Status.FORBIDDEN);
     }
-    String sid = b.getString("sid");
-    JsonObject reply = new JsonObject();
-    if (c.type == Names.ChannelType.PRESENCE) {
-      reply.put("subscribers", c.presenceList(sid));
-    }
-    if (c.subscribers.containsKey(sid)) {
+    boolean presence = c.type == Names.ChannelType.PRESENCE;
+    JsonArray members = presence ? c.presenceList(j.sid()) : null;
+    JsonObject data = j.data() == null ? new JsonObject() : j.data();
+    Channel.Member m = channels.join(c, j.sid(), j.uid(), data, j.hidden(), j.node());
+    if (m == null) {
       // Re-subscribing changes nothing and announces nothing.
-      msg.reply(reply);
-      return;
+      return Future.succeededFuture(new Joined(members, null));
     }
-    JsonObject data = b.getJsonObject("data", new JsonObject());
-    boolean hidden = b.getBoolean("hidden", false);
-    Channel.Member m = new Channel.Member(b.getString("uid"), data, hidden, b.getString("node"), ++joinSeq);
-    c.subscribers.put(sid, m);
-    Future<Void> replicated = replica.put(path, memberKey(sid, c.name), m.toJson(sid, c.name));
-    if (c.type == Names.ChannelType.PRESENCE && !hidden) {
-      Buffer joined = Wwfp.encodeBuffer(":memberJoined", presenceEvent(m, c.name, data));
+    Future<Void> replicated = replica.put(path, memberKey(j.sid(), c.name), m.toJson(j.sid(), c.name));
+    Buffer joined = null;
+    if (presence && !j.hidden()) {
+      joined = Wwfp.encodeBuffer(":memberJoined", m.announced(c.name, data));
       // The joiner's endpoint gets this frame in the reply and writes it after :subscribed.
-      publish(c.name, Frame.text(joined), sid);
-      reply.put("joined", joined);
+      publish(c.name, Frame.text(joined), j.sid());
     }
-    replyWhenStored(msg, replicated, reply);
+    return whenStored(replicated, new Joined(members, joined));
   }
 
-  private void unsubscribe(Message<Object> msg) {
-    JsonObject b = body(msg);
-    Channel c = channels.get(b.getString("channel"));
+  @Override
+  public Future<Void> unsubscribe(String sid, String channel, JsonObject data) {
+    Channel c = channel == null ? null : channels.get(channel);
     if (c == null) {
-      Bus.fail(msg, Status.CHANNEL_NOT_FOUND);
-      return;
+      return refused(Status.CHANNEL_NOT_FOUND);
     }
-    Future<Void> left = leave(c, b.getString("sid"), b.getJsonObject("data"));
-    if (left == null) {
-      Bus.fail(msg, Status.NOT_SUBSCRIBED);
-      return;
-    }
-    replyWhenStored(msg, left, null);
+    Future<Void> left = leave(c, sid, data);
+    return left == null ? refused(Status.NOT_SUBSCRIBED) : whenStored(left, null);
   }
 
-  /** A connection ended (close, drop, re-auth): it leaves each listed channel. */
-  private void disconnect(Message<Object> msg) {
-    JsonObject b = body(msg);
-    String sid = b.getString("sid");
-    JsonObject data = b.getJsonObject("data");
+  @Override
+  public Future<Void> leaveAll(String sid, List<String> names, JsonObject data) {
     List<Future<?>> writes = new ArrayList<>();
-    for (Object name : b.getJsonArray("channels", new JsonArray())) {
-      Channel c = channels.get((String) name);
+    for (String name : names) {
+      Channel c = name == null ? null : channels.get(name);
       if (c != null) {
         Future<Void> left = leave(c, sid, data);
         if (left != null) {
@@ -381,181 +343,90 @@ public final class VhostRegistry extends VerticleBase {
         }
       }
     }
-    replyWhenStored(msg, Future.all(writes), null);
+    return whenStored(Future.all(writes), null);
   }
 
   /** The subscriber {@code sid} leaves {@code c}: null if it was not on it, else the replica write. */
   private Future<Void> leave(Channel c, String sid, JsonObject leaveData) {
-    Channel.Member m = c.subscribers.remove(sid);
+    Channel.Member m = channels.leave(c, sid);
     if (m == null) {
       return null;
     }
+    announceLeft(c, m, leaveData);
+    return replica.remove(path, memberKey(sid, c.name));
+  }
+
+  private void announceLeft(Channel c, Channel.Member m, JsonObject leaveData) {
     if (c.type == Names.ChannelType.PRESENCE && !m.hidden()) {
       JsonObject data = m.data().copy();
       if (leaveData != null) {
         data.mergeIn(leaveData);
       }
-      publish(c.name, Frame.text(Wwfp.encodeBuffer(":memberLeft", presenceEvent(m, c.name, data))), null);
+      publish(c.name, Frame.text(Wwfp.encodeBuffer(":memberLeft", m.announced(c.name, data))), null);
     }
-    return replica.remove(path, memberKey(sid, c.name));
   }
 
   /**
-   * Subscribers and workers whose node is not in {@code live} are gone with their node: members
-   * are announced with {@code :memberLeft}, workers leave the lobby.
+   * Presence members whose node is not in {@code live} are gone with their node: each is
+   * announced with {@code :memberLeft}.
    */
   private void forgetNodesOtherThan(JsonArray live) {
-    java.util.Set<Object> nodes = new java.util.HashSet<>(live.getList());
-    for (Channel c : channels.values()) {
-      List<String> gone = new ArrayList<>();
-      c.subscribers.forEach((sid, m) -> {
-        if (m.node() != null && !nodes.contains(m.node())) {
-          gone.add(sid);
-        }
-      });
-      gone.forEach(sid -> leave(c, sid, null));
+    java.util.Set<Object> nodes = new HashSet<>(live.getList());
+    for (Channels.Left l : channels.leaveNodesOtherThan(nodes)) {
+      announceLeft(channels.get(l.channel()), l.member(), null);
+      replica.remove(path, memberKey(l.sid(), l.channel()));
     }
-    List<String> goneWorkers = new ArrayList<>();
-    workers.forEach((id, node) -> {
-      if (node != null && !nodes.contains(node)) {
-        goneWorkers.add(id);
-      }
-    });
-    goneWorkers.forEach(id -> {
-      workers.remove(id);
-      replica.remove(path, "w|" + id);
-    });
-    workersGauge.set(workers.size());
   }
 
-  private static JsonObject presenceEvent(Channel.Member m, String channel, JsonObject data) {
-    JsonObject j = new JsonObject().put("uid", m.uid()).put("channel", channel);
-    data.forEach(e -> {
-      if (!"uid".equals(e.getKey()) && !"channel".equals(e.getKey())) {
-        j.put(e.getKey(), e.getValue());
-      }
-    });
-    return j;
-  }
-
-  private void channelExists(Message<Object> msg) {
-    if (channels.containsKey(body(msg).getString("channel"))) {
-      msg.reply(null);
-    } else {
-      Bus.fail(msg, Status.CHANNEL_NOT_FOUND);
-    }
+  @Override
+  public Future<Void> channelExists(String channel) {
+    return channel != null && channels.isOpen(channel) ? Future.succeededFuture() : refused(Status.CHANNEL_NOT_FOUND);
   }
 
   private void publish(String channel, Frame frame, String skipSid) {
-    DeliveryOptions o = new DeliveryOptions().addHeader(Addresses.VHOST, path).addHeader(Addresses.CHANNEL, channel);
-    if (skipSid != null) {
-      o.addHeader(Addresses.SKIP, skipSid);
-    }
-    vertx.eventBus().publish(Addresses.fanout(), frame, o);
+    io.webrocket.bus.Fanout.publish(vertx, path, channel, frame, skipSid);
   }
 
   // ---- backends ----
 
-  /** A WBP {@code BC}: the frame arrives encoded; checked here, published once. */
-  private void broadcast(Message<Object> msg) {
-    if (!Secrets.same(token, msg.headers().get("token"))) {
-      Bus.fail(msg, Status.UNAUTHORIZED);
-      return;
-    }
-    String channel = msg.headers().get(Addresses.CHANNEL);
-    if (!channels.containsKey(channel)) {
-      Bus.fail(msg, Status.CHANNEL_NOT_FOUND);
-      return;
-    }
-    publish(channel, (Frame) msg.body(), null);
-    msg.reply(null);
+  @Override
+  public Future<Void> identify(String given) {
+    return authorized(given, false) ? Future.succeededFuture() : refused(Status.UNAUTHORIZED);
   }
 
-  /** Every other WBP request: identity check, then the command. */
-  private void backend(Message<Object> msg) {
-    JsonObject b = body(msg);
-    if (!Secrets.same(token, b.getString("token"))) {
-      Bus.fail(msg, Status.UNAUTHORIZED);
-      return;
+  @Override
+  public Future<Void> checkBroadcast(String given, String channel) {
+    if (!authorized(given, false)) {
+      return refused(Status.UNAUTHORIZED);
     }
-    String command = b.getString("command");
-    JsonArray args = b.getJsonArray("args", new JsonArray());
-    String a0 = args.size() > 0 ? args.getString(0) : null;
-    String a1 = args.size() > 1 ? args.getString(1) : null;
-    switch (command) {
-      case "identify" -> msg.reply(null);
-      case "OC" -> {
-        if (a0 == null || a0.isEmpty()) {
-          Bus.fail(msg, Status.BAD_REQUEST);
-        } else if (!Names.isValidChannel(a0)) {
-          Bus.fail(msg, Status.INVALID_CHANNEL_NAME);
-        } else if (channels.containsKey(a0)) {
-          msg.reply(null);
-        } else if (channels.size() >= maxChannels) {
-          Bus.fail(msg, Status.TOO_MANY_REQUESTS);
-        } else {
-          replyWhenStored(msg, openChannel(a0), null);
-        }
-      }
-      case "CC" -> {
-        if (a0 == null || a0.isEmpty()) {
-          Bus.fail(msg, Status.BAD_REQUEST);
-        } else if (!channels.containsKey(a0)) {
-          Bus.fail(msg, Status.CHANNEL_NOT_FOUND);
-        } else {
-          replyWhenStored(msg, closeChannel(a0), null);
-        }
-      }
-      case "AT" -> issueAccessToken(msg, a0, a1);
-      case "RD" -> {
-        String worker = b.getString("worker");
-        workers.put(worker, b.getString("node"));
-        workersGauge.set(workers.size());
-        replyWhenStored(msg, replica.put(path, "w|" + worker, new JsonObject().put("node", b.getString("node"))), null);
-      }
-      default -> Bus.fail(msg, Status.BAD_REQUEST);
-    }
+    return channel != null && channels.isOpen(channel) ? Future.succeededFuture() : refused(Status.CHANNEL_NOT_FOUND);
   }
 
-  private void issueAccessToken(Message<Object> msg, String uid, String permission) {
+  @Override
+  public Future<String> issueAccessToken(String given, String uid, String permission) {
+    if (!authorized(given, false)) {
+      return refused(Status.UNAUTHORIZED);
+    }
     if (uid == null || uid.isEmpty() || permission == null || permission.isEmpty()) {
-      Bus.fail(msg, Status.BAD_REQUEST);
-      return;
+      return refused(Status.BAD_REQUEST);
     }
     try {
       Pattern.compile(permission);
     } catch (PatternSyntaxException e) {
-      Bus.fail(msg, Status.BAD_REQUEST);
-      return;
+      return refused(Status.BAD_REQUEST);
     }
-    AccessTokenRecord t =
-        new AccessTokenRecord(Secrets.accessToken(), uid, permission, System.currentTimeMillis() + accessTokenLifetimeMs);
-    accessTokens.put(t.token(), t);
-    replyWhenStored(msg, Future.all(store.putAccessToken(path, t), replica.put(path, "t|" + t.token(), tokenJson(t))),
-        new JsonObject().put("token", t.token()));
+    AccessTokenRecord t = new AccessTokenRecord(Secrets.accessToken(), uid, permission,
+        System.currentTimeMillis() + accessTokenLifetimeMs);
+    // Durable, and in the grid (by hash, two members) before the backend gets it.
+    return whenStored(Future.all(store.putAccessToken(path, t), grid.put(path, t)), t.token());
   }
 
-  private void workerLeft(Message<Object> msg) {
-    String worker = body(msg).getString("worker");
-    workers.remove(worker);
-    workersGauge.set(workers.size());
-    replyWhenStored(msg, replica.remove(path, "w|" + worker), null);
-  }
-
+  /** The grid forgets expired tokens by itself in a cluster (time-to-live); the store is told here. */
   private void purgeExpiredTokens() {
     long now = System.currentTimeMillis();
-    List<String> expired = new ArrayList<>();
-    accessTokens.values().forEach(t -> {
-      if (t.expiresAt() <= now) {
-        expired.add(t.token());
-      }
-    });
-    if (!expired.isEmpty()) {
-      expired.forEach(t -> {
-        accessTokens.remove(t);
-        replica.remove(path, "t|" + t);
-      });
-      store.deleteExpiredAccessTokens(now);
+    if (grid instanceof LocalAccessTokenGrid local) {
+      local.purgeExpired(now);
     }
+    store.deleteExpiredAccessTokens(now);
   }
 }

@@ -84,12 +84,29 @@ class DeploymentFilesTest {
     List<String> env = under(service("webrocket"), "environment");
     assertTrue(env.contains("WEBROCKET_CLUSTER_ENABLED: \"true\""), env.toString());
     assertTrue(env.contains("WEBROCKET_CLUSTER_JOIN: tcp"), env.toString());
-    assertTrue(env.stream().anyMatch(l -> l.matches("WEBROCKET_CLUSTER_MEMBERS: webrocket(:5701)?")), env.toString());
+    assertTrue(env.stream().anyMatch(l -> l.matches("WEBROCKET_CLUSTER_MEMBERS: webrocket-peers(:5701)?")), env.toString());
     assertTrue(env.contains("WEBROCKET_STORE_TYPE: postgres"), env.toString());
     assertTrue(env.contains("WEBROCKET_STORE_POSTGRES_HOST: postgres"), env.toString());
     assertTrue(env.stream().anyMatch(l -> l.startsWith("WEBROCKET_ADMIN_COOKIE:")), env.toString());
     List<String> dependsOn = under(service("webrocket"), "depends_on");
     assertEquals(List.of("postgres:", "condition: service_healthy"), dependsOn);
+  }
+
+  @Test
+  void theClusterLinkStaysOnAnInternalNetworkAndNeedsTheSecret() throws IOException {
+    List<String> wr = service("webrocket");
+    List<String> env = under(wr, "environment");
+    assertTrue(env.stream().anyMatch(l -> l.startsWith("WEBROCKET_CLUSTER_SECRET: ${WEBROCKET_CLUSTER_SECRET:?")),
+        "the secret is required, with no default: " + env);
+    assertTrue(env.stream().anyMatch(l -> l.matches("WEBROCKET_CLUSTER_HOST: \\$\\{WEBROCKET_CLUSTER_HOST:-172\\.29\\.53\\.\\*}")),
+        "the cluster listens on the internal network's address, not 'auto' (every interface): " + env);
+    List<String> nets = under(wr, "networks");
+    assertTrue(nets.contains("cluster:") && nets.contains("aliases: [webrocket-peers]"), nets.toString());
+    String compose = Files.readString(COMPOSE, StandardCharsets.UTF_8);
+    assertTrue(compose.matches("(?s).*\\nnetworks:\\n  #[^\\n]*\\n(  #[^\\n]*\\n)*  cluster:\\n    internal: true\\n.*"), "cluster network internal");
+    String dockerfile = Files.readString(Path.of("Dockerfile"), StandardCharsets.UTF_8);
+    assertTrue(dockerfile.lines().filter(l -> l.startsWith("EXPOSE")).noneMatch(l -> l.contains("5701")),
+        "the Hazelcast port is not exposed");
   }
 
   @Test

@@ -1,0 +1,149 @@
+package io.webrocket.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.vertx.core.json.JsonObject;
+import io.webrocket.bus.Addresses;
+import io.webrocket.test.TestCluster;
+import io.webrocket.test.TestNode;
+import io.webrocket.test.WbpClient;
+import io.webrocket.test.WsClient;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Each node pays for its own sockets (issue 11, items 1 and 6): once a node knows a channel and
+ * a vhost token, subscriptions to open and private channels and backend broadcasts on it send
+ * nothing to the vhost's registry; and what a node learnt is taken back on every node before a
+ * change that removes it is confirmed. Node 0 is the oldest member (it runs the registries);
+ * the sockets are on the others.
+ */
+@Timeout(120)
+class LocalPathTest {
+  private static final AtomicInteger SEQ = new AtomicInteger();
+  private static TestCluster cluster;
+  private final List<AutoCloseable> opened = new ArrayList<>();
+
+  @BeforeAll
+  static void start() {
+    cluster = TestCluster.start(3, new JsonObject());
+  }
+
+  @AfterAll
+  static void stop() {
+    cluster.close();
+  }
+
+  @AfterEach
+  void closeClients() throws Exception {
+    for (AutoCloseable c : opened) {
+      c.close();
+    }
+    opened.clear();
+  }
+
+  private static TestNode n(int i) {
+    return cluster.node(i);
+  }
+
+  private <T extends AutoCloseable> T track(T c) {
+    opened.add(c);
+    return c;
+  }
+
+  /** Counts what node {@code i} sends to {@code vhost}'s registry from now on (handshakes aside). */
+  private static AtomicInteger registryRequests(int i, String vhost) {
+    AtomicInteger sent = new AtomicInteger();
+    String address = Addresses.vhost(vhost);
+    n(i).node.vertx().eventBus().addOutboundInterceptor(ctx -> {
+      // Not counted: a handshake's vhost check, which each endpoint instance makes once (which
+      // instance a socket lands on is the kernel's choice).
+      if (address.equals(ctx.message().address()) && !"exists".equals(ctx.message().headers().get(Addresses.ACTION))) {
+        sent.incrementAndGet();
+      }
+      ctx.next();
+    });
+    return sent;
+  }
+
+  private static List<String> wbp(int node, String vhost, String token, String... frames) {
+    try (WbpClient c = n(node).wbp()) {
+      return c.request(WbpClient.identity("req", vhost, token), frames);
+    }
+  }
+
+  private static final List<String> OK = List.of("OK", "");
+
+  @Test
+  void subscriptionsToAKnownChannelStayOnTheirNode() {
+    String vhost = "/lp" + SEQ.incrementAndGet();
+    String token = n(1).createVhost(vhost);
+    assertEquals(OK, wbp(1, vhost, token, "OC", "news"));
+    // Warm-up: each endpoint instance learns the vhost, the node learns the channel.
+    for (int k = 0; k < 4; k++) {
+      track(n(1).ws(vhost)).subscribe("news");
+    }
+    AtomicInteger sent = registryRequests(1, vhost);
+    for (int k = 0; k < 20; k++) {
+      WsClient c = track(n(1).ws(vhost));
+      c.subscribe("news");
+      c.send("unsubscribe", new JsonObject().put("channel", "news"));
+      c.expect(":unsubscribed");
+      c.subscribe("news");
+    }
+    assertEquals(0, sent.get(), "requests to the registry");
+    assertEquals(24, n(2).admin().json(vhost + "/channels/news")
+        .getJsonObject("channel").getJsonObject("subscribers").getInteger("size"), "counted on the nodes");
+  }
+
+  @Test
+  void backendBroadcastsOnAKnownChannelAreCheckedOnTheirNode() {
+    String vhost = "/lp" + SEQ.incrementAndGet();
+    String token = n(2).createVhost(vhost);
+    assertEquals(OK, wbp(2, vhost, token, "OC", "prices"));
+    WsClient sub = track(n(1).ws(vhost));
+    sub.subscribe("prices");
+    try (WbpClient ka = n(2).wbp()) {
+      String id = WbpClient.identity("req", vhost, token);
+      assertEquals(OK, ka.request(id, "KA"));
+      assertEquals(OK, ka.request(null, "BC", "prices", "tick", "{\"k\":0}"));
+      sub.expect("tick");
+      AtomicInteger sent = registryRequests(2, vhost);
+      for (int k = 1; k <= 20; k++) {
+        assertEquals(OK, ka.request(null, "BC", "prices", "tick", "{\"k\":" + k + "}"));
+      }
+      for (int k = 1; k <= 20; k++) {
+        assertEquals(k, sub.expect("tick").getInteger("k"), "in the order sent");
+      }
+      assertEquals(0, sent.get(), "requests to the registry");
+    }
+  }
+
+  @Test
+  void whatANodeLearntIsTakenBackEverywhereBeforeTheOk() {
+    String vhost = "/lp" + SEQ.incrementAndGet();
+    String token = n(1).createVhost(vhost);
+    assertEquals(OK, wbp(1, vhost, token, "OC", "a"));
+    assertEquals(OK, wbp(1, vhost, token, "OC", "b"));
+    // Node 2 learns the token and both channels.
+    assertEquals(OK, wbp(2, vhost, token, "BC", "a", "e", "{}"));
+    assertEquals(OK, wbp(2, vhost, token, "BC", "b", "e", "{}"));
+    // Closed through node 1: node 2 refuses it at once.
+    assertEquals(OK, wbp(1, vhost, token, "CC", "a"));
+    assertEquals(List.of("ER", "454"), wbp(2, vhost, token, "BC", "a", "e", "{}"));
+    WsClient c = track(n(2).ws(vhost));
+    c.send("subscribe", new JsonObject().put("channel", "a"));
+    c.expectError(454);
+    // Re-tokened through node 0: node 2 refuses the old token at once.
+    n(0).admin().call("PUT", vhost + "/token");
+    assertEquals(List.of("ER", "402"), wbp(2, vhost, token, "BC", "b", "e", "{}"));
+    String renewed = n(0).admin().token(vhost);
+    assertEquals(OK, wbp(2, vhost, renewed, "BC", "b", "e", "{}"));
+  }
+}

@@ -1,0 +1,68 @@
+package io.webrocket.vhost;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import io.webrocket.bus.Addresses;
+import io.webrocket.test.TestNode;
+import io.webrocket.test.WbpClient;
+import java.util.List;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Replies that must not overtake the change they confirm, and registrations that must not
+ * outlive their connection (issue 12, item 10), over real sockets with a slowed store or registry.
+ */
+@Timeout(60)
+class RegistryOrderingTest {
+
+  /** Holds every event-bus message to {@code address} with action {@code action} for {@code ms}. */
+  private static void delay(Vertx vertx, String address, String action, long ms) {
+    vertx.eventBus().addOutboundInterceptor(ctx -> {
+      if (address.equals(ctx.message().address()) && action.equals(ctx.message().headers().get(Addresses.ACTION))) {
+        vertx.setTimer(ms, t -> ctx.next());
+      } else {
+        ctx.next();
+      }
+    });
+  }
+
+  @Test
+  void aSecondOpenOfAChannelAnswersOnlyOnceTheFirstIsDurable() throws Exception {
+    try (TestNode n = TestNode.start()) {
+      String token = n.createVhost("/oc");
+      String id = WbpClient.identity("req", "/oc", token);
+      delay(n.node.vertx(), Addresses.store(), "putChannel", 1_500);
+      try (WbpClient first = n.wbp(); WbpClient second = n.wbp()) {
+        first.write(WbpClient.message(id, "OC", "news"));
+        Thread.sleep(300); // the first OC is in the registry, its write held for 1.5 s
+        long sent = System.nanoTime();
+        second.write(WbpClient.message(id, "OC", "news"));
+        assertEquals(List.of("OK", ""), second.read());
+        long waitedMs = (System.nanoTime() - sent) / 1_000_000;
+        // Held until the first one's write completes: at least 1.5 s - 0.3 s, less slack.
+        assertTrue(waitedMs >= 900, "the second OK came " + waitedMs + " ms after its OC, before the first was durable");
+        assertEquals(List.of("OK", ""), first.read());
+      }
+    }
+  }
+
+  @Test
+  void aWorkerThatLeavesBeforeItsRegistrationIsAnsweredIsNotListed() throws Exception {
+    try (TestNode n = TestNode.start()) {
+      String token = n.createVhost("/rd");
+      delay(n.node.vertx(), Addresses.vhost("/rd"), RegistryActions.IDENTIFY, 1_000);
+      try (WbpClient w = n.wbp()) {
+        w.write(WbpClient.message("dlr:/rd:" + token + ":" + UUID.randomUUID(), "RD"));
+        Thread.sleep(200);
+      } // closed while its RD waits for the registry
+      Thread.sleep(2_500);
+      JsonObject workers = n.admin().json("/rd/workers");
+      assertEquals(0, workers.getJsonArray("workers").size(), workers.encode());
+    }
+  }
+}
