@@ -1,5 +1,6 @@
 package io.webrocket.cluster;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -23,6 +24,7 @@ import org.junit.jupiter.api.Timeout;
  * Hazelcast cluster name a secret makes, that the secret never shows in a message, and the
  * event-bus TLS options. The clustered behaviour is in {@link ClusterSecurityTest}.
  */
+@Tag("fast") // no sockets, no nodes: runs in the fast tier (mvn -Pfast test)
 @Timeout(30)
 class ClusterSecretSettingsTest {
   private static final String SECRET = "s3cret-s3cret-s3cret";

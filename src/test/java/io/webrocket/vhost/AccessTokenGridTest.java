@@ -1,5 +1,6 @@
 package io.webrocket.vhost;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** Single access tokens in a node's own grid (no sockets): granted once, never after expiry, kept by hash. */
+@Tag("fast") // no sockets, no nodes: runs in the fast tier (mvn -Pfast test)
 @Timeout(10)
 class AccessTokenGridTest {
   private final Vertx vertx = Vertx.vertx();

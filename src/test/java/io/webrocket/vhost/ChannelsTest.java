@@ -1,5 +1,6 @@
 package io.webrocket.vhost;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -14,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** The registry's channel and presence state on its own: no sockets, no event bus. */
+@Tag("fast") // no sockets, no nodes: runs in the fast tier (mvn -Pfast test)
 @Timeout(10)
 class ChannelsTest {
   private final Channels channels = new Channels();

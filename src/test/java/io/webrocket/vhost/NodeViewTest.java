@@ -1,5 +1,6 @@
 package io.webrocket.vhost;
 
+import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -13,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /** A node's view on its own (no sockets): learnt only from answers, taken back by forgets, races resolved by generation. */
+@Tag("fast") // no sockets, no nodes: runs in the fast tier (mvn -Pfast test)
 @Timeout(10)
 class NodeViewTest {
   private final Vertx vertx = Vertx.vertx();
