@@ -383,7 +383,7 @@ final class BrowserConnection {
     if (type == Names.ChannelType.PRESENCE) {
       // Presence members are the vhost's registry's: it lists and announces them.
       joining = registry().subscribe(new io.webrocket.vhost.Registry.Join(sid, name, uid,
-          data == null ? new JsonObject() : data, Boolean.TRUE.equals(hidden), false, endpoint.nodeId())); // permission checked above
+          data == null ? new JsonObject() : data, Boolean.TRUE.equals(hidden), endpoint.nodeId()));
     } else {
       // Open and private channels: the subscription is this endpoint's alone, checked against
       // this node's view of the vhost (a channel it does not know yet is asked of the registry).

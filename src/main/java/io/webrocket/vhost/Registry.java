@@ -41,11 +41,11 @@ public interface Registry {
 
   /**
    * A connection ({@code sid}) on {@code node} subscribes to {@code channel} as {@code uid}
-   * (null before authentication) with presence {@code data}; {@code forbidden} when the edge
-   * found that its permission does not cover the channel.
+   * (null before authentication) with presence {@code data}. The edge has already checked the
+   * connection's permission (a name it does not cover is refused there, whether or not the
+   * channel exists, so that nothing reveals which private channels exist).
    */
-  record Join(String sid, String channel, String uid, JsonObject data, boolean hidden, boolean forbidden,
-      String node) {}
+  record Join(String sid, String channel, String uid, JsonObject data, boolean hidden, String node) {}
 
   /**
    * A subscription took effect: the presence members the subscriber sees (null for channels
@@ -71,8 +71,7 @@ public interface Registry {
   // ---- browsers ----
 
   /**
-   * Adds a presence member: {@code CHANNEL_NOT_FOUND} if the channel is not open,
-   * {@code FORBIDDEN} if {@link Join#forbidden}. Subscribing again changes and announces
+   * Adds a presence member: {@code CHANNEL_NOT_FOUND} if the channel is not open. Subscribing again changes and announces
    * nothing. A visible member is announced to every other subscriber of the channel on every
    * node. (Subscribers of open and private channels are not the registry's: the endpoint that
    * holds the socket keeps them, checking the channel with {@link #channelExists} through its

@@ -125,12 +125,12 @@ final class RegistryActions {
 
   static JsonObject encode(Join j) {
     return new JsonObject().put("sid", j.sid()).put("channel", j.channel()).put("uid", j.uid())
-        .put("data", j.data()).put("hidden", j.hidden()).put("forbidden", j.forbidden()).put("node", j.node());
+        .put("data", j.data()).put("hidden", j.hidden()).put("node", j.node());
   }
 
   static Join decodeJoin(JsonObject b) {
     return new Join(b.getString("sid"), b.getString("channel"), b.getString("uid"),
-        b.getJsonObject("data", new JsonObject()), b.getBoolean("hidden", false), b.getBoolean("forbidden", false),
+        b.getJsonObject("data", new JsonObject()), b.getBoolean("hidden", false),
         b.getString("node"));
   }
 

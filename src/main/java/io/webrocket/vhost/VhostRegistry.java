@@ -300,9 +300,6 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     if (c == null) {
       return refused(Status.CHANNEL_NOT_FOUND);
     }
-    if (j.forbidden()) {
-      return refused(Status.FORBIDDEN);
-    }
     boolean presence = c.type == Names.ChannelType.PRESENCE;
     JsonArray members = presence ? c.presenceList(j.sid()) : null;
     JsonObject data = j.data() == null ? new JsonObject() : j.data();
