@@ -133,7 +133,7 @@ public final class Node {
       }
       Vertx vertx = made.result();
       // Broadcast frames cross the event bus without a copy per endpoint instance.
-      vertx.eventBus().registerDefaultCodec(io.webrocket.frontend.Frame.class, new io.webrocket.frontend.FrameCodec());
+      vertx.eventBus().registerDefaultCodec(io.webrocket.protocol.Frame.class, new io.webrocket.bus.FrameCodec());
       Node node = new Node(config, vertx, heldChannel, held, lockFile, metricsRegistry);
       node.deploy(loops).onComplete(deployed -> {
         if (deployed.succeeded()) {

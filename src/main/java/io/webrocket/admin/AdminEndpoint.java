@@ -1,5 +1,7 @@
 package io.webrocket.admin;
 
+import io.webrocket.bus.NodeId;
+
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
@@ -13,10 +15,10 @@ import io.vertx.ext.web.RoutingContext;
 import io.vertx.micrometer.PrometheusScrapingHandler;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
-import io.webrocket.bus.Status;
+import io.webrocket.protocol.Status;
 import io.webrocket.config.Tls;
 import io.webrocket.metrics.Metrics;
-import io.webrocket.vhost.Names;
+import io.webrocket.protocol.Names;
 import io.webrocket.vhost.Registry;
 import io.webrocket.vhost.RegistryClient;
 import io.webrocket.vhost.Secrets;
@@ -121,10 +123,10 @@ public final class AdminEndpoint extends VerticleBase {
             ? Future.failedFuture(err)
             : Future.succeededFuture(new JsonObject()
                 .put("enabled", false)
-                .put("node", io.webrocket.cluster.Clustering.LOCAL_NODE)
-                .put("leader", io.webrocket.cluster.Clustering.LOCAL_NODE)
+                .put("node", NodeId.LOCAL)
+                .put("leader", NodeId.LOCAL)
                 .put("members", new io.vertx.core.json.JsonArray().add(new JsonObject()
-                    .put("id", io.webrocket.cluster.Clustering.LOCAL_NODE)
+                    .put("id", NodeId.LOCAL)
                     .put("name", config().getString("nodeName"))
                     .put("leader", true)
                     .put("local", true)))));

@@ -1,5 +1,9 @@
 package io.webrocket.backend;
 
+import io.webrocket.protocol.Wbp;
+import io.webrocket.protocol.WbpDecoder;
+import io.webrocket.protocol.WbpRequest;
+
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.Message;
@@ -7,12 +11,12 @@ import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.DecodeException;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetSocket;
-import io.webrocket.backend.WbpRequest.Identity;
+import io.webrocket.protocol.WbpRequest.Identity;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
-import io.webrocket.bus.Status;
-import io.webrocket.frontend.Frame;
-import io.webrocket.frontend.Wwfp;
+import io.webrocket.protocol.Status;
+import io.webrocket.protocol.Frame;
+import io.webrocket.protocol.Wwfp;
 import io.webrocket.limits.TokenBucket;
 import io.webrocket.log.AccessLog;
 import io.webrocket.vhost.Registry;

@@ -1,5 +1,9 @@
 package io.webrocket.backend;
 
+import io.webrocket.bus.NodeId;
+
+import io.webrocket.protocol.Wbp;
+
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
@@ -47,7 +51,7 @@ public final class BackendEndpoint extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    nodeId = io.webrocket.cluster.Clustering.nodeId(vertx);
+    nodeId = NodeId.of(vertx);
     JsonObject c = config();
     metrics = io.webrocket.metrics.Metrics.of(c.getString("metrics"));
     limits = c.getJsonObject("limits");
@@ -94,7 +98,7 @@ public final class BackendEndpoint extends VerticleBase {
     String refused = counts.admit(limits.getInteger("backendConnectionsPerNode"), limits.getInteger("backendConnectionsUnidentified"));
     if (refused != null) {
       metrics.backendConnectionsRefused(refused).increment();
-      socket.write(Wbp.error(io.webrocket.bus.Status.SERVICE_UNAVAILABLE));
+      socket.write(Wbp.error(io.webrocket.protocol.Status.SERVICE_UNAVAILABLE));
       socket.close();
       return;
     }

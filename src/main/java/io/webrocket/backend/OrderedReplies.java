@@ -1,5 +1,7 @@
 package io.webrocket.backend;
 
+import io.webrocket.protocol.Wbp;
+
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
 import java.util.ArrayDeque;
@@ -30,7 +32,7 @@ final class OrderedReplies {
     while (!pending.isEmpty() && pending.peek().isComplete()) {
       Future<Buffer> head = pending.poll();
       // Failures were turned into ER replies by the caller; a bare failure is an internal error.
-      writer.accept(head.succeeded() ? head.result() : Wbp.error(io.webrocket.bus.Status.INTERNAL_ERROR));
+      writer.accept(head.succeeded() ? head.result() : Wbp.error(io.webrocket.protocol.Status.INTERNAL_ERROR));
     }
   }
 }

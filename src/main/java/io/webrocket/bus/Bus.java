@@ -1,5 +1,7 @@
 package io.webrocket.bus;
 
+import io.webrocket.protocol.Status;
+
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;

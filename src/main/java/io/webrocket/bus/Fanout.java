@@ -2,7 +2,7 @@ package io.webrocket.bus;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.eventbus.DeliveryOptions;
-import io.webrocket.frontend.Frame;
+import io.webrocket.protocol.Frame;
 
 /** Publishing an encoded frame to a channel's subscribers on every node, in one place. */
 public final class Fanout {

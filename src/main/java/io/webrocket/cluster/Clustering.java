@@ -52,7 +52,7 @@ import org.slf4j.LoggerFactory;
 public final class Clustering {
   private static final Logger LOG = LoggerFactory.getLogger(Clustering.class);
   /** The id a node has when it is not clustered. */
-  public static final String LOCAL_NODE = "local";
+  public static final String LOCAL_NODE = io.webrocket.bus.NodeId.LOCAL;
   /** Hazelcast member attribute carrying the WebRocket node name (shown in the admin API). */
   public static final String NAME_ATTRIBUTE = "webrocket.node";
 
@@ -271,8 +271,7 @@ public final class Clustering {
 
   /** This node's id in the cluster ({@link #LOCAL_NODE} when not clustered). */
   public static String nodeId(Vertx vertx) {
-    ClusterManager cm = ((VertxInternal) vertx).clusterManager();
-    return cm == null ? LOCAL_NODE : cm.getNodeId();
+    return io.webrocket.bus.NodeId.of(vertx);
   }
 
   /** Member attribute where vertx-hazelcast keeps a member's Vert.x node id. */

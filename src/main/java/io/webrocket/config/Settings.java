@@ -234,7 +234,7 @@ public final class Settings {
     Tls.validate(tls);
     JsonObject vhosts = section(c, "vhosts");
     for (String path : vhosts.fieldNames()) {
-      if (!io.webrocket.vhost.Names.isValidVhost(path) || io.webrocket.vhost.Names.isReservedAdminPath(path)) {
+      if (!io.webrocket.protocol.Names.isValidVhost(path) || io.webrocket.protocol.Names.isReservedAdminPath(path)) {
         throw new InvalidException("vhosts." + path, "invalid vhost path");
       }
       Object spec = vhosts.getValue(path);
@@ -254,7 +254,7 @@ public final class Settings {
           throw new InvalidException("vhosts." + path + ".channels", "must be a list of channel names");
         }
         for (Object ch : a) {
-          if (!(ch instanceof String n) || !io.webrocket.vhost.Names.isValidChannel(n)) {
+          if (!(ch instanceof String n) || !io.webrocket.protocol.Names.isValidChannel(n)) {
             throw new InvalidException("vhosts." + path + ".channels", "invalid channel name: " + ch);
           }
         }

@@ -1,5 +1,8 @@
 package io.webrocket.frontend;
 
+import io.webrocket.protocol.Frame;
+import io.webrocket.protocol.Wwfp;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.vertx.core.Future;
@@ -9,9 +12,9 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
-import io.webrocket.bus.Status;
+import io.webrocket.protocol.Status;
 import io.webrocket.log.AccessLog;
-import io.webrocket.vhost.Names;
+import io.webrocket.protocol.Names;
 import java.util.HashSet;
 import java.util.Set;
 import java.util.UUID;

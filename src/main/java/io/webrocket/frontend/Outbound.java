@@ -1,5 +1,7 @@
 package io.webrocket.frontend;
 
+import io.webrocket.protocol.Frame;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.util.concurrent.SingleThreadEventExecutor;

@@ -1,5 +1,9 @@
 package io.webrocket.frontend;
 
+import io.webrocket.bus.NodeId;
+
+import io.webrocket.protocol.Frame;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.WriteBufferWaterMark;
 import io.vertx.core.Future;
@@ -15,7 +19,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.webrocket.bus.Addresses;
 import io.webrocket.config.Tls;
-import io.webrocket.vhost.Names;
+import io.webrocket.protocol.Names;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -74,7 +78,7 @@ public final class WebSocketEndpoint extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    nodeId = io.webrocket.cluster.Clustering.nodeId(vertx);
+    nodeId = NodeId.of(vertx);
     JsonObject c = config();
     metrics = io.webrocket.metrics.Metrics.of(c.getString("metrics"));
     view = new io.webrocket.vhost.NodeView(vertx);
@@ -206,10 +210,10 @@ public final class WebSocketEndpoint extends VerticleBase {
    */
   Future<io.webrocket.vhost.Registry.Grant> authenticate(String vhost, String token) {
     return accessTokens.take(vhost, token).compose(grant -> grant == null
-        ? Future.failedFuture(io.webrocket.bus.Status.UNAUTHORIZED.failure())
+        ? Future.failedFuture(io.webrocket.protocol.Status.UNAUTHORIZED.failure())
         : store.deleteAccessToken(token).transform(written -> written.succeeded()
             ? Future.succeededFuture(grant)
-            : Future.failedFuture(io.webrocket.bus.Status.INTERNAL_ERROR.failure())));
+            : Future.failedFuture(io.webrocket.protocol.Status.INTERNAL_ERROR.failure())));
   }
 
   /** The registry of {@code vhost}, as a typed client (cheap: it holds only the address). */

@@ -5,7 +5,7 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
-import io.webrocket.bus.Status;
+import io.webrocket.protocol.Status;
 import io.webrocket.metrics.Metrics;
 import io.webrocket.store.Store.AccessTokenRecord;
 import io.webrocket.store.Store.VhostRecord;

@@ -1,5 +1,7 @@
 package io.webrocket.vhost;
 
+import io.webrocket.protocol.Names;
+
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.util.LinkedHashMap;

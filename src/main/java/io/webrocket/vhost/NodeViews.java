@@ -1,5 +1,7 @@
 package io.webrocket.vhost;
 
+import io.webrocket.bus.NodeId;
+
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VerticleBase;
@@ -10,8 +12,7 @@ import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
-import io.webrocket.bus.Status;
-import io.webrocket.cluster.Clustering;
+import io.webrocket.protocol.Status;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -36,7 +37,7 @@ public final class NodeViews extends VerticleBase {
   @Override
   public Future<?> start() {
     NodeView view = new NodeView(vertx);
-    String address = Addresses.node(Clustering.nodeId(vertx));
+    String address = Addresses.node(NodeId.of(vertx));
     consumer = vertx.eventBus().consumer(address, msg -> handle(view, msg));
     return consumer.completion();
   }
@@ -75,7 +76,7 @@ public final class NodeViews extends VerticleBase {
   /** The ids of the nodes alive now (this one alone when not clustered). */
   static List<String> liveNodes(Vertx vertx) {
     var manager = ((VertxInternal) vertx).clusterManager();
-    return manager == null ? List.of(Clustering.LOCAL_NODE) : manager.getNodes();
+    return manager == null ? List.of(NodeId.LOCAL) : manager.getNodes();
   }
 
   /**

@@ -15,7 +15,7 @@ import java.util.List;
  * <p>Guarantees (every method):
  * <ul>
  *   <li>A failed future carries the protocol status as a {@code ReplyException} failure code
- *       ({@link io.webrocket.bus.Status#failure()}); a vhost that does not exist fails with
+ *       ({@link io.webrocket.protocol.Status#failure()}); a vhost that does not exist fails with
  *       {@code NO_HANDLERS}, which callers map with {@link io.webrocket.bus.Bus#statusOf}.
  *   <li>Requests of one caller take effect in the order they were sent (pipelined WBP requests
  *       in particular).

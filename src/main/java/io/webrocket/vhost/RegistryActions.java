@@ -8,7 +8,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
-import io.webrocket.bus.Status;
+import io.webrocket.protocol.Status;
 import io.webrocket.vhost.Registry.ChannelInfo;
 import io.webrocket.vhost.Registry.Info;
 import io.webrocket.vhost.Registry.Join;

@@ -1,5 +1,7 @@
 package io.webrocket.vhost;
 
+import io.webrocket.protocol.Names;
+
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
@@ -8,7 +10,7 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
-import io.webrocket.bus.Status;
+import io.webrocket.protocol.Status;
 import io.webrocket.store.Store;
 import io.webrocket.store.Store.VhostRecord;
 import io.webrocket.store.StoreClient;

@@ -1,5 +1,7 @@
 package io.webrocket.vhost;
 
+import io.webrocket.protocol.Names;
+
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -7,9 +9,9 @@ import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
-import io.webrocket.bus.Status;
-import io.webrocket.frontend.Frame;
-import io.webrocket.frontend.Wwfp;
+import io.webrocket.protocol.Status;
+import io.webrocket.protocol.Frame;
+import io.webrocket.protocol.Wwfp;
 import io.webrocket.store.Store;
 import io.webrocket.store.Store.AccessTokenRecord;
 import io.webrocket.store.Store.VhostRecord;

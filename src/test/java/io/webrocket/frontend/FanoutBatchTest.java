@@ -1,5 +1,7 @@
 package io.webrocket.frontend;
 
+import io.webrocket.protocol.Frame;
+
 import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,5 +1,6 @@
 package io.webrocket.frontend;
 
+
 import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;

@@ -171,9 +171,9 @@ class AbuseTest {
   /** A mangled message that happens to be a valid subscribe (rare) is not garbage. */
   static boolean isValidRequest(String s) {
     try {
-      io.webrocket.frontend.Wwfp.Message m = io.webrocket.frontend.Wwfp.decode(s);
+      io.webrocket.protocol.Wwfp.Message m = io.webrocket.protocol.Wwfp.decode(s);
       return m.event().equals("subscribe");
-    } catch (io.webrocket.frontend.Wwfp.MalformedException e) {
+    } catch (io.webrocket.protocol.Wwfp.MalformedException e) {
       return false;
     }
   }

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.buffer.Buffer;
-import io.webrocket.backend.Wbp;
-import io.webrocket.backend.WbpDecoder;
-import io.webrocket.backend.WbpRequest;
+import io.webrocket.protocol.Wbp;
+import io.webrocket.protocol.WbpDecoder;
+import io.webrocket.protocol.WbpRequest;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HexFormat;

@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.webrocket.bus.Status;
-import io.webrocket.frontend.Wwfp;
+import io.webrocket.protocol.Status;
+import io.webrocket.protocol.Wwfp;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 

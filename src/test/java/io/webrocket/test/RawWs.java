@@ -1,5 +1,6 @@
 package io.webrocket.test;
 
+
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;

@@ -1,4 +1,4 @@
-package io.webrocket.frontend;
+package io.webrocket.protocol;
 
 import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.webrocket.bus.Status;
+import io.webrocket.protocol.Status;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.List;

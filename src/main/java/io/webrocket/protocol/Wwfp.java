@@ -1,4 +1,4 @@
-package io.webrocket.frontend;
+package io.webrocket.protocol;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParseException;
@@ -7,7 +7,7 @@ import com.fasterxml.jackson.core.JsonToken;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.webrocket.bus.Status;
+import io.webrocket.protocol.Status;
 import java.io.IOException;
 
 /**

@@ -1,4 +1,4 @@
-package io.webrocket.bus;
+package io.webrocket.protocol;
 
 /** Status codes shared by WWFP, WBP and the event-bus conversations between verticles. */
 public enum Status {

@@ -1,4 +1,4 @@
-package io.webrocket.frontend;
+package io.webrocket.protocol;
 
 import io.vertx.core.buffer.Buffer;
 

@@ -1,4 +1,4 @@
-package io.webrocket.vhost;
+package io.webrocket.protocol;
 
 import java.util.regex.Pattern;
 

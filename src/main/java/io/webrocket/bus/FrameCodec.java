@@ -1,4 +1,6 @@
-package io.webrocket.frontend;
+package io.webrocket.bus;
+
+import io.webrocket.protocol.Frame;
 
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageCodec;

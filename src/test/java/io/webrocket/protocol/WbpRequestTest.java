@@ -1,4 +1,4 @@
-package io.webrocket.backend;
+package io.webrocket.protocol;
 
 import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -7,8 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.buffer.Buffer;
-import io.webrocket.backend.WbpRequest.Identity;
-import io.webrocket.bus.Status;
+import io.webrocket.protocol.WbpRequest.Identity;
+import io.webrocket.protocol.Status;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -1,4 +1,4 @@
-package io.webrocket.backend;
+package io.webrocket.protocol;
 
 import java.util.List;
 import java.util.regex.Matcher;

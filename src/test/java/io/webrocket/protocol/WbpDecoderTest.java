@@ -1,4 +1,4 @@
-package io.webrocket.backend;
+package io.webrocket.protocol;
 
 import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,6 @@
-package io.webrocket.frontend;
+package io.webrocket.protocol;
+
+import io.webrocket.bus.FrameCodec;
 
 import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

@@ -1,4 +1,4 @@
-package io.webrocket.backend;
+package io.webrocket.protocol;
 
 import io.vertx.core.buffer.Buffer;
 import java.nio.charset.StandardCharsets;

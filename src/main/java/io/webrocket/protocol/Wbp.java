@@ -1,7 +1,7 @@
-package io.webrocket.backend;
+package io.webrocket.protocol;
 
 import io.vertx.core.buffer.Buffer;
-import io.webrocket.bus.Status;
+import io.webrocket.protocol.Status;
 import java.nio.charset.StandardCharsets;
 
 /** Encodes WBP messages the broker sends: {@code CMD\n} + frames joined by {@code \n} + {@code \n\r\n\r\n}. */
