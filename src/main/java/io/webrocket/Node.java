@@ -12,6 +12,7 @@ import io.webrocket.admin.AdminEndpoint;
 import io.webrocket.backend.BackendEndpoint;
 import io.webrocket.cluster.Clustering;
 import io.webrocket.cluster.Leadership;
+import io.webrocket.config.Settings;
 import io.webrocket.vhost.Replica;
 import io.webrocket.frontend.WebSocketEndpoint;
 import io.webrocket.store.PgStoreVerticle;
@@ -32,10 +33,11 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * One running broker node: the data-directory lock, a Vert.x instance and the verticles.
- * Start with {@link #start(JsonObject)} on a resolved configuration (see {@code Settings}).
+ * Start with {@link #start(Settings)} on a parsed configuration (see {@code Settings}).
  */
 public final class Node {
-  private final JsonObject config;
+  /** As parsed at start; the WebSocket port is the one bound (port 0 picks one). */
+  private volatile Settings settings;
   private final Vertx vertx;
   private final FileChannel lockChannel;
   private final FileLock lock;
@@ -45,9 +47,9 @@ public final class Node {
   private String cookie;
   private io.webrocket.config.Reloader reloader;
 
-  private Node(JsonObject config, Vertx vertx, FileChannel lockChannel, FileLock lock, Path lockFile,
+  private Node(Settings settings, Vertx vertx, FileChannel lockChannel, FileLock lock, Path lockFile,
       String metricsRegistry) {
-    this.config = config;
+    this.settings = settings;
     this.metricsRegistry = metricsRegistry;
     this.vertx = vertx;
     this.lockChannel = lockChannel;
@@ -72,8 +74,19 @@ public final class Node {
    */
   private static final Set<Path> LOCKED_HERE = ConcurrentHashMap.newKeySet();
 
+  /** Starts on a resolved configuration's JSON (see {@link Settings#resolve}). */
   public static Future<Node> start(JsonObject config) {
-    Path dir = Path.of(config.getString("storageDir"));
+    Settings settings;
+    try {
+      settings = Settings.parse(config.copy());
+    } catch (Settings.InvalidException e) {
+      return Future.failedFuture(e);
+    }
+    return start(settings);
+  }
+
+  public static Future<Node> start(Settings settings) {
+    Path dir = Path.of(settings.storageDir());
     Path lockFile;
     FileChannel ch;
     FileLock lock;
@@ -103,10 +116,10 @@ public final class Node {
       LOCKED_HERE.remove(lockFile);
       return Future.failedFuture(new IllegalStateException("cannot use data directory " + dir + ": " + e.getMessage()));
     }
-    io.webrocket.log.Logging.apply(config.getJsonObject("log"));
+    io.webrocket.log.Logging.apply(settings.log());
     int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
     // One metrics registry per node: tests run several nodes in one JVM.
-    String metricsRegistry = "webrocket-" + config.getJsonObject("node").getString("name") + "-" + Secrets.hex(4);
+    String metricsRegistry = "webrocket-" + settings.nodeName() + "-" + Secrets.hex(4);
     VertxOptions options = new VertxOptions()
         .setEventLoopPoolSize(loops)
         .setPreferNativeTransport(true)
@@ -115,10 +128,12 @@ public final class Node {
             .setJvmMetricsEnabled(true)
             .setRegistryName(metricsRegistry)
             .setPrometheusOptions(new VertxPrometheusOptions().setEnabled(true)));
-    String name = config.getJsonObject("node").getString("name");
-    io.vertx.core.transport.Transport transport = transport(config.getString("transport"));
-    Future<Vertx> created = Clustering.enabled(config)
-        ? Clustering.start(options, transport, config.getJsonObject("cluster"), config.getJsonObject("tls"), name)
+    String name = settings.nodeName();
+    io.vertx.core.transport.Transport transport = transport(settings.transport());
+    // The cluster's options are built from its JSON section (start only; see Clustering).
+    JsonObject json = settings.json();
+    Future<Vertx> created = settings.cluster().enabled()
+        ? Clustering.start(options, transport, json.getJsonObject("cluster"), json.getJsonObject("tls"), name)
         : Future.succeededFuture(Vertx.builder().with(options).withTransport(transport).build());
     FileChannel heldChannel = ch;
     FileLock held = lock;
@@ -134,7 +149,7 @@ public final class Node {
       Vertx vertx = made.result();
       // Broadcast frames cross the event bus without a copy per endpoint instance.
       vertx.eventBus().registerDefaultCodec(io.webrocket.protocol.Frame.class, new io.webrocket.bus.FrameCodec());
-      Node node = new Node(config, vertx, heldChannel, held, lockFile, metricsRegistry);
+      Node node = new Node(settings, vertx, heldChannel, held, lockFile, metricsRegistry);
       node.deploy(loops).onComplete(deployed -> {
         if (deployed.succeeded()) {
           started.complete(node);
@@ -177,31 +192,24 @@ public final class Node {
   }
 
   private Future<Void> deploy(int loops) {
-    Path dir = Path.of(config.getString("storageDir"));
-    JsonObject tls = config.getJsonObject("tls");
+    Path dir = Path.of(settings.storageDir());
     return track(deployStore(dir))
         .compose(id -> loadCookie(dir))
         .compose(c -> {
           cookie = c;
-          if (Clustering.enabled(config)) {
+          if (settings.cluster().enabled()) {
             // The directory and registries run on the cluster's leader, wherever that is.
-            return track(vertx.deployVerticle(new Leadership(config.copy().put("metricsRegistry", metricsRegistry))));
+            return track(vertx.deployVerticle(new Leadership(settings, metricsRegistry)));
           }
-          return track(vertx.deployVerticle(new VhostDirectory(config.getJsonObject("vhosts"), Replica.NONE,
-              config.getJsonObject("tokens").getLong("lifetimeMs"),
-              config.getJsonObject("limits").getInteger("channelsPerVhost"), metricsRegistry)));
+          return track(vertx.deployVerticle(new VhostDirectory(settings, Replica.NONE, metricsRegistry)));
         })
         // This node's view of its vhosts, which the registries keep current (before the endpoints).
         .compose(id -> track(vertx.deployVerticle(new io.webrocket.vhost.NodeViews())))
         .compose(id -> claimWebSocketPort())
-        .compose(id -> track(vertx.deployVerticle(WebSocketEndpoint.class, endpoint("websocket", loops, tls))))
-        .compose(id -> track(vertx.deployVerticle(BackendEndpoint.class, endpoint("backend", loops, tls))))
+        .compose(id -> track(vertx.deployVerticle(WebSocketEndpoint.class, endpoint(settings.websocket().instances(), loops))))
+        .compose(id -> track(vertx.deployVerticle(BackendEndpoint.class, endpoint(settings.backend().instances(), loops))))
         .compose(id -> track(vertx.deployVerticle(AdminEndpoint.class, new DeploymentOptions()
-            .setConfig(config.getJsonObject("admin").copy()
-                .put("tls", tls)
-                .put("cookie", cookie)
-                .put("nodeName", config.getJsonObject("node").getString("name"))
-                .put("metrics", metricsRegistry)))))
+            .setConfig(settings.json().put("metrics", metricsRegistry).put("cookie", cookie)))))
         .mapEmpty();
   }
 
@@ -211,11 +219,11 @@ public final class Node {
    * the event loop.
    */
   private Future<Void> claimWebSocketPort() {
-    JsonObject ws = config.getJsonObject("websocket");
-    return vertx.executeBlocking(() -> WebSocketEndpoint.claimPort(ws.getString("host"), ws.getInteger("port")))
-        .recover(e -> Future.failedFuture(new java.net.BindException("websocket port " + ws.getInteger("port") + ": " + e.getMessage())))
+    io.webrocket.config.WebSocketSettings ws = settings.websocket();
+    return vertx.executeBlocking(() -> WebSocketEndpoint.claimPort(ws.host(), ws.port()))
+        .recover(e -> Future.failedFuture(new java.net.BindException("websocket port " + ws.port() + ": " + e.getMessage())))
         .map(port -> {
-          ws.put("port", port);
+          settings = settings.withWebSocketPort(port);
           return null;
         });
   }
@@ -225,17 +233,12 @@ public final class Node {
    * or PostgreSQL through the reactive client on an event loop.
    */
   private Future<String> deployStore(Path dir) {
-    JsonObject store = config.getJsonObject("store");
-    if (isPostgres(store)) {
-      return vertx.deployVerticle(new PgStoreVerticle(store.getJsonObject("postgres"),
-          config.getJsonObject("node").getString("name"), metricsRegistry));
+    io.webrocket.config.StoreSettings store = settings.store();
+    if (store.postgresql()) {
+      return vertx.deployVerticle(new PgStoreVerticle(store.postgres(), settings.nodeName(), metricsRegistry));
     }
-    return vertx.deployVerticle(new StoreVerticle(dir.resolve("webrocket.db"), store.getBoolean("fsync"), metricsRegistry),
+    return vertx.deployVerticle(new StoreVerticle(dir.resolve("webrocket.db"), store.fsync(), metricsRegistry),
         new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER));
-  }
-
-  private static boolean isPostgres(JsonObject store) {
-    return "postgres".equals(store.getString("type"));
   }
 
   /** Remembers a deployment so {@link #stop()} undeploys in reverse order. */
@@ -243,14 +246,14 @@ public final class Node {
     return deployment.onSuccess(deployments::push);
   }
 
-  private DeploymentOptions endpoint(String section, int loops, JsonObject tls) {
-    JsonObject c = config.getJsonObject(section).copy()
-        .put("tls", tls)
-        .put("metrics", metricsRegistry)
-        .put("limits", config.getJsonObject("limits"))
-        .put("vhosts", config.getJsonObject("vhosts"));
-    int instances = c.getInteger("instances", 0);
-    return new DeploymentOptions().setConfig(c).setInstances(instances > 0 ? instances : loops);
+  /**
+   * An endpoint's deployment: the whole configuration as JSON (each instance parses it once, as it
+   * does a reload message) and {@code metrics}, the name of the node's metrics registry.
+   */
+  private DeploymentOptions endpoint(int instances, int loops) {
+    return new DeploymentOptions()
+        .setConfig(settings.json().put("metrics", metricsRegistry))
+        .setInstances(instances > 0 ? instances : loops);
   }
 
   /**
@@ -260,8 +263,8 @@ public final class Node {
    */
   private Future<String> loadCookie(Path dir) {
     StoreClient store = new StoreClient(vertx);
-    Path file = dir.resolve(config.getJsonObject("node").getString("name") + ".cookie");
-    String configured = config.getJsonObject("admin").getString("cookie");
+    Path file = dir.resolve(settings.nodeName() + ".cookie");
+    String configured = settings.admin().cookie();
     if (configured != null) {
       // Nodes behind one load balancer share the operator's cookie.
       return vertx.executeBlocking(() -> {
@@ -283,7 +286,7 @@ public final class Node {
   }
 
   private Path cookieFile() {
-    return Path.of(config.getString("storageDir")).resolve(config.getJsonObject("node").getString("name") + ".cookie");
+    return Path.of(settings.storageDir()).resolve(settings.nodeName() + ".cookie");
   }
 
   private static String readCookie(Path file) {
@@ -308,12 +311,12 @@ public final class Node {
    * line's overrides, which keep winning over the file.
    */
   public void watch(Path file, JsonObject flags) {
-    long period = config.getJsonObject("reload").getLong("scanPeriodMs");
+    long period = settings.reloadScanPeriodMs();
     if (period <= 0) {
       return;
     }
-    reloader = new io.webrocket.config.Reloader(vertx, file, flags, config,
-        next -> io.webrocket.log.Logging.apply(next.getJsonObject("log")));
+    reloader = new io.webrocket.config.Reloader(vertx, file, flags, settings,
+        next -> io.webrocket.log.Logging.apply(next.log()));
     reloader.start(period);
   }
 
@@ -321,8 +324,13 @@ public final class Node {
     return vertx;
   }
 
+  /** The configuration as JSON (a copy), with the WebSocket port bound. */
   public JsonObject config() {
-    return config;
+    return settings.json();
+  }
+
+  public Settings settings() {
+    return settings;
   }
 
   public String cookie() {
@@ -330,36 +338,32 @@ public final class Node {
   }
 
   public String banner() {
-    String scheme = io.webrocket.config.Tls.enabled(config.getJsonObject("tls")) ? "s" : "";
+    String scheme = settings.tls().enabled() ? "s" : "";
     return String.join("\n",
-        "WebRocket node " + config.getJsonObject("node").getString("name") + " is running",
-        "  websocket: ws" + scheme + "://" + addr("websocket") + "/VHOST",
-        "  backend:   wr" + scheme + "://TOKEN@" + addr("backend") + "/VHOST",
-        "  admin:     http" + scheme + "://" + addr("admin") + "/",
-        "  data dir:  " + Path.of(config.getString("storageDir")).toAbsolutePath().normalize(),
+        "WebRocket node " + settings.nodeName() + " is running",
+        "  websocket: ws" + scheme + "://" + settings.websocket().host() + ":" + settings.websocket().port() + "/VHOST",
+        "  backend:   wr" + scheme + "://TOKEN@" + settings.backend().host() + ":" + settings.backend().port() + "/VHOST",
+        "  admin:     http" + scheme + "://" + settings.admin().host() + ":" + settings.admin().port() + "/",
+        "  data dir:  " + Path.of(settings.storageDir()).toAbsolutePath().normalize(),
         "  transport: " + ((io.vertx.core.internal.VertxInternal) vertx).transport().getClass().getSimpleName()
             .replace("Transport", "").toLowerCase(java.util.Locale.ROOT),
-        "  store:     " + (isPostgres(config.getJsonObject("store"))
-            ? "postgres " + PgStoreVerticle.describe(config.getJsonObject("store").getJsonObject("postgres"))
-            : "sqlite " + Path.of(config.getString("storageDir")).resolve("webrocket.db").toAbsolutePath().normalize()),
-        "  cluster:   " + (Clustering.enabled(config) ? clusterLine() : "off (single node)"),
+        "  store:     " + (settings.store().postgresql()
+            ? "postgres " + settings.store().postgres().describe()
+            : "sqlite " + Path.of(settings.storageDir()).resolve("webrocket.db").toAbsolutePath().normalize()),
+        "  cluster:   " + (settings.cluster().enabled() ? clusterLine() : "off (single node)"),
         "  cookie:    " + (io.webrocket.log.SecretOutput.shown() ? cookie
             : "in " + cookieFile().toAbsolutePath().normalize() + " (not printed: stdout is not a terminal; -print-secrets prints it)"));
   }
 
   private String clusterLine() {
-    JsonObject c = config.getJsonObject("cluster");
+    io.webrocket.config.ClusterSettings c = settings.cluster();
+    JsonObject json = settings.json();
     // Whether a secret is set, never the secret.
-    return c.getString("name") + " on " + c.getString("host") + ":" + c.getInteger("port") + ", join "
-        + ("tcp".equals(c.getString("join")) ? c.getJsonArray("members").encode() : "multicast")
-        + ", secret " + (c.getString("secret") != null ? "set" : "NOT SET")
-        + ", event bus " + (Clustering.busTlsConfigured(c, config.getJsonObject("tls")) ? "TLS (mutual)" : "plain")
+    return c.name() + " on " + c.host() + ":" + c.port() + ", join "
+        + ("tcp".equals(c.join()) ? new io.vertx.core.json.JsonArray(c.members()).encode() : "multicast")
+        + ", secret " + (c.secret() != null ? "set" : "NOT SET")
+        + ", event bus " + (Clustering.busTlsConfigured(json.getJsonObject("cluster"), json.getJsonObject("tls")) ? "TLS (mutual)" : "plain")
         + ", node id " + Clustering.nodeId(vertx);
-  }
-
-  private String addr(String section) {
-    JsonObject s = config.getJsonObject(section);
-    return s.getString("host") + ":" + s.getInteger("port");
   }
 
   /**
@@ -371,7 +375,7 @@ public final class Node {
     if (reloader != null) {
       reloader.stop();
     }
-    long timeoutMs = config.getJsonObject("shutdown", new JsonObject()).getLong("timeoutMs", 10_000L);
+    long timeoutMs = settings.shutdownTimeoutMs();
     Future<Void> ordered = Future.succeededFuture();
     while (!deployments.isEmpty()) {
       String id = deployments.pop();

@@ -23,7 +23,7 @@ public final class WebRocket {
       System.exit(AdminCli.run(java.util.Arrays.copyOfRange(args, 1, args.length), System.out, System.err));
     }
     CommandLine.Parsed cli;
-    JsonObject config;
+    Settings config;
     Path file;
     try {
       cli = CommandLine.parse(args);
@@ -65,13 +65,13 @@ public final class WebRocket {
   }
 
   /** Reads the file through vertx-config, then applies environment, -D and command-line overrides. */
-  static JsonObject loadConfig(Path file, JsonObject flags) throws Exception {
+  static Settings loadConfig(Path file, JsonObject flags) throws Exception {
     Vertx reader = Vertx.vertx();
     try {
       JsonObject fromFile = ConfigFile.read(reader, file).await();
       Map<String, String> props = new HashMap<>();
       System.getProperties().forEach((k, v) -> props.put(k.toString(), v.toString()));
-      return Settings.resolve(fromFile, System.getenv(), props, flags);
+      return Settings.load(fromFile, System.getenv(), props, flags);
     } finally {
       reader.close().await();
     }

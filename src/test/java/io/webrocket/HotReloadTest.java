@@ -156,6 +156,18 @@ class HotReloadTest {
   }
 
   @Test
+  void aVhostCreatedAfterAReloadGetsTheReloadedChannelLimit() throws Exception {
+    conf.put("limits", new JsonObject().put("channelsPerVhost", 1));
+    write(conf);
+    // The declared vhost's running registry applies the reload itself.
+    eventually(() -> admin.call("POST", "/live/channels/third").statusCode() == 400, "limit reloaded in /live");
+    // A registry deployed after the reload starts with it too, not with the start's limit.
+    admin.createVhost("/fresh");
+    assertEquals(302, admin.call("POST", "/fresh/channels/one").statusCode());
+    assertEquals(400, admin.call("POST", "/fresh/channels/two").statusCode(), "over the reloaded channelsPerVhost");
+  }
+
+  @Test
   void tokenLifetimeChangesLive() throws Exception {
     String token = admin.token("/live");
     conf.put("tokens", new JsonObject().put("lifetimeMs", 1000));

@@ -110,21 +110,20 @@ public final class AdminCli {
         throw new Failure("cannot read " + file + ": " + e.getMessage());
       }
     }
-    JsonObject config = Settings.resolve(fromFile, System.getenv(), Map.of(), flags);
+    Settings config = Settings.load(fromFile, System.getenv(), Map.of(), flags);
     String addr = opts.getString("admin-addr");
     if (addr == null) {
-      JsonObject admin = config.getJsonObject("admin");
-      String host = admin.getString("host");
-      addr = (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + admin.getInteger("port");
+      String host = config.admin().host();
+      addr = (host.equals("0.0.0.0") ? "127.0.0.1" : host) + ":" + config.admin().port();
     } else if (addr.startsWith(":")) {
       addr = "127.0.0.1" + addr;
     }
     String cookie = opts.getString("cookie");
     if (cookie == null) {
-      cookie = readCookie(Path.of(config.getString("storageDir")), config.getJsonObject("node").getString("name"),
+      cookie = readCookie(Path.of(config.storageDir()), config.nodeName(),
           opts.containsKey("node-name"));
     }
-    boolean tls = opts.containsKey("https") || io.webrocket.config.Tls.enabled(config.getJsonObject("tls"));
+    boolean tls = opts.containsKey("https") || config.tls().enabled();
     return new AdminCli((tls ? "https://" : "http://") + addr, cookie, out);
   }
 

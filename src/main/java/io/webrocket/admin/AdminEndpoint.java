@@ -16,7 +16,10 @@ import io.vertx.micrometer.PrometheusScrapingHandler;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
 import io.webrocket.protocol.Status;
+import io.webrocket.config.AdminSettings;
+import io.webrocket.config.Settings;
 import io.webrocket.config.Tls;
+import io.webrocket.config.TlsSettings;
 import io.webrocket.metrics.Metrics;
 import io.webrocket.protocol.Names;
 import io.webrocket.vhost.Registry;
@@ -27,7 +30,8 @@ import io.webrocket.vhost.Secrets;
  * The admin REST interface (WARI). Every route needs the node cookie in
  * {@code X-WebRocket-Cookie}; routes turn into requests to the vhost directory and registries.
  *
- * <p>Config: the {@code admin} section, plus {@code tls}, {@code cookie}, {@code nodeName} and
+ * <p>Config: the node's whole configuration (its {@code admin}, {@code tls} and {@code node}
+ * sections apply), plus {@code cookie} (this node's cookie, configured or generated) and
  * {@code metrics} (the name of the node's metrics registry). The web console ({@link Console})
  * lives under {@code /console/}.
  */
@@ -38,15 +42,22 @@ public final class AdminEndpoint extends VerticleBase {
 
   private HttpServer server;
   private String cookie;
+  private String metricsRegistry;
+  private Settings settings;
 
   @Override
   public Future<?> start() {
     JsonObject c = config();
     cookie = c.getString("cookie");
-    HttpServerOptions options = new HttpServerOptions().setHost(c.getString("host")).setPort(c.getInteger("port"));
-    Tls.apply(c.getJsonObject("tls"), options);
+    metricsRegistry = c.getString("metrics");
+    // Nothing of the admin section applies live (address, cookie); the TLS files do, below.
+    settings = Settings.parse(c);
+    AdminSettings admin = settings.admin();
+    HttpServerOptions options = new HttpServerOptions().setHost(admin.host()).setPort(admin.port());
+    Tls.apply(settings.tls(), options);
     server = vertx.createHttpServer(options).requestHandler(router());
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(), m -> server.updateSSLOptions(Tls.sslOptions(m.body(), false), true));
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(),
+        m -> server.updateSSLOptions(Tls.sslOptions(TlsSettings.of(m.body()), false), true));
     return server.listen();
   }
 
@@ -61,11 +72,11 @@ public final class AdminEndpoint extends VerticleBase {
     r.get("/health").handler(ctx -> ctx.response().putHeader("Content-Type", "application/json")
         .end(new JsonObject().put("status", "UP").encode()));
     r.get("/ready").handler(this::ready);
-    if (config().getBoolean("metricsNeedCookie", false)) {
+    if (settings.admin().metricsNeedCookie()) {
       r.get("/metrics").handler(this::checkCookie);
     }
-    r.get("/metrics").handler(PrometheusScrapingHandler.create(config().getString("metrics")));
-    new Console(config().getString("nodeName"), Metrics.of(config().getString("metrics")), this::clusterStatus).mount(r, this::checkCookie);
+    r.get("/metrics").handler(PrometheusScrapingHandler.create(metricsRegistry));
+    new Console(settings.nodeName(), Metrics.of(metricsRegistry), this::clusterStatus).mount(r, this::checkCookie);
     r.route().handler(this::checkCookie);
     r.route().handler(AdminEndpoint::checkPath);
     r.get("/cluster").handler(ctx -> clusterStatus().onComplete(
@@ -127,7 +138,7 @@ public final class AdminEndpoint extends VerticleBase {
                 .put("leader", NodeId.LOCAL)
                 .put("members", new io.vertx.core.json.JsonArray().add(new JsonObject()
                     .put("id", NodeId.LOCAL)
-                    .put("name", config().getString("nodeName"))
+                    .put("name", settings.nodeName())
                     .put("leader", true)
                     .put("local", true)))));
   }

@@ -11,7 +11,11 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
 import io.webrocket.bus.Addresses;
+import io.webrocket.config.BackendSettings;
+import io.webrocket.config.LimitsSettings;
+import io.webrocket.config.Settings;
 import io.webrocket.config.Tls;
+import io.webrocket.config.TlsSettings;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -23,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * The backend endpoint: WBP over TCP for clients and workers. Deployed once per event loop,
  * all instances sharing the port.
  *
- * <p>Config: the {@code backend} section, plus {@code tls}.
+ * <p>Config: the node's whole configuration (its {@code backend}, {@code limits} and {@code tls}
+ * sections apply), plus {@code metrics}, the name of the node's metrics registry.
  */
 public final class BackendEndpoint extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(BackendEndpoint.class);
@@ -31,21 +36,18 @@ public final class BackendEndpoint extends VerticleBase {
   private final Set<BackendConnection> connections = new HashSet<>();
   private NetServer server;
   private io.webrocket.metrics.Metrics metrics;
-  private int maxMessageSize;
-  private int maxPipelined;
-  private int outboundQueueBytes;
-  private int maxIdentityLength;
+  /** The live part of the backend section and the limits, swapped whole on reload (see {@link #apply}). */
+  private BackendSettings backend;
+  private LimitsSettings limits;
   private long messageTimeoutNs;
   private long messageTimer;
   /** Connections of this instance that have not sent a complete first message yet. */
   private final Set<BackendConnection> unidentified = new HashSet<>();
   /** Open and unidentified connections of every instance on this node: the limits are per node. */
   private BackendCounts counts;
-  private long heartbeatIntervalMs;
   private long workerExpiryNs;
   private long idleTimeoutNs;
   private long idleTimer;
-  private JsonObject limits;
 
   private String nodeId;
 
@@ -54,36 +56,30 @@ public final class BackendEndpoint extends VerticleBase {
     nodeId = NodeId.of(vertx);
     JsonObject c = config();
     metrics = io.webrocket.metrics.Metrics.of(c.getString("metrics"));
-    limits = c.getJsonObject("limits");
-    maxMessageSize = c.getInteger("maxMessageSize");
-    maxPipelined = c.getInteger("maxPipelined");
-    outboundQueueBytes = c.getInteger("outboundQueueBytes");
-    maxIdentityLength = c.getInteger("maxIdentityLength");
-    messageTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("messageTimeoutMs"));
-    heartbeatIntervalMs = c.getLong("heartbeatIntervalMs");
-    workerExpiryNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("workerExpiryMs"));
+    Settings settings = Settings.parse(c);
+    apply(settings);
+    BackendSettings started = settings.backend();
     counts = BackendCounts.of(vertx, metrics);
-    messageTimer = vertx.setPeriodic(Math.max(50, c.getLong("messageTimeoutMs") / 4), t -> closeOverdue());
+    // The check period is fixed at start; a reloaded timeout is checked at that pace.
+    messageTimer = vertx.setPeriodic(Math.max(50, started.messageTimeoutMs() / 4), t -> closeOverdue());
     NetServerOptions options = new NetServerOptions()
-        .setHost(c.getString("host"))
-        .setPort(c.getInteger("port"))
+        .setHost(started.host())
+        .setPort(started.port())
         .setTcpNoDelay(true)
         .setReuseAddress(true);
     // Not Vert.x's read-idle timeout: a client waiting for its reply is not idle, however long
     // the registry takes (say, a vhost's registry still starting on a busy node).
-    idleTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("idleTimeoutMs"));
-    idleTimer = vertx.setPeriodic(Math.max(50, c.getLong("idleTimeoutMs") / 4), t -> closeIdle());
-    Tls.apply(c.getJsonObject("tls"), options);
-    if (Tls.enabled(c.getJsonObject("tls")) && Tls.hasClientCa(c.getJsonObject("tls"))) {
+    idleTimeoutNs = TimeUnit.MILLISECONDS.toNanos(started.idleTimeoutMs());
+    idleTimer = vertx.setPeriodic(Math.max(50, started.idleTimeoutMs() / 4), t -> closeIdle());
+    Tls.apply(settings.tls(), options);
+    if (settings.tls().enabled() && settings.tls().hasClientCa()) {
       options.setClientAuth(io.vertx.core.http.ClientAuth.REQUIRED);
     }
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(), m -> server.updateSSLOptions(Tls.sslOptions(m.body(), true), true)
-        .onFailure(err -> LOG.error("TLS reload failed, keeping the previous certificate: {}", err.getMessage())));
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
-      limits = m.body().getJsonObject("limits");
-      reconfigure(m.body().getJsonObject("backend"));
-    });
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(),
+        m -> server.updateSSLOptions(Tls.sslOptions(TlsSettings.of(m.body()), true), true)
+            .onFailure(err -> LOG.error("TLS reload failed, keeping the previous certificate: {}", err.getMessage())));
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> apply(Settings.parse(m.body())));
     server = vertx.createNetServer(options).connectHandler(this::accept);
     return server.listen();
   }
@@ -95,7 +91,7 @@ public final class BackendEndpoint extends VerticleBase {
    * {@code webrocket_backend_connections_refused_total}).
    */
   private void accept(io.vertx.core.net.NetSocket socket) {
-    String refused = counts.admit(limits.getInteger("backendConnectionsPerNode"), limits.getInteger("backendConnectionsUnidentified"));
+    String refused = counts.admit(limits.backendConnectionsPerNode(), limits.backendConnectionsUnidentified());
     if (refused != null) {
       metrics.backendConnectionsRefused(refused).increment();
       socket.write(Wbp.error(io.webrocket.protocol.Status.SERVICE_UNAVAILABLE));
@@ -127,15 +123,15 @@ public final class BackendEndpoint extends VerticleBase {
         .transform(x -> server.close());
   }
 
-  /** Live limits and timings, applied to existing connections too. */
-  private void reconfigure(JsonObject c) {
-    maxMessageSize = c.getInteger("maxMessageSize");
-    maxPipelined = c.getInteger("maxPipelined");
-    outboundQueueBytes = c.getInteger("outboundQueueBytes");
-    maxIdentityLength = c.getInteger("maxIdentityLength");
-    messageTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("messageTimeoutMs"));
-    workerExpiryNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("workerExpiryMs"));
-    heartbeatIntervalMs = c.getLong("heartbeatIntervalMs");
+  /**
+   * At start and on every reload: limits and timings, applied to existing connections too. The
+   * address, instances and idle timeout are read at start only (they need a restart).
+   */
+  private void apply(Settings settings) {
+    backend = settings.backend();
+    limits = settings.limits();
+    messageTimeoutNs = TimeUnit.MILLISECONDS.toNanos(backend.messageTimeoutMs());
+    workerExpiryNs = TimeUnit.MILLISECONDS.toNanos(backend.workerExpiryMs());
     connections.forEach(BackendConnection::reconfigured);
   }
 
@@ -207,31 +203,31 @@ public final class BackendEndpoint extends VerticleBase {
   }
 
   int maxMessageSize() {
-    return maxMessageSize;
+    return backend.maxMessageSize();
   }
 
   int maxPipelined() {
-    return maxPipelined;
+    return backend.maxPipelined();
   }
 
   int outboundQueueBytes() {
-    return outboundQueueBytes;
+    return backend.outboundQueueBytes();
   }
 
   int maxIdentityLength() {
-    return maxIdentityLength;
+    return backend.maxIdentityLength();
   }
 
   int requestsPerSecond() {
-    return limits.getInteger("backendRequestsPerSecond");
+    return limits.backendRequestsPerSecond();
   }
 
   int requestsBurst() {
-    return limits.getInteger("backendRequestsBurst");
+    return limits.backendRequestsBurst();
   }
 
   long heartbeatIntervalMs() {
-    return heartbeatIntervalMs;
+    return backend.heartbeatIntervalMs();
   }
 
   long workerExpiryNs() {

@@ -58,10 +58,6 @@ public final class Clustering {
 
   private Clustering() {}
 
-  public static boolean enabled(JsonObject config) {
-    return config.getJsonObject("cluster").getBoolean("enabled");
-  }
-
   /**
    * A clustered Vert.x; fails if Hazelcast cannot start or join, or if {@code cluster.host}
    * names no address of this machine. {@code serverTls} is the node's {@code tls} section.

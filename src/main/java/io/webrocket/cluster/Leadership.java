@@ -13,6 +13,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.LocalMap;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
+import io.webrocket.config.Settings;
 import io.webrocket.vhost.VhostDirectory;
 import java.util.HashSet;
 import java.util.Set;
@@ -42,7 +43,9 @@ public final class Leadership extends VerticleBase {
   private static final String STATE_MAP = "webrocket.cluster";
   private static final String LEADER = Bus.LEADER;
 
-  private final JsonObject config;
+  /** The node's settings, current after every reload: a node that becomes the leader later deploys the directory with them. */
+  private Settings settings;
+  private final String metricsRegistry;
   private HazelcastInstance hazelcast;
   private UUID listener;
   private String nodeId;
@@ -63,9 +66,14 @@ public final class Leadership extends VerticleBase {
   /** Leaders that stepped down gracefully but may still be members for a moment. */
   private final Set<String> resigned = new HashSet<>();
 
-  /** @param config the node's whole configuration */
-  public Leadership(JsonObject config) {
-    this.config = config;
+  public Leadership(Settings settings, String metricsRegistry) {
+    this.metricsRegistry = metricsRegistry;
+    apply(settings);
+  }
+
+  /** At start and on every reload (the cluster section itself needs a restart). */
+  private void apply(Settings settings) {
+    this.settings = settings;
   }
 
   @Override
@@ -87,6 +95,7 @@ public final class Leadership extends VerticleBase {
     });
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
     vertx.eventBus().<JsonObject>localConsumer(Addresses.cluster(), m -> m.reply(status()));
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> apply(Settings.parse(m.body())));
     // A node joining a running cluster learns who leads from the shared state.
     return refreshClusterSafe().recover(err -> Future.succeededFuture(false))
         .compose(x -> vertx.sharedData().<String, String>getAsyncMap(STATE_MAP))
@@ -179,10 +188,7 @@ public final class Leadership extends VerticleBase {
   private void lead() {
     becoming = true;
     LOG.info("cluster: this node ({}) becomes the leader", nodeId);
-    vertx.deployVerticle(new VhostDirectory(config.getJsonObject("vhosts"), new ClusterReplica(vertx),
-            config.getJsonObject("tokens").getLong("lifetimeMs"),
-            config.getJsonObject("limits").getInteger("channelsPerVhost"),
-            config.getString("metricsRegistry")))
+    vertx.deployVerticle(new VhostDirectory(settings, new ClusterReplica(vertx), metricsRegistry))
         .compose(id -> {
           directory = id;
           announceLiveNodes();
@@ -227,15 +233,15 @@ public final class Leadership extends VerticleBase {
   }
 
   private JsonObject status() {
-    JsonObject cluster = config.getJsonObject("cluster");
+    io.webrocket.config.ClusterSettings cluster = settings.cluster();
     String leader = (String) local.get(LEADER);
     JsonObject members = Clustering.members(hazelcast, leader);
     return new JsonObject()
         .put("enabled", true)
-        .put("name", cluster.getString("name"))
+        .put("name", cluster.name())
         .put("node", nodeId)
         .put("leader", leader)
-        .put("minMembers", cluster.getInteger("minMembers"))
+        .put("minMembers", cluster.minMembers())
         // Every partition has its backup in place: losing one more node now loses nothing.
         .put("safe", clusterSafe())
         .put("members", members.getJsonArray("members"))

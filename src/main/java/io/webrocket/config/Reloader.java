@@ -15,8 +15,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Watches the configuration file and applies edits to the running node without dropping a
- * connection. A valid edit is published, whole, on {@link Addresses#config()}; each verticle
- * takes the keys it can change live. Keys that cannot change live (addresses, ports, storage,
+ * connection. A valid edit is parsed once ({@link Settings#load}) and published, whole and as
+ * JSON, on {@link Addresses#config()} (local consumers only); each verticle parses it into its
+ * settings records and applies the ones it can change live. Keys that cannot change live (addresses, ports, storage,
  * instance counts) are logged as needing a restart. An invalid edit is rejected with one log
  * line naming the key, and the node keeps its previous configuration.
  */
@@ -25,22 +26,24 @@ public final class Reloader {
 
   /** Keys (dotted paths, or a prefix ending in '.') whose change needs a restart. */
   private static final List<String> RESTART = List.of(
-      "host", "storageDir", "node.", "websocket.host", "websocket.port", "websocket.instances",
+      "host", "storageDir", "transport", "node.", "websocket.host", "websocket.port", "websocket.instances",
       "backend.host", "backend.port", "backend.instances", "backend.idleTimeoutMs",
-      "admin.host", "admin.port", "admin.cookie", "store.", "cluster.");
+      "admin.host", "admin.port", "admin.cookie", "admin.metricsNeedCookie", "store.", "cluster.",
+      "reload.", "shutdown.");
 
   private final Vertx vertx;
   private final Path file;
   private final JsonObject flags;
-  private final Consumer<JsonObject> applied;
-  private JsonObject current;
+  private final Consumer<Settings> applied;
+  private Settings current;
   private ConfigRetriever retriever;
   private String lastRejection;
   private String tlsFiles;
+  private boolean tlsChecking;
   private long tlsTimer = -1;
 
   /** {@code applied} is told of every configuration that took effect (for the node's own use). */
-  public Reloader(Vertx vertx, Path file, JsonObject flags, JsonObject current, Consumer<JsonObject> applied) {
+  public Reloader(Vertx vertx, Path file, JsonObject flags, Settings current, Consumer<Settings> applied) {
     this.vertx = vertx;
     this.file = file;
     this.flags = flags;
@@ -48,9 +51,12 @@ public final class Reloader {
     this.applied = applied;
   }
 
+  /** Called off the event loop: it reads the TLS files' times once, and may look up the host name. */
   public void start(long scanPeriodMs) {
+    // The defaults hold the host name, looked up once per process: here, not at the first reload.
+    Settings.defaults();
     // A renewed certificate is often written over the old files: watch them, not just the paths.
-    tlsFiles = Tls.enabled(current.getJsonObject("tls")) ? Tls.fingerprint(current.getJsonObject("tls")) : null;
+    tlsFiles = current.tls().enabled() ? Tls.fingerprint(current.tls()) : null;
     tlsTimer = vertx.setPeriodic(scanPeriodMs, t -> checkTlsFiles());
     if (file == null) {
       return; // no file to watch: only the TLS files are
@@ -63,17 +69,25 @@ public final class Reloader {
     retriever.configStream().exceptionHandler(err -> rejected(file + ": " + err.getMessage()));
   }
 
+  /** Reads the files' times on a worker thread: a stat can block (a slow or network disk). */
   private void checkTlsFiles() {
-    JsonObject tls = current.getJsonObject("tls");
-    if (!Tls.enabled(tls)) {
+    TlsSettings tls = current.tls();
+    if (!tls.enabled() || tlsChecking) {
       return;
     }
-    String now = Tls.fingerprint(tls);
-    if (tlsFiles != null && !now.equals(tlsFiles)) {
-      LOG.info("TLS certificate files changed; reloading them");
-      vertx.eventBus().publish(Addresses.tls(), tls);
-    }
-    tlsFiles = now;
+    tlsChecking = true;
+    vertx.executeBlocking(() -> Tls.fingerprint(tls), false).onComplete(done -> {
+      tlsChecking = false;
+      if (done.failed() || tls != current.tls()) {
+        return; // a reload replaced the files meanwhile; the next period compares those
+      }
+      String now = done.result();
+      if (tlsFiles != null && !now.equals(tlsFiles)) {
+        LOG.info("TLS certificate files changed; reloading them");
+        vertx.eventBus().publish(Addresses.tls(), current.json().getJsonObject("tls"));
+      }
+      tlsFiles = now;
+    });
   }
 
   public void stop() {
@@ -84,18 +98,19 @@ public final class Reloader {
   }
 
   void onFile(JsonObject fromFile) {
-    JsonObject next;
+    Settings next;
     try {
       Map<String, String> props = new java.util.HashMap<>();
       System.getProperties().forEach((k, v) -> props.put(k.toString(), v.toString()));
-      next = Settings.resolve(fromFile, System.getenv(), props, flags);
+      next = Settings.load(fromFile, System.getenv(), props, flags);
     } catch (Settings.InvalidException e) {
       rejected(e.getMessage());
       return;
     }
     lastRejection = null;
+    JsonObject nextJson = next.json();
     List<String> changed = new ArrayList<>();
-    diff("", current, next, changed);
+    diff("", current.json(), nextJson, changed);
     if (changed.isEmpty()) {
       return;
     }
@@ -105,16 +120,16 @@ public final class Reloader {
       }
     }
     LOG.info("configuration reloaded: {}", changed);
-    JsonObject oldTls = current.getJsonObject("tls");
-    JsonObject newTls = next.getJsonObject("tls");
-    if (Tls.enabled(oldTls) != Tls.enabled(newTls)) {
-      LOG.warn("configuration: TLS turned {}; this takes effect after a restart", Tls.enabled(newTls) ? "on" : "off");
-    } else if (Tls.enabled(newTls) && !oldTls.equals(newTls)) {
-      vertx.eventBus().publish(Addresses.tls(), newTls);
+    TlsSettings oldTls = current.tls();
+    TlsSettings newTls = next.tls();
+    if (oldTls.enabled() != newTls.enabled()) {
+      LOG.warn("configuration: TLS turned {}; this takes effect after a restart", newTls.enabled() ? "on" : "off");
+    } else if (newTls.enabled() && !oldTls.equals(newTls)) {
+      vertx.eventBus().publish(Addresses.tls(), nextJson.getJsonObject("tls"));
     }
     current = next;
     applied.accept(next);
-    vertx.eventBus().publish(Addresses.config(), next);
+    vertx.eventBus().publish(Addresses.config(), nextJson);
   }
 
   /** One line per distinct problem: the file is scanned every period and may stay broken a while. */

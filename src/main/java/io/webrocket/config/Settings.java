@@ -2,12 +2,18 @@ package io.webrocket.config;
 
 import io.vertx.core.json.JsonObject;
 import java.net.InetAddress;
+import java.util.List;
 import java.util.Map;
 
 /**
  * The node's configuration: defaults, overrides from the environment and system properties,
- * and validation. The result is one normalized JSON object whose sections are handed to the
- * verticles as their deployment config.
+ * validation, and the typed value the verticles apply.
+ *
+ * <p>{@link #parse} is the one parser: it checks the merged JSON and builds one immutable record
+ * per section ({@link WebSocketSettings}, {@link BackendSettings}, {@link LimitsSettings}…).
+ * The JSON form, normalized by the same pass, is what travels (deployment config, the reload
+ * message on {@code Addresses.config()}); whoever receives it parses it once into a
+ * {@code Settings} and applies that, never reading a key on a hot path.
  *
  * <p>Overrides name a key by its dotted path: {@code WEBROCKET_WEBSOCKET_PORT=9000} or
  * {@code -Dwebrocket.websocket.port=9000}; the value is converted to the type of the default.
@@ -20,7 +26,202 @@ public final class Settings {
     }
   }
 
-  private Settings() {}
+  private final String nodeName;
+  private final String host;
+  private final String storageDir;
+  private final String transport;
+  private final WebSocketSettings websocket;
+  private final BackendSettings backend;
+  private final AdminSettings admin;
+  private final TlsSettings tls;
+  private final LimitsSettings limits;
+  private final long tokenLifetimeMs;
+  private final StoreSettings store;
+  private final ClusterSettings cluster;
+  private final LogSettings log;
+  private final long shutdownTimeoutMs;
+  private final long reloadScanPeriodMs;
+  private final Map<String, VhostSettings> vhosts;
+  private final JsonObject json;
+
+  private Settings(Section root) {
+    if (!(root.value("node") instanceof JsonObject)) {
+      throw new InvalidException("node.name", "must be 1-64 letters, digits, '_' or '-'");
+    }
+    nodeName = root.section("node").name("name");
+    host = root.string("host");
+    storageDir = root.string("storageDir");
+    transport = transport(root.value("transport"));
+    Section ws = root.section("websocket");
+    Section be = root.section("backend");
+    Section ad = root.section("admin");
+    for (Section endpoint : List.of(ws, be, ad)) {
+      if (endpoint.value("host") == null) {
+        endpoint.json().put("host", host);
+      }
+    }
+    websocket = WebSocketSettings.parse(ws);
+    backend = BackendSettings.parse(be);
+    admin = AdminSettings.parse(ad);
+    tokenLifetimeMs = tokenLifetimeMs(root);
+    store = StoreSettings.parse(root.section("store"));
+    cluster = ClusterSettings.parse(root.section("cluster"));
+    limits = LimitsSettings.parse(root.section("limits"));
+    shutdownTimeoutMs = root.section("shutdown").number("timeoutMs", 0, 600_000);
+    reloadScanPeriodMs = root.section("reload").number("scanPeriodMs", 0, 3_600_000);
+    log = LogSettings.parse(root.section("log"));
+    tls = TlsSettings.parse(root.section("tls"));
+    vhosts = VhostSettings.parseAll(root.section("vhosts"));
+    json = root.json();
+  }
+
+  private Settings(Settings s, WebSocketSettings websocket) {
+    nodeName = s.nodeName;
+    host = s.host;
+    storageDir = s.storageDir;
+    transport = s.transport;
+    this.websocket = websocket;
+    backend = s.backend;
+    admin = s.admin;
+    tls = s.tls;
+    limits = s.limits;
+    tokenLifetimeMs = s.tokenLifetimeMs;
+    store = s.store;
+    cluster = s.cluster;
+    log = s.log;
+    shutdownTimeoutMs = s.shutdownTimeoutMs;
+    reloadScanPeriodMs = s.reloadScanPeriodMs;
+    vhosts = s.vhosts;
+    json = s.json.copy();
+    json.getJsonObject("websocket").put("port", websocket.port());
+  }
+
+  /**
+   * Checks a merged configuration (defaults, file, overrides) and builds its typed form. {@code c}
+   * is normalized in place (an endpoint without a host gets the top-level one, blank file names
+   * and an empty secret become null, a vhost declared as null an empty object), so that the JSON
+   * and the records say the same.
+   *
+   * @throws InvalidException naming the first key that cannot be used
+   */
+  public static Settings parse(JsonObject c) {
+    return new Settings(Section.root(c));
+  }
+
+  /**
+   * Merges {@code file} (may be empty) over the defaults, then environment and system-property
+   * overrides, then {@code flags} (the command line), and parses the result.
+   */
+  public static Settings load(JsonObject file, Map<String, String> env, Map<String, String> props, JsonObject flags) {
+    JsonObject defaults = defaults();
+    JsonObject c = defaults.copy().mergeIn(file == null ? new JsonObject() : file, true);
+    overrides(c, defaults, "", env, props);
+    c.mergeIn(flags == null ? new JsonObject() : flags, true);
+    return parse(c);
+  }
+
+  /** {@link #load}, as the normalized JSON. */
+  public static JsonObject resolve(JsonObject file, Map<String, String> env, Map<String, String> props, JsonObject flags) {
+    return load(file, env, props, flags).json;
+  }
+
+  /** {@code tokens.lifetimeMs}: how long a single access token lives. */
+  static long tokenLifetimeMs(Section root) {
+    return root.section("tokens").number("lifetimeMs", 1000, 30L * 86_400_000);
+  }
+
+  private static String transport(Object transport) {
+    if (!List.of("auto", "nio", "epoll").contains(transport)) {
+      throw new InvalidException("transport", "must be auto, nio or epoll, got " + transport);
+    }
+    return (String) transport;
+  }
+
+  /** {@code node.name}: the cookie file is {@code STORAGE_DIR/NAME.cookie}. */
+  public String nodeName() {
+    return nodeName;
+  }
+
+  /** The address every endpoint binds to unless its section says otherwise. */
+  public String host() {
+    return host;
+  }
+
+  public String storageDir() {
+    return storageDir;
+  }
+
+  /** {@code auto}, {@code nio} or {@code epoll}. */
+  public String transport() {
+    return transport;
+  }
+
+  public WebSocketSettings websocket() {
+    return websocket;
+  }
+
+  public BackendSettings backend() {
+    return backend;
+  }
+
+  public AdminSettings admin() {
+    return admin;
+  }
+
+  public TlsSettings tls() {
+    return tls;
+  }
+
+  public LimitsSettings limits() {
+    return limits;
+  }
+
+  /** {@code tokens.lifetimeMs}. */
+  public long tokenLifetimeMs() {
+    return tokenLifetimeMs;
+  }
+
+  /** What a vhost registry applies: the token lifetime and the channel limit. */
+  public RegistrySettings registry() {
+    return new RegistrySettings(tokenLifetimeMs, limits.channelsPerVhost());
+  }
+
+  public StoreSettings store() {
+    return store;
+  }
+
+  public ClusterSettings cluster() {
+    return cluster;
+  }
+
+  public LogSettings log() {
+    return log;
+  }
+
+  /** {@code shutdown.timeoutMs}: bound on a graceful stop. */
+  public long shutdownTimeoutMs() {
+    return shutdownTimeoutMs;
+  }
+
+  /** {@code reload.scanPeriodMs}: 0 never checks the file. */
+  public long reloadScanPeriodMs() {
+    return reloadScanPeriodMs;
+  }
+
+  /** Declared vhosts by path, in the order written. */
+  public Map<String, VhostSettings> vhosts() {
+    return vhosts;
+  }
+
+  /** The normalized JSON these settings were parsed from (a copy: this value stays as it is). */
+  public JsonObject json() {
+    return json.copy();
+  }
+
+  /** The same settings with the WebSocket endpoint on {@code port} (the one chosen for port 0). */
+  public Settings withWebSocketPort(int port) {
+    return new Settings(this, websocket.withPort(port));
+  }
 
   public static JsonObject defaults() {
     return new JsonObject()
@@ -102,36 +303,37 @@ public final class Settings {
         .put("vhosts", new JsonObject());
   }
 
-  private static String defaultNodeName() {
-    try {
-      String h = InetAddress.getLocalHost().getHostName();
-      int dot = h.indexOf('.');
-      return (dot > 0 ? h.substring(0, dot) : h).replaceAll("[^\\w\\-]", "-");
-    } catch (Exception e) {
-      return "webrocket";
+  /**
+   * The machine's short host name, looked up once per process: the lookup may block on DNS, and
+   * {@link #defaults} also runs on an event loop when the file is reloaded.
+   */
+  private static final class HostName {
+    static final String SHORT = lookup();
+
+    private static String lookup() {
+      try {
+        String h = InetAddress.getLocalHost().getHostName();
+        int dot = h.indexOf('.');
+        return (dot > 0 ? h.substring(0, dot) : h).replaceAll("[^\\w\\-]", "-");
+      } catch (Exception e) {
+        return "webrocket";
+      }
     }
   }
 
-  /**
-   * Merges {@code file} (may be empty) over the defaults, then environment and system-property
-   * overrides, then {@code flags} (the command line), and validates the result.
-   */
-  public static JsonObject resolve(JsonObject file, Map<String, String> env, Map<String, String> props, JsonObject flags) {
-    JsonObject c = defaults().mergeIn(file == null ? new JsonObject() : file, true);
-    overrides(c, "", env, props);
-    c.mergeIn(flags == null ? new JsonObject() : flags, true);
-    return validate(c);
+  private static String defaultNodeName() {
+    return HostName.SHORT;
   }
 
   /** Applies {@code WEBROCKET_A_B} / {@code webrocket.a.b} to every scalar key {@code a.b} the defaults know. */
-  private static void overrides(JsonObject c, String prefix, Map<String, String> env, Map<String, String> props) {
-    JsonObject d = prefix.isEmpty() ? defaults() : null;
-    for (String key : (d != null ? d : c).fieldNames()) {
+  private static void overrides(JsonObject c, JsonObject defaults, String prefix, Map<String, String> env,
+      Map<String, String> props) {
+    for (String key : (defaults != null ? defaults : c).fieldNames()) {
       Object v = c.getValue(key);
       String path = prefix.isEmpty() ? key : prefix + "." + key;
       if (v instanceof JsonObject o) {
         if (!"vhosts".equals(path)) {
-          overrides(o, path, env, props);
+          overrides(o, null, path, env, props);
         }
         continue;
       }
@@ -166,228 +368,6 @@ public final class Settings {
       return text;
     } catch (NumberFormatException e) {
       throw new InvalidException(key, "not a number: " + text);
-    }
-  }
-
-  static JsonObject validate(JsonObject c) {
-    name(c.getValue("node") instanceof JsonObject n ? n.getValue("name") : null, "node.name");
-    string(c, "host", "host");
-    string(c, "storageDir", "storageDir");
-    Object transport = c.getValue("transport");
-    if (!java.util.List.of("auto", "nio", "epoll").contains(transport)) {
-      throw new InvalidException("transport", "must be auto, nio or epoll, got " + transport);
-    }
-    JsonObject ws = section(c, "websocket");
-    JsonObject be = section(c, "backend");
-    JsonObject ad = section(c, "admin");
-    for (JsonObject s : new JsonObject[] {ws, be, ad}) {
-      if (s.getValue("host") == null) {
-        s.put("host", c.getString("host"));
-      }
-    }
-    port(ws, "websocket");
-    port(be, "backend");
-    port(ad, "admin");
-    range(ws, "websocket", "maxFrameSize", 1024, 16 * 1024 * 1024);
-    range(ws, "websocket", "pingIntervalMs", 100, 3_600_000);
-    range(ws, "websocket", "triggerTimeoutMs", 10, 600_000);
-    range(ws, "websocket", "outboundQueueBytes", 4096, 64 * 1024 * 1024);
-    range(ws, "websocket", "slowConsumerTimeoutMs", 10, 3_600_000);
-    range(ws, "websocket", "handshakeTimeoutMs", 100, 600_000);
-    range(ws, "websocket", "messageTimeoutMs", 100, 600_000);
-    range(ws, "websocket", "instances", 0, 256);
-    origins(ws.getValue("allowedOrigins"), "websocket.allowedOrigins");
-    range(be, "backend", "maxMessageSize", 16 * 1024, 64 * 1024 * 1024);
-    range(be, "backend", "maxPipelined", 1, 1_000_000);
-    range(be, "backend", "outboundQueueBytes", 4096, 64 * 1024 * 1024);
-    range(be, "backend", "messageTimeoutMs", 100, 3_600_000);
-    range(be, "backend", "maxIdentityLength", 64, 65_536);
-    range(be, "backend", "idleTimeoutMs", 1000, 86_400_000);
-    range(be, "backend", "heartbeatIntervalMs", 50, 1999);
-    range(be, "backend", "workerExpiryMs", 100, 600_000);
-    range(be, "backend", "instances", 0, 256);
-    range(section(c, "tokens"), "tokens", "lifetimeMs", 1000, 30L * 86_400_000);
-    store(section(c, "store"));
-    cluster(section(c, "cluster"));
-    Object cookie = ad.getValue("cookie");
-    if (cookie != null && !(cookie instanceof String cs && cs.matches("[0-9a-f]{40}"))) {
-      throw new InvalidException("admin.cookie", "must be 40 lowercase hex characters (or null for a generated cookie)");
-    }
-    JsonObject limits = section(c, "limits");
-    for (String k : limits.fieldNames()) {
-      range(limits, "limits", k, 1, 100_000_000);
-    }
-    range(section(c, "shutdown"), "shutdown", "timeoutMs", 0, 600_000);
-    range(section(c, "reload"), "reload", "scanPeriodMs", 0, 3_600_000);
-    JsonObject log = section(c, "log");
-    if (!java.util.Set.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF").contains(String.valueOf(log.getValue("level")).toUpperCase())) {
-      throw new InvalidException("log.level", "must be one of TRACE, DEBUG, INFO, WARN, ERROR, OFF, got " + log.getValue("level"));
-    }
-    if (!java.util.Set.of("text", "json").contains(String.valueOf(log.getValue("format")))) {
-      throw new InvalidException("log.format", "must be text or json, got " + log.getValue("format"));
-    }
-    range(log, "log", "maxFieldLength", 16, 1_000_000);
-    JsonObject tls = section(c, "tls");
-    if ((tls.getValue("cert") == null) != (tls.getValue("key") == null)) {
-      throw new InvalidException("tls", "cert and key go together");
-    }
-    Tls.validate(tls);
-    JsonObject vhosts = section(c, "vhosts");
-    for (String path : vhosts.fieldNames()) {
-      if (!io.webrocket.protocol.Names.isValidVhost(path) || io.webrocket.protocol.Names.isReservedAdminPath(path)) {
-        throw new InvalidException("vhosts." + path, "invalid vhost path");
-      }
-      Object spec = vhosts.getValue(path);
-      if (spec == null) {
-        vhosts.put(path, new JsonObject());
-        continue;
-      }
-      if (!(spec instanceof JsonObject s)) {
-        throw new InvalidException("vhosts." + path, "must be an object");
-      }
-      if (s.containsKey("origins")) {
-        origins(s.getValue("origins"), "vhosts." + path + ".origins");
-      }
-      Object chans = s.getValue("channels");
-      if (chans != null) {
-        if (!(chans instanceof io.vertx.core.json.JsonArray a)) {
-          throw new InvalidException("vhosts." + path + ".channels", "must be a list of channel names");
-        }
-        for (Object ch : a) {
-          if (!(ch instanceof String n) || !io.webrocket.protocol.Names.isValidChannel(n)) {
-            throw new InvalidException("vhosts." + path + ".channels", "invalid channel name: " + ch);
-          }
-        }
-      }
-    }
-    return c;
-  }
-
-  /** An Origin allow-list: a list of origins as browsers send them, e.g. {@code https://example.com}. */
-  private static void origins(Object v, String path) {
-    if (!(v instanceof io.vertx.core.json.JsonArray list)) {
-      throw new InvalidException(path, "must be a list of origins, got " + v);
-    }
-    for (Object o : list) {
-      if (!(o instanceof String origin) || origin.isBlank()) {
-        throw new InvalidException(path, "must be a list of origins, got " + o);
-      }
-    }
-  }
-
-  /** The embedded SQLite store (default) or PostgreSQL; messages never show the password. */
-  private static void store(JsonObject store) {
-    Object type = store.getValue("type");
-    if (!"sqlite".equals(type) && !"postgres".equals(type)) {
-      throw new InvalidException("store.type", "must be sqlite or postgres, got " + type);
-    }
-    if (!(store.getValue("fsync") instanceof Boolean)) {
-      throw new InvalidException("store.fsync", "must be true or false, got " + store.getValue("fsync"));
-    }
-    if (!(store.getValue("postgres") instanceof JsonObject pg)) {
-      throw new InvalidException("store.postgres", "must be an object");
-    }
-    string(pg, "host", "store.postgres.host");
-    range(pg, "store.postgres", "port", 1, 65535);
-    string(pg, "database", "store.postgres.database");
-    string(pg, "user", "store.postgres.user");
-    Object password = pg.getValue("password");
-    if (password != null && !(password instanceof String)) {
-      throw new InvalidException("store.postgres.password", "must be a string");
-    }
-    range(pg, "store.postgres", "poolSize", 1, 100);
-  }
-
-  /**
-   * Clustering: {@code host} "auto" (or blank) picks the machine's first non-loopback address, a
-   * pattern like {@code 10.0.5.*} the address it matches (see {@code Clustering.resolveHost});
-   * members are {@code host:port} or {@code host} entries. {@code secret} (16+ characters) keeps
-   * nodes without it out; {@code tls} secures the event bus (docs/security.md).
-   */
-  private static void cluster(JsonObject cl) {
-    if (!(cl.getValue("enabled") instanceof Boolean)) {
-      throw new InvalidException("cluster.enabled", "must be true or false, got " + cl.getValue("enabled"));
-    }
-    name(cl.getValue("name"), "cluster.name");
-    Object host = cl.getValue("host");
-    if (host == null || (host instanceof String h && (h.isBlank() || h.equals("auto")))) {
-      cl.put("host", "auto");
-    } else if (!(host instanceof String h) || (h.contains("*") && !h.matches("(\\d{1,3}|\\*)(\\.(\\d{1,3}|\\*)){3}"))) {
-      throw new InvalidException("cluster.host", "must be a host name, an address, a pattern like 10.0.5.* or \"auto\"");
-    }
-    range(cl, "cluster", "port", 1, 65535);
-    range(cl, "cluster", "busPort", 0, 65535);
-    if (!"tcp".equals(cl.getValue("join")) && !"multicast".equals(cl.getValue("join"))) {
-      throw new InvalidException("cluster.join", "must be tcp or multicast, got " + cl.getValue("join"));
-    }
-    if (!(cl.getValue("members") instanceof io.vertx.core.json.JsonArray members)) {
-      throw new InvalidException("cluster.members", "must be a list of host:port");
-    }
-    for (Object m : members) {
-      if (!(m instanceof String s) || !s.matches("[\\w.\\-]+(:\\d{1,5})?")) {
-        throw new InvalidException("cluster.members", "must be a list of host or host:port, got " + m);
-      }
-    }
-    if ("tcp".equals(cl.getValue("join")) && members.isEmpty()) {
-      throw new InvalidException("cluster.members", "tcp join needs at least one member");
-    }
-    range(cl, "cluster", "minMembers", 1, 1000);
-    range(cl, "cluster", "failureDetectionMs", 1000, 600_000);
-    // Never part of a message: the value is a secret.
-    Object secret = cl.getValue("secret");
-    if (secret instanceof String s && s.isEmpty()) {
-      cl.putNull("secret");
-    } else if (secret != null && !(secret instanceof String s && s.length() >= 16 && s.length() <= 1024)) {
-      throw new InvalidException("cluster.secret", "must be a string of 16 to 1024 characters (e.g. openssl rand -hex 32)");
-    }
-    if (!(cl.getValue("tls") instanceof JsonObject tls)) {
-      throw new InvalidException("cluster.tls", "must be an object");
-    }
-    for (String k : new String[] {"cert", "key", "ca"}) {
-      Object v = tls.getValue(k);
-      if (v instanceof String s && s.isBlank()) {
-        tls.putNull(k);
-      } else if (v != null && !(v instanceof String)) {
-        throw new InvalidException("cluster.tls." + k, "must be a file name");
-      }
-    }
-    if ((tls.getValue("cert") == null) != (tls.getValue("key") == null)) {
-      throw new InvalidException("cluster.tls", "cert and key go together");
-    }
-    if (tls.getValue("ca") != null && tls.getValue("cert") == null) {
-      throw new InvalidException("cluster.tls.ca", "needs cluster.tls.cert and cluster.tls.key");
-    }
-  }
-
-  private static JsonObject section(JsonObject c, String key) {
-    Object v = c.getValue(key);
-    if (!(v instanceof JsonObject o)) {
-      throw new InvalidException(key, "must be an object");
-    }
-    return o;
-  }
-
-  private static void string(JsonObject c, String key, String path) {
-    if (!(c.getValue(key) instanceof String s) || s.isBlank()) {
-      throw new InvalidException(path, "must be a non-empty string");
-    }
-  }
-
-  private static void name(Object v, String path) {
-    if (!(v instanceof String s) || !s.matches("[\\w\\-]{1,64}")) {
-      throw new InvalidException(path, "must be 1-64 letters, digits, '_' or '-'");
-    }
-  }
-
-  private static void port(JsonObject s, String section) {
-    string(s, "host", section + ".host");
-    range(s, section, "port", 0, 65535);
-  }
-
-  private static void range(JsonObject s, String section, String key, long min, long max) {
-    Object v = s.getValue(key);
-    if (!(v instanceof Number n) || n.doubleValue() != n.longValue() || n.longValue() < min || n.longValue() > max) {
-      throw new InvalidException(section + "." + key, "must be an integer from " + min + " to " + max + ", got " + v);
     }
   }
 }

@@ -1,6 +1,5 @@
 package io.webrocket.config;
 
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
@@ -33,38 +32,36 @@ public final class Tls {
       "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
       "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384");
 
-  private static final Set<String> KNOWN_PROTOCOLS = Set.of("TLSv1.2", "TLSv1.3");
-
   private Tls() {}
 
   /** Enables TLS on {@code options} when a certificate and key are configured; otherwise leaves it plain. */
-  public static void apply(JsonObject tls, TCPSSLOptions options) {
-    if (!enabled(tls)) {
+  public static void apply(TlsSettings tls, TCPSSLOptions options) {
+    if (!tls.enabled()) {
       return;
     }
     options.setSsl(true)
-        .setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.getString("cert")).setKeyPath(tls.getString("key")));
+        .setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.cert()).setKeyPath(tls.key()));
     options.setEnabledSecureTransportProtocols(protocols(tls));
     ciphers(tls).forEach(options::addEnabledCipherSuite);
-    if (hasClientCa(tls)) {
-      options.setTrustOptions(new PemTrustOptions().addCertPath(tls.getString("clientCa")));
+    if (tls.hasClientCa()) {
+      options.setTrustOptions(new PemTrustOptions().addCertPath(tls.clientCa()));
     }
   }
 
   /** The same certificate, key, protocols, suites and client CA as server SSL options, for a live update. */
-  public static io.vertx.core.net.ServerSSLOptions sslOptions(JsonObject tls, boolean clientAuth) {
+  public static io.vertx.core.net.ServerSSLOptions sslOptions(TlsSettings tls, boolean clientAuth) {
     io.vertx.core.net.ServerSSLOptions o = new io.vertx.core.net.ServerSSLOptions()
-        .setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.getString("cert")).setKeyPath(tls.getString("key")));
+        .setKeyCertOptions(new PemKeyCertOptions().setCertPath(tls.cert()).setKeyPath(tls.key()));
     o.setEnabledSecureTransportProtocols(protocols(tls));
     ciphers(tls).forEach(o::addEnabledCipherSuite);
-    if (clientAuth && hasClientCa(tls)) {
-      o.setTrustOptions(new PemTrustOptions().addCertPath(tls.getString("clientCa"))).setClientAuth(io.vertx.core.http.ClientAuth.REQUIRED);
+    if (clientAuth && tls.hasClientCa()) {
+      o.setTrustOptions(new PemTrustOptions().addCertPath(tls.clientCa())).setClientAuth(io.vertx.core.http.ClientAuth.REQUIRED);
     }
     return o;
   }
 
   /** A Netty server context for the WebSocket endpoint, with the same protocols and suites. */
-  public static io.netty.handler.ssl.SslContext nettyServerContext(JsonObject tls, javax.net.ssl.KeyManagerFactory keys)
+  public static io.netty.handler.ssl.SslContext nettyServerContext(TlsSettings tls, javax.net.ssl.KeyManagerFactory keys)
       throws javax.net.ssl.SSLException {
     return io.netty.handler.ssl.SslContextBuilder.forServer(keys)
         .protocols(protocols(tls).toArray(new String[0]))
@@ -72,57 +69,21 @@ public final class Tls {
         .build();
   }
 
-  /** A client CA is configured: backend clients must present a certificate it signed. {@code ""} is none. */
-  public static boolean hasClientCa(JsonObject tls) {
-    String clientCa = tls == null ? null : tls.getString("clientCa");
-    return clientCa != null && !clientCa.isBlank();
+  static Set<String> protocols(TlsSettings tls) {
+    return new LinkedHashSet<>(tls.protocols());
   }
 
-  static Set<String> protocols(JsonObject tls) {
-    JsonArray list = tls.getJsonArray("protocols");
-    Set<String> out = new LinkedHashSet<>();
-    if (list != null) {
-      list.forEach(p -> out.add((String) p));
-    }
-    return out.isEmpty() ? new LinkedHashSet<>(KNOWN_PROTOCOLS) : out;
+  static List<String> ciphers(TlsSettings tls) {
+    return tls.ciphers().isEmpty() ? DEFAULT_CIPHERS : tls.ciphers();
   }
 
-  static List<String> ciphers(JsonObject tls) {
-    JsonArray list = tls.getJsonArray("ciphers");
-    if (list == null || list.isEmpty()) {
-      return DEFAULT_CIPHERS;
-    }
-    return list.stream().map(String.class::cast).toList();
-  }
-
-  /** Checks {@code tls.protocols} and {@code tls.ciphers}; {@code clientCa: ""} becomes null (no client certificate). */
-  static void validate(JsonObject tls) {
-    if (tls.getValue("clientCa") instanceof String ca && ca.isBlank()) {
-      tls.putNull("clientCa");
-    }
-    if (!(tls.getValue("protocols") instanceof JsonArray protocols) || protocols.isEmpty()) {
-      throw new Settings.InvalidException("tls.protocols", "must be a non-empty list of TLSv1.2 and/or TLSv1.3");
-    }
-    for (Object p : protocols) {
-      if (!KNOWN_PROTOCOLS.contains(p)) {
-        throw new Settings.InvalidException("tls.protocols", "must be TLSv1.2 and/or TLSv1.3, got " + p);
-      }
-    }
-    if (!(tls.getValue("ciphers") instanceof JsonArray ciphers)) {
-      throw new Settings.InvalidException("tls.ciphers", "must be a list of cipher suite names ([] for the secure defaults)");
-    }
-    for (Object c : ciphers) {
-      if (!(c instanceof String s) || !s.matches("TLS_[A-Z0-9_]+")) {
-        throw new Settings.InvalidException("tls.ciphers", "must be IANA cipher suite names like TLS_AES_128_GCM_SHA256, got " + c);
-      }
-    }
-  }
-
-  /** Last-modified times of the TLS files, to notice a renewed certificate written in place. */
-  public static String fingerprint(JsonObject tls) {
+  /**
+   * Last-modified times of the TLS files, to notice a renewed certificate written in place. Reads
+   * the file system: call it off the event loop.
+   */
+  public static String fingerprint(TlsSettings tls) {
     StringBuilder b = new StringBuilder();
-    for (String k : new String[] {"cert", "key", "clientCa"}) {
-      String path = tls.getString(k);
+    for (String path : java.util.Arrays.asList(tls.cert(), tls.key(), tls.clientCa())) {
       if (path != null) {
         try {
           b.append(path).append('@').append(java.nio.file.Files.getLastModifiedTime(java.nio.file.Path.of(path)).toMillis());
@@ -135,6 +96,7 @@ public final class Tls {
     return b.toString();
   }
 
+  /** For a raw {@code tls} section (the cluster's event-bus options are built from JSON at start). */
   public static boolean enabled(JsonObject tls) {
     return tls != null && tls.getString("cert") != null && tls.getString("key") != null;
   }

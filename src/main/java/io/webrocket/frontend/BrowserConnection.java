@@ -52,8 +52,8 @@ final class BrowserConnection {
     this.vhost = vhost;
     this.endpoint = endpoint;
     this.lastHeard = System.nanoTime();
-    JsonObject limits = endpoint.limits();
-    this.rate = new io.webrocket.limits.TokenBucket(limits.getInteger("messagesPerSecond"), limits.getInteger("messagesBurst"));
+    io.webrocket.config.LimitsSettings limits = endpoint.limits();
+    this.rate = new io.webrocket.limits.TokenBucket(limits.messagesPerSecond(), limits.messagesBurst());
   }
 
   /** The socket's channel context: frames written there are complete server frames. */
@@ -89,9 +89,9 @@ final class BrowserConnection {
     if (controlRate == null && ++controlFramesSincePing <= FREE_CONTROL_FRAMES) {
       return true;
     }
-    JsonObject limits = endpoint.limits();
-    int perSecond = limits.getInteger("controlFramesPerSecond");
-    int burst = limits.getInteger("controlFramesBurst");
+    io.webrocket.config.LimitsSettings limits = endpoint.limits();
+    int perSecond = limits.controlFramesPerSecond();
+    int burst = limits.controlFramesBurst();
     if (controlRate == null) {
       controlRate = new io.webrocket.limits.TokenBucket(perSecond, burst);
     } else {
@@ -223,8 +223,8 @@ final class BrowserConnection {
 
   /** Excess messages get 429; a sender that keeps flooding is closed with 1008 (policy violation). */
   private boolean withinRate() {
-    JsonObject limits = endpoint.limits();
-    rate.limit(limits.getInteger("messagesPerSecond"), limits.getInteger("messagesBurst"));
+    io.webrocket.config.LimitsSettings limits = endpoint.limits();
+    rate.limit(limits.messagesPerSecond(), limits.messagesBurst());
     if (rate.tryTake()) {
       return true;
     }
@@ -325,7 +325,7 @@ final class BrowserConnection {
     if (permission == null) {
       return false;
     }
-    return switch (permission.match(channel, endpoint.limits().getInteger("permissionMatchSteps"))) {
+    return switch (permission.match(channel, endpoint.limits().permissionMatchSteps())) {
       case MATCH -> true;
       case NO_MATCH -> false;
       case ABANDONED -> {
@@ -348,7 +348,7 @@ final class BrowserConnection {
     if (data == null || data.isEmpty()) {
       return false;
     }
-    int limit = endpoint.limits().getInteger("presenceDataBytes");
+    int limit = endpoint.limits().presenceDataBytes();
     return data.toBuffer().length() > limit;
   }
 
@@ -366,7 +366,7 @@ final class BrowserConnection {
       fail(Status.INVALID_CHANNEL_NAME);
       return;
     }
-    if (!channels.contains(name) && channels.size() >= endpoint.limits().getInteger("subscriptionsPerConnection")) {
+    if (!channels.contains(name) && channels.size() >= endpoint.limits().subscriptionsPerConnection()) {
       fail(Status.TOO_MANY_REQUESTS);
       return;
     }

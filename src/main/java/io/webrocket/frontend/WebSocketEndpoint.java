@@ -18,8 +18,14 @@ import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.webrocket.bus.Addresses;
+import io.webrocket.config.LimitsSettings;
+import io.webrocket.config.Settings;
 import io.webrocket.config.Tls;
+import io.webrocket.config.TlsSettings;
+import io.webrocket.config.VhostSettings;
+import io.webrocket.config.WebSocketSettings;
 import io.webrocket.protocol.Names;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * all instances sharing the port; each owns the connections it accepted and delivers fan-out
  * frames to its local subscribers.
  *
- * <p>Config: the {@code websocket} section, plus {@code tls}.
+ * <p>Config: the node's whole configuration (its {@code websocket}, {@code limits}, {@code vhosts}
+ * and {@code tls} sections apply), plus {@code metrics}, the name of the node's metrics registry.
  */
 public final class WebSocketEndpoint extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(WebSocketEndpoint.class);
@@ -59,15 +66,16 @@ public final class WebSocketEndpoint extends VerticleBase {
   private long pingTick;
   /** -1 until the first schedule: timer ids start at 0, so 0 may be another component's timer. */
   private long pingTimer = -1;
-  private long triggerTimeoutMs;
+  /** The websocket section as last applied (see {@link #apply}); its address and instances are the start's. */
+  private WebSocketSettings websocket;
+  /** Read by every connection on every message: swapped whole on reload, never parsed there. */
+  private volatile LimitsSettings limits;
+  private Map<String, VhostSettings> declaredVhosts;
   private int outboundQueueBytes;
   private long slowConsumerTimeoutNs;
-  private long handshakeTimeoutMs;
-  private long messageTimeoutMs;
   private int maxFrameSize;
-  private JsonObject limits;
-  private JsonObject declaredVhosts;
-  private io.vertx.core.json.JsonArray allowedOrigins;
+  /** Endpoint instances on this node (fixed at start): the handshake limit is shared among them. */
+  private int instances;
   private int handshakesInFlight;
   /** Open connections per vhost and in total ("") across this node's endpoint instances. */
   private io.vertx.core.shareddata.LocalMap<String, Integer> connectionCounts;
@@ -81,6 +89,9 @@ public final class WebSocketEndpoint extends VerticleBase {
     nodeId = NodeId.of(vertx);
     JsonObject c = config();
     metrics = io.webrocket.metrics.Metrics.of(c.getString("metrics"));
+    Settings settings = Settings.parse(c);
+    WebSocketSettings started = settings.websocket();
+    instances = Math.max(1, started.instances() > 0 ? started.instances() : Runtime.getRuntime().availableProcessors());
     view = new io.webrocket.vhost.NodeView(vertx);
     subscribers = new LocalSubscribers(metrics, view);
     loopContext = (ContextInternal) context;
@@ -89,44 +100,29 @@ public final class WebSocketEndpoint extends VerticleBase {
     // subscribers writes out what is pending first (see FanoutBatch).
     outbound.segmentWriter((vhost, channel, frames, messages) -> writeSegment(vhost, channel, null, frames, messages));
     subscribers.beforeChange(outbound::seal);
-    triggerTimeoutMs = c.getLong("triggerTimeoutMs");
-    outboundQueueBytes = c.getInteger("outboundQueueBytes");
-    slowConsumerTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("slowConsumerTimeoutMs"));
-    handshakeTimeoutMs = c.getLong("handshakeTimeoutMs");
-    messageTimeoutMs = c.getLong("messageTimeoutMs");
-    int maxFrame = c.getInteger("maxFrameSize");
-    outboundBound = new WriteBufferWaterMark(outboundQueueBytes / 2, outboundQueueBytes);
+    startMaxFrameSize = started.maxFrameSize();
 
     // Clustered: a broadcast published on any node reaches every node's endpoints (Vert.x sends
     // it once per node; the instances of a node share that one copy).
     vertx.eventBus().<Frame>consumer(Addresses.fanout(), this::deliver);
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(), m -> sslContext(m.body())
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(), m -> sslContext(TlsSettings.of(m.body()))
         .onSuccess(renewed -> ssl = renewed)
         .onFailure(err -> LOG.error("TLS reload failed, keeping the previous certificate: {}", err.getMessage())));
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
-      limits = m.body().getJsonObject("limits");
-      declaredVhosts = m.body().getJsonObject("vhosts");
-      reconfigure(m.body().getJsonObject("websocket"));
-    });
-    limits = c.getJsonObject("limits");
-    declaredVhosts = c.getJsonObject("vhosts");
-    allowedOrigins = c.getJsonArray("allowedOrigins");
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> apply(Settings.parse(m.body())));
     connectionCounts = vertx.sharedData().getLocalMap("webrocket.connections");
-    maxFrameSize = maxFrame;
-    startMaxFrameSize = maxFrame;
-    schedulePings(c.getLong("pingIntervalMs"));
+    apply(settings);
 
-    JsonObject tls = c.getJsonObject("tls");
+    TlsSettings tls = settings.tls();
     store = new io.webrocket.store.StoreClient(vertx);
     return io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx)
         .compose(grid -> {
           accessTokens = grid;
-          return Tls.enabled(tls) ? sslContext(tls) : Future.<SslContext>succeededFuture(null);
+          return tls.enabled() ? sslContext(tls) : Future.<SslContext>succeededFuture(null);
         })
         .compose(initial -> {
           ssl = initial;
-          return WebSocketServer.bind(loopContext, c.getString("host"), c.getInteger("port"), instances() > 1,
+          return WebSocketServer.bind(loopContext, started.host(), started.port(), instances > 1,
               () -> ssl, () -> new Handshake(this));
         })
         .onSuccess(bound -> server = bound);
@@ -141,14 +137,9 @@ public final class WebSocketEndpoint extends VerticleBase {
   }
 
   /** Reads the PEM certificate and key (files: off the event loop) into a server TLS context. */
-  private Future<SslContext> sslContext(JsonObject tls) {
+  private Future<SslContext> sslContext(TlsSettings tls) {
     return vertx.executeBlocking(() -> Tls.nettyServerContext(tls, new PemKeyCertOptions()
-        .setCertPath(tls.getString("cert")).setKeyPath(tls.getString("key")).getKeyManagerFactory(vertx)));
-  }
-
-  private int instances() {
-    int configured = config().getInteger("instances", 0);
-    return Math.max(1, configured > 0 ? configured : Runtime.getRuntime().availableProcessors());
+        .setCertPath(tls.cert()).setKeyPath(tls.key()).getKeyManagerFactory(vertx)));
   }
 
   /** Stops accepting and closes every socket with 1001 (going away) so clients reconnect elsewhere. */
@@ -236,33 +227,37 @@ public final class WebSocketEndpoint extends VerticleBase {
     pingTimer = vertx.setPeriodic(tickMs, id -> checkLiveness(intervalNs, (int) (pingTick++ % PING_SLICES)));
   }
 
-  /** Live limits: applied to existing sockets too, none of which is dropped. */
-  private void reconfigure(JsonObject c) {
-    allowedOrigins = c.getJsonArray("allowedOrigins");
-    triggerTimeoutMs = c.getLong("triggerTimeoutMs");
-    slowConsumerTimeoutNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("slowConsumerTimeoutMs"));
-    handshakeTimeoutMs = c.getLong("handshakeTimeoutMs");
-    messageTimeoutMs = c.getLong("messageTimeoutMs");
-    if (c.getInteger("maxFrameSize") > startMaxFrameSize) {
+  /**
+   * At start and on every reload: the live part of the websocket section, the limits and the
+   * declared vhosts' origins, applied to existing sockets too, none of which is dropped. A
+   * {@code maxFrameSize} above the start's needs a restart (the server's own limit is fixed).
+   */
+  private void apply(Settings settings) {
+    WebSocketSettings ws = settings.websocket();
+    websocket = ws;
+    limits = settings.limits();
+    declaredVhosts = settings.vhosts();
+    slowConsumerTimeoutNs = TimeUnit.MILLISECONDS.toNanos(ws.slowConsumerTimeoutMs());
+    if (ws.maxFrameSize() > startMaxFrameSize) {
       LOG.warn("websocket.maxFrameSize above its start value {} takes effect after a restart", startMaxFrameSize);
     }
-    maxFrameSize = Math.min(c.getInteger("maxFrameSize"), startMaxFrameSize);
-    int queue = c.getInteger("outboundQueueBytes");
+    maxFrameSize = Math.min(ws.maxFrameSize(), startMaxFrameSize);
+    int queue = ws.outboundQueueBytes();
     if (queue != outboundQueueBytes) {
       outboundQueueBytes = queue;
       outboundBound = new WriteBufferWaterMark(queue / 2, queue);
       subscribers.all().forEach(this::boundOutbound);
     }
-    schedulePings(c.getLong("pingIntervalMs"));
+    schedulePings(ws.pingIntervalMs());
   }
 
   long handshakeTimeoutMs() {
-    return handshakeTimeoutMs;
+    return websocket.handshakeTimeoutMs();
   }
 
   /** How long a fragmented message may take from its first fragment to its last. */
   long messageTimeoutMs() {
-    return messageTimeoutMs;
+    return websocket.messageTimeoutMs();
   }
 
   /** A pong to one of {@code vhost}'s sockets did not fit its outbound bound. */
@@ -292,7 +287,7 @@ public final class WebSocketEndpoint extends VerticleBase {
   }
 
   long triggerTimeoutMs() {
-    return triggerTimeoutMs;
+    return websocket.triggerTimeoutMs();
   }
 
   /**
@@ -310,7 +305,7 @@ public final class WebSocketEndpoint extends VerticleBase {
       hs.refuse(ctx, req, 403);
       return;
     }
-    if (handshakesInFlight >= Math.max(1, limits.getInteger("handshakesInFlight") / instances())) {
+    if (handshakesInFlight >= Math.max(1, limits.handshakesInFlight() / instances)) {
       hs.refuse(ctx, req, 503);
       return;
     }
@@ -360,16 +355,16 @@ public final class WebSocketEndpoint extends VerticleBase {
 
   /** The vhost's own {@code origins} list if declared, else {@code websocket.allowedOrigins}; empty allows all. */
   private boolean originAllowed(String vhost, String origin) {
-    JsonObject declared = declaredVhosts.getJsonObject(vhost);
-    io.vertx.core.json.JsonArray allowed = declared != null && declared.containsKey("origins")
-        ? declared.getJsonArray("origins") : allowedOrigins;
-    return allowed == null || allowed.isEmpty() || (origin != null && allowed.contains(origin));
+    VhostSettings declared = declaredVhosts.get(vhost);
+    java.util.List<String> allowed = declared != null && declared.origins() != null
+        ? declared.origins() : websocket.allowedOrigins();
+    return allowed.isEmpty() || (origin != null && allowed.contains(origin));
   }
 
   /** Counts the connection against the node and vhost limits; false (and nothing counted) if over. */
   private boolean admit(String vhost) {
-    int perNode = limits.getInteger("connectionsPerNode");
-    int perVhost = limits.getInteger("connectionsPerVhost");
+    int perNode = limits.connectionsPerNode();
+    int perVhost = limits.connectionsPerVhost();
     if (connectionCounts.getOrDefault("", 0) >= perNode || connectionCounts.getOrDefault(vhost, 0) >= perVhost) {
       return false;
     }
@@ -383,7 +378,8 @@ public final class WebSocketEndpoint extends VerticleBase {
     connectionCounts.compute(vhost, (k, n) -> n == null || n <= 1 ? null : n - 1);
   }
 
-  JsonObject limits() {
+  /** The limits in force: a connection reads them here on each use (a reload swaps them whole). */
+  LimitsSettings limits() {
     return limits;
   }
 

@@ -8,7 +8,7 @@ import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.encoder.Encoder;
-import io.vertx.core.json.JsonObject;
+import io.webrocket.config.LogSettings;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,14 +29,15 @@ public final class Logging {
     }
   }
 
-  public static synchronized void apply(JsonObject log) {
+  /** At start and on every reload (the node calls it; logging is the process's, not a verticle's). */
+  public static synchronized void apply(LogSettings log) {
     if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx)) {
       return; // another SLF4J backend is in charge
     }
     ch.qos.logback.classic.Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
-    root.setLevel(Level.toLevel(log.getString("level", "INFO"), Level.INFO));
-    ctx.getLogger("webrocket.access").setLevel(log.getBoolean("access", true) ? Level.INFO : Level.OFF);
-    AccessLog.maxFieldLength(log.getInteger("maxFieldLength", 256));
+    root.setLevel(Level.toLevel(log.level(), Level.INFO));
+    ctx.getLogger("webrocket.access").setLevel(log.access() ? Level.INFO : Level.OFF);
+    AccessLog.maxFieldLength(log.maxFieldLength());
     ctx.getLogger("io.netty").setLevel(Level.WARN);
     ctx.getLogger("com.hazelcast").setLevel(Level.WARN);
     // Vert.x 5.0.7 registers its event-bus "pending" gauge twice and Micrometer warns at every
@@ -45,7 +46,7 @@ public final class Logging {
     // It logs every failed scan of a broken file; the Reloader reports each problem once.
     ctx.getLogger("io.vertx.config.impl.ConfigRetrieverImpl").setLevel(Level.OFF);
 
-    String format = log.getString("format", "text");
+    String format = log.format();
     AsyncAppender current = (AsyncAppender) root.getAppender(APPENDER);
     if (current != null && format.equals(current.getContext().getObject(APPENDER + ".format"))) {
       return;

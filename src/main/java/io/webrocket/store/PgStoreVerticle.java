@@ -29,40 +29,35 @@ public final class PgStoreVerticle extends VerticleBase {
   /** Bound on connecting (and on waiting for a pooled connection): a dead server fails a request, it does not hang it. */
   private static final int CONNECT_TIMEOUT_MS = 5_000;
 
-  private final JsonObject settings;
+  private final io.webrocket.config.StoreSettings.Postgres settings;
   private final String nodeName;
   private final String metricsRegistry;
   private Pool pool;
   private MessageConsumer<?> consumer;
 
   /** {@code settings} is the {@code store.postgres} configuration section. */
-  public PgStoreVerticle(JsonObject settings, String nodeName, String metricsRegistry) {
+  public PgStoreVerticle(io.webrocket.config.StoreSettings.Postgres settings, String nodeName, String metricsRegistry) {
     this.settings = settings;
     this.nodeName = nodeName;
     this.metricsRegistry = metricsRegistry;
-  }
-
-  /** {@code user@host:port/database}, for messages: never the password. */
-  public static String describe(JsonObject s) {
-    return s.getString("user") + "@" + s.getString("host") + ":" + s.getInteger("port") + "/" + s.getString("database");
   }
 
   @Override
   public Future<?> start() {
     Metrics metrics = Metrics.of(metricsRegistry);
     PgConnectOptions connect = new PgConnectOptions()
-        .setHost(settings.getString("host"))
-        .setPort(settings.getInteger("port"))
-        .setDatabase(settings.getString("database"))
-        .setUser(settings.getString("user"));
-    String password = settings.getString("password");
+        .setHost(settings.host())
+        .setPort(settings.port())
+        .setDatabase(settings.database())
+        .setUser(settings.user());
+    String password = settings.password();
     if (password != null) {
       connect.setPassword(password);
     }
     connect.addProperty("application_name", "webrocket " + nodeName);
     pool = PgBuilder.pool()
         .with(new PoolOptions()
-            .setMaxSize(settings.getInteger("poolSize"))
+            .setMaxSize(settings.poolSize())
             .setConnectionTimeout(CONNECT_TIMEOUT_MS)
             .setConnectionTimeoutUnit(TimeUnit.MILLISECONDS))
         .with(new NetClientOptions().setConnectTimeout(CONNECT_TIMEOUT_MS))
@@ -72,9 +67,9 @@ public final class PgStoreVerticle extends VerticleBase {
     PgStore store = new PgStore(pool, nodeName);
     return PgStore.createSchema(pool)
         .recover(err -> pool.close().transform(x -> Future.failedFuture(new IllegalStateException(
-            "cannot use the PostgreSQL store " + describe(settings) + ": " + err.getMessage(), err))))
+            "cannot use the PostgreSQL store " + settings.describe() + ": " + err.getMessage(), err))))
         .compose(x -> {
-          LOG.info("store: PostgreSQL {}", describe(settings));
+          LOG.info("store: PostgreSQL {}", settings.describe());
           consumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.store(), msg -> StoreActions.serve(store, msg, metrics));
           return consumer.completion();
         });

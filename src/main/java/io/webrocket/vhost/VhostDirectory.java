@@ -10,6 +10,9 @@ import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
+import io.webrocket.config.RegistrySettings;
+import io.webrocket.config.Settings;
+import io.webrocket.config.VhostSettings;
 import io.webrocket.protocol.Status;
 import io.webrocket.store.Store;
 import io.webrocket.store.Store.VhostRecord;
@@ -34,9 +37,9 @@ public final class VhostDirectory extends VerticleBase {
 
   private record Vhost(String token, String deployment) {}
 
-  private JsonObject declared;
-  private final long accessTokenLifetimeMs;
-  private final int maxChannels;
+  /** Declared vhosts and what new registries get; replaced on reload (see {@link #apply}). */
+  private Map<String, VhostSettings> declared;
+  private RegistrySettings registrySettings;
   private final String metricsRegistry;
   private final Map<String, Vhost> vhosts = new TreeMap<>();
   /** Paths being created or deleted: a second request for one of them waits for no one and fails. */
@@ -45,16 +48,20 @@ public final class VhostDirectory extends VerticleBase {
   private final Replica replica;
   private MessageConsumer<JsonObject> consumer;
 
-  /**
-   * @param declared {@code {"/demo": {"channels": ["chat"]}}}: vhosts and channels that must exist
-   */
-  public VhostDirectory(JsonObject declared, Replica replica, long accessTokenLifetimeMs, int maxChannels,
-      String metricsRegistry) {
+  /** {@code settings}: the declared vhosts and channels that must exist, and what registries apply. */
+  public VhostDirectory(Settings settings, Replica replica, String metricsRegistry) {
     this.replica = replica;
-    this.maxChannels = maxChannels;
-    this.declared = declared == null ? new JsonObject() : declared;
-    this.accessTokenLifetimeMs = accessTokenLifetimeMs;
     this.metricsRegistry = metricsRegistry;
+    apply(settings);
+  }
+
+  /**
+   * At start and on every reload: the declarations to create, and the token lifetime and channel
+   * limit that registries deployed from now on start with (running ones apply reloads themselves).
+   */
+  private void apply(Settings settings) {
+    declared = settings.vhosts();
+    registrySettings = settings.registry();
   }
 
   @Override
@@ -68,7 +75,7 @@ public final class VhostDirectory extends VerticleBase {
           // Live configuration: newly declared vhosts and channels are created; nothing is
           // ever deleted because a declaration disappeared (removal is explicit).
           vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
-            declared = m.body().getJsonObject("vhosts");
+            apply(Settings.parse(m.body()));
             applyDeclared().onFailure(err -> LOG.error("declared vhosts: {}", err.getMessage()));
           });
           return consumer.completion();
@@ -95,7 +102,7 @@ public final class VhostDirectory extends VerticleBase {
 
   private Future<Void> deploy(VhostRecord record, Map<String, Object> replicated) {
     return vertx
-        .deployVerticle(new VhostRegistry(record, replicated, replica, accessTokenLifetimeMs, maxChannels, metricsRegistry))
+        .deployVerticle(new VhostRegistry(record, replicated, replica, registrySettings, metricsRegistry))
         .map(id -> {
           vhosts.put(record.path(), new Vhost(record.token(), id));
           return null;
@@ -105,8 +112,9 @@ public final class VhostDirectory extends VerticleBase {
   /** Declared vhosts are created once (keeping their token on later starts); declared channels opened. */
   private Future<Void> applyDeclared() {
     Future<Void> chain = Future.succeededFuture();
-    for (String path : declared.fieldNames()) {
-      JsonObject spec = declared.getJsonObject(path, new JsonObject());
+    for (var entry : declared.entrySet()) {
+      String path = entry.getKey();
+      List<String> channels = entry.getValue().channels();
       chain = chain.compose(v -> {
         Future<Void> created = Future.succeededFuture();
         if (!vhosts.containsKey(path)) {
@@ -117,17 +125,17 @@ public final class VhostDirectory extends VerticleBase {
             return null;
           });
         }
-        return created.compose(x -> openDeclaredChannels(path, spec.getJsonArray("channels", new JsonArray())));
+        return created.compose(x -> openDeclaredChannels(path, channels));
       });
     }
     return chain;
   }
 
-  private Future<Void> openDeclaredChannels(String path, JsonArray channels) {
+  private Future<Void> openDeclaredChannels(String path, List<String> channels) {
     List<Future<?>> opened = new ArrayList<>();
-    for (Object c : channels) {
+    for (String c : channels) {
       opened.add(
-          new RegistryClient(vertx, path).openChannel(null, (String) c, Registry.IfOpen.FAIL)
+          new RegistryClient(vertx, path).openChannel(null, c, Registry.IfOpen.FAIL)
               .recover(err -> Bus.statusOf(err, Status.NOT_FOUND) == Status.BAD_REQUEST
                   ? Future.succeededFuture() // already open
                   : Future.failedFuture(err)));

@@ -9,6 +9,7 @@ import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
+import io.webrocket.config.RegistrySettings;
 import io.webrocket.protocol.Status;
 import io.webrocket.protocol.Frame;
 import io.webrocket.protocol.Wwfp;
@@ -57,8 +58,8 @@ public final class VhostRegistry extends VerticleBase implements Registry {
   private final Replica replica;
   /** True when built from the store in a cluster: the replica gets a copy before anything else. */
   private final boolean seedReplica;
-  private long accessTokenLifetimeMs;
-  private int maxChannels;
+  /** Token lifetime and channel limit, applied live (see {@link #apply}). */
+  private RegistrySettings settings;
   private final String metricsRegistry;
   private AtomicLong channelsGauge;
   private Store store;
@@ -72,10 +73,10 @@ public final class VhostRegistry extends VerticleBase implements Registry {
    *     registry is built from the store (a start, or a vhost just created)
    */
   public VhostRegistry(VhostRecord record, Map<String, Object> replicated, Replica replica,
-      long accessTokenLifetimeMs, int maxChannels, String metricsRegistry) {
+      RegistrySettings settings, String metricsRegistry) {
     this.replica = replica;
     this.seedReplica = replicated == null && replica.replicated();
-    this.maxChannels = maxChannels;
+    apply(settings);
     this.metricsRegistry = metricsRegistry;
     this.path = record.path();
     this.token = record.token();
@@ -83,7 +84,6 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     // Built from the store (a start, a vhost just created): its tokens go to the grid. A new
     // leader taking over finds them there already.
     this.storedTokens = replicated == null ? record.accessTokens() : List.of();
-    this.accessTokenLifetimeMs = accessTokenLifetimeMs;
     if (replicated != null) {
       restore(replicated);
     }
@@ -103,6 +103,11 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     members.forEach(m -> channels.restore(m.getString("channel"), m.getString("sid"), Channel.Member.fromJson(m)));
   }
 
+  /** At start and on every reload: new single access tokens get the lifetime; issued ones keep theirs. */
+  private void apply(RegistrySettings settings) {
+    this.settings = settings;
+  }
+
   private static String memberKey(String sid, String channel) {
     return "m|" + sid + "|" + channel;
   }
@@ -119,10 +124,7 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     purgeTimer = vertx.setPeriodic(60_000, id -> purgeExpiredTokens());
     // Live configuration: new tokens get the new lifetime; issued ones keep theirs.
     configConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.config(),
-        m -> {
-          accessTokenLifetimeMs = m.body().getJsonObject("tokens").getLong("lifetimeMs");
-          maxChannels = m.body().getJsonObject("limits").getInteger("channelsPerVhost");
-        });
+        m -> apply(RegistrySettings.of(m.body())));
     return io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx).compose(g -> {
       grid = g;
       return seed();
@@ -238,7 +240,7 @@ public final class VhostRegistry extends VerticleBase implements Registry {
       Future<Void> pending = opening.get(name);
       return pending != null ? pending : Future.succeededFuture();
     }
-    if (channels.size() >= maxChannels) {
+    if (channels.size() >= settings.channelsPerVhost()) {
       return refused(Status.TOO_MANY_REQUESTS);
     }
     channels.open(name);
@@ -415,7 +417,7 @@ public final class VhostRegistry extends VerticleBase implements Registry {
       return refused(Status.BAD_REQUEST);
     }
     AccessTokenRecord t = new AccessTokenRecord(Secrets.accessToken(), uid, permission,
-        System.currentTimeMillis() + accessTokenLifetimeMs);
+        System.currentTimeMillis() + settings.accessTokenLifetimeMs());
     // Durable, and in the grid (by hash, two members) before the backend gets it.
     return whenStored(Future.all(store.putAccessToken(path, t), grid.put(path, t)), t.token());
   }
