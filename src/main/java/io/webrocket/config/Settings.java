@@ -75,27 +75,6 @@ public final class Settings {
     json = root.json();
   }
 
-  private Settings(Settings s, WebSocketSettings websocket) {
-    nodeName = s.nodeName;
-    host = s.host;
-    storageDir = s.storageDir;
-    transport = s.transport;
-    this.websocket = websocket;
-    backend = s.backend;
-    admin = s.admin;
-    tls = s.tls;
-    limits = s.limits;
-    tokenLifetimeMs = s.tokenLifetimeMs;
-    store = s.store;
-    cluster = s.cluster;
-    log = s.log;
-    shutdownTimeoutMs = s.shutdownTimeoutMs;
-    reloadScanPeriodMs = s.reloadScanPeriodMs;
-    vhosts = s.vhosts;
-    json = s.json.copy();
-    json.getJsonObject("websocket").put("port", websocket.port());
-  }
-
   /**
    * Checks a merged configuration (defaults, file, overrides) and builds its typed form. {@code c}
    * is normalized in place (an endpoint without a host gets the top-level one, blank file names
@@ -220,7 +199,9 @@ public final class Settings {
 
   /** The same settings with the WebSocket endpoint on {@code port} (the one chosen for port 0). */
   public Settings withWebSocketPort(int port) {
-    return new Settings(this, websocket.withPort(port));
+    JsonObject changed = json.copy();
+    changed.getJsonObject("websocket").put("port", port);
+    return parse(changed);
   }
 
   public static JsonObject defaults() {

@@ -42,10 +42,4 @@ public record WebSocketSettings(
         s.integer("instances", 0, 256),
         s.origins("allowedOrigins"));
   }
-
-  /** The same settings listening on {@code port} (the one chosen for port 0). */
-  public WebSocketSettings withPort(int port) {
-    return new WebSocketSettings(host, port, maxFrameSize, pingIntervalMs, triggerTimeoutMs, outboundQueueBytes,
-        slowConsumerTimeoutMs, handshakeTimeoutMs, messageTimeoutMs, instances, allowedOrigins);
-  }
 }
