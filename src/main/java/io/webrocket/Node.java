@@ -337,7 +337,7 @@ public final class Node {
         "  backend:   wr" + scheme + "://TOKEN@" + addr("backend") + "/VHOST",
         "  admin:     http" + scheme + "://" + addr("admin") + "/",
         "  data dir:  " + Path.of(config.getString("storageDir")).toAbsolutePath().normalize(),
-        "  transport: " + ((io.vertx.core.internal.VertxInternal) vertx).transport().getClass().getSimpleName()
+        "  transport: " + io.webrocket.vertx.VertxInternals.transportName(vertx)
             .replace("Transport", "").toLowerCase(java.util.Locale.ROOT),
         "  store:     " + (isPostgres(config.getJsonObject("store"))
             ? "postgres " + PgStoreVerticle.describe(config.getJsonObject("store").getJsonObject("postgres"))
