@@ -345,7 +345,7 @@ public final class Node {
         "  backend:   wr" + scheme + "://TOKEN@" + settings.backend().host() + ":" + settings.backend().port() + "/VHOST",
         "  admin:     http" + scheme + "://" + settings.admin().host() + ":" + settings.admin().port() + "/",
         "  data dir:  " + Path.of(settings.storageDir()).toAbsolutePath().normalize(),
-        "  transport: " + ((io.vertx.core.internal.VertxInternal) vertx).transport().getClass().getSimpleName()
+        "  transport: " + io.webrocket.vertx.VertxInternals.transportName(vertx)
             .replace("Transport", "").toLowerCase(java.util.Locale.ROOT),
         "  store:     " + (settings.store().postgresql()
             ? "postgres " + settings.store().postgres().describe()

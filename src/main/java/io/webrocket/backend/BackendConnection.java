@@ -60,7 +60,7 @@ final class BackendConnection {
 
   BackendConnection(NetSocket socket, BackendEndpoint endpoint) {
     this.socket = socket;
-    this.channel = ((io.vertx.core.internal.net.NetSocketInternal) socket).channelHandlerContext();
+    this.channel = io.webrocket.vertx.VertxInternals.channelHandlerContext(socket);
     this.endpoint = endpoint;
     this.outbound = new WbpOutbound(channel, endpoint.outboundQueueBytes());
     this.decoder = new WbpDecoder(endpoint.maxMessageSize(), this::onMessage, this::onOversize);

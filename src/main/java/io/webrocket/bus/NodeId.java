@@ -1,7 +1,6 @@
 package io.webrocket.bus;
 
 import io.vertx.core.Vertx;
-import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.spi.cluster.ClusterManager;
 
 /**
@@ -17,7 +16,7 @@ public final class NodeId {
 
   /** This node's id in the cluster ({@link #LOCAL} when not clustered). */
   public static String of(Vertx vertx) {
-    ClusterManager cm = ((VertxInternal) vertx).clusterManager();
+    ClusterManager cm = io.webrocket.vertx.VertxInternals.clusterManager(vertx);
     return cm == null ? LOCAL : cm.getNodeId();
   }
 }

@@ -7,7 +7,6 @@ import com.hazelcast.config.NetworkConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.eventbus.EventBusOptions;
@@ -308,6 +307,6 @@ public final class Clustering {
 
   /** The Hazelcast instance under a clustered Vert.x, or null. */
   static com.hazelcast.core.HazelcastInstance hazelcast(Vertx vertx) {
-    return ((VertxInternal) vertx).clusterManager() instanceof HazelcastClusterManager h ? h.getHazelcastInstance() : null;
+    return io.webrocket.vertx.VertxInternals.clusterManager(vertx) instanceof HazelcastClusterManager h ? h.getHazelcastInstance() : null;
   }
 }

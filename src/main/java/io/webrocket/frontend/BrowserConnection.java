@@ -4,13 +4,10 @@ import io.webrocket.protocol.Frame;
 import io.webrocket.protocol.Wwfp;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.ChannelHandlerContext;
 import io.vertx.core.Future;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
 import io.webrocket.protocol.Status;
 import io.webrocket.log.AccessLog;
@@ -21,21 +18,29 @@ import java.util.UUID;
 import java.util.regex.PatternSyntaxException;
 
 /**
- * One browser's WebSocket: its sid, authentication, subscriptions, and the WWFP conversation.
+ * The WWFP session of one browser's WebSocket: its sid, authentication, subscriptions, and the
+ * WWFP conversation (the request handlers below). It talks to its socket through
+ * {@link Transport}, to its vhost through {@link Vhosts} (the typed registry client, the node's
+ * view, tokens, fan-out) and to its endpoint instance through {@link Sessions} (subscriber
+ * index, limits, meters); the transport delivers to it through {@link TransportEvents}.
  *
  * <p>Messages of one connection are handled one at a time: while a request waits for its
  * registry's reply the socket is paused, so replies come back in the order of the requests.
  */
-final class BrowserConnection {
+final class BrowserConnection implements TransportEvents {
   final String sid = UUID.randomUUID().toString();
   final String vhost;
+  /** Its channels; changed by this session only (see {@link #channelClosed}), read by the subscriber index. */
   final Set<String> channels = new HashSet<>();
-  boolean flushPending;
-  long lastHeard;
-  long unwritableSince;
+  /**
+   * Its frame socket, for the endpoint instance's fan-out writer and liveness check; the session
+   * itself uses the same socket only as its {@link Transport} ({@link #socket}).
+   */
+  final BrowserSocket wire;
 
-  private final BrowserSocket socket;
-  private final WebSocketEndpoint endpoint;
+  private final Transport socket;
+  private final Sessions sessions;
+  private final Vhosts vhosts;
   private String uid;
   private Permission permission;
   private boolean closing;
@@ -47,37 +52,27 @@ final class BrowserConnection {
   /** Pings and pongs since our last ping: a browser sends one pong per interval, which needs no bucket. */
   private int controlFramesSincePing;
 
-  BrowserConnection(BrowserSocket socket, String vhost, WebSocketEndpoint endpoint) {
+  BrowserConnection(BrowserSocket socket, String vhost, Sessions sessions, Vhosts vhosts) {
+    this.wire = socket;
     this.socket = socket;
     this.vhost = vhost;
-    this.endpoint = endpoint;
-    this.lastHeard = System.nanoTime();
-    io.webrocket.config.LimitsSettings limits = endpoint.limits();
+    this.sessions = sessions;
+    this.vhosts = vhosts;
+    io.webrocket.config.LimitsSettings limits = sessions.limits();
     this.rate = new io.webrocket.limits.TokenBucket(limits.messagesPerSecond(), limits.messagesBurst());
   }
 
-  /** The socket's channel context: frames written there are complete server frames. */
-  ChannelHandlerContext channel() {
-    return socket.context();
-  }
-
-  BrowserSocket socket() {
-    return socket;
-  }
-
-  void start() {
+  @Override
+  public void opened() {
     send(Wwfp.encode(":connected", new JsonObject().put("sid", sid)));
   }
 
   /** A binary message: WWFP is text only. */
-  void onBinary() {
+  @Override
+  public void onBinary() {
     if (!closing && withinRate()) {
       fail(Status.BAD_REQUEST, null, null);
     }
-  }
-
-  void heard() {
-    lastHeard = System.nanoTime();
   }
 
   /**
@@ -85,11 +80,12 @@ final class BrowserConnection {
    * {@code limits.controlFramesBurst})? One over it is ignored (no pong, not heard) and counted;
    * more than a full burst of them without a pause closes the socket with 1008.
    */
-  boolean controlFrameAllowed() {
+  @Override
+  public boolean controlFrameAllowed() {
     if (controlRate == null && ++controlFramesSincePing <= FREE_CONTROL_FRAMES) {
       return true;
     }
-    io.webrocket.config.LimitsSettings limits = endpoint.limits();
+    io.webrocket.config.LimitsSettings limits = sessions.limits();
     int perSecond = limits.controlFramesPerSecond();
     int burst = limits.controlFramesBurst();
     if (controlRate == null) {
@@ -100,9 +96,9 @@ final class BrowserConnection {
     if (controlRate.tryTake()) {
       return true;
     }
-    endpoint.refused("controlFrames");
+    sessions.refused("controlFrames");
     if (controlRate.sustained() && !closing) {
-      endpoint.policyClose("controlFrames");
+      sessions.policyClose("controlFrames");
       socket.policyViolation("too many control frames");
     }
     return false;
@@ -121,9 +117,10 @@ final class BrowserConnection {
   }
 
   /** The fragmented message under way took longer than {@code websocket.messageTimeoutMs}. */
-  void messageTimedOut() {
+  @Override
+  public void messageTimedOut() {
     if (!closing) {
-      endpoint.policyClose("messageTimeout");
+      sessions.policyClose("messageTimeout");
       shutdown((short) 1008, "message timeout");
     }
   }
@@ -152,8 +149,8 @@ final class BrowserConnection {
    * broadcasts, having made the broker hold at most the bound and the replies to one read.
    */
   void reply(ByteBuf frame) {
-    if (!endpoint.outbound().write(this, frame)) {
-      endpoint.readsPaused(vhost);
+    if (!socket.reply(frame)) {
+      sessions.readsPaused(vhost);
       socket.throttle();
     }
   }
@@ -162,9 +159,10 @@ final class BrowserConnection {
    * A pong goes out only within the outbound bound; over it, it is dropped and counted (RFC 6455
    * 5.5.3 lets a pong answer only the latest ping), and the slow-consumer clock runs.
    */
-  void pong(ByteBuf frame) {
-    if (!endpoint.outbound().writeIfRoom(this, frame)) {
-      endpoint.pongDropped(vhost);
+  @Override
+  public void pong(ByteBuf frame) {
+    if (!socket.replyIfRoom(frame)) {
+      sessions.pongDropped(vhost);
     }
   }
 
@@ -179,7 +177,7 @@ final class BrowserConnection {
   private void fail(Status status, String event, JsonObject payload) {
     AccessLog.websocket(vhost, status.code, status.text, event, payload);
     if (status == Status.UNAUTHORIZED) {
-      endpoint.metrics().authFailures(vhost, "websocket").increment();
+      sessions.metrics().authFailures(vhost, "websocket").increment();
     }
     send(Wwfp.error(status));
   }
@@ -188,7 +186,8 @@ final class BrowserConnection {
     AccessLog.websocket(vhost, code, text, event, payload);
   }
 
-  void onText(String text) {
+  @Override
+  public void onText(String text) {
     if (closing) {
       return;
     }
@@ -223,7 +222,7 @@ final class BrowserConnection {
 
   /** Excess messages get 429; a sender that keeps flooding is closed with 1008 (policy violation). */
   private boolean withinRate() {
-    io.webrocket.config.LimitsSettings limits = endpoint.limits();
+    io.webrocket.config.LimitsSettings limits = sessions.limits();
     rate.limit(limits.messagesPerSecond(), limits.messagesBurst());
     if (rate.tryTake()) {
       return true;
@@ -241,7 +240,7 @@ final class BrowserConnection {
    * so that a lowered limit applies live. Counted in UTF-8 bytes, computed only when in doubt.
    */
   private boolean overLimit(String text) {
-    int limit = endpoint.maxFrameSize();
+    int limit = sessions.maxFrameSize();
     if (text.length() > limit) {
       return true;
     }
@@ -263,7 +262,7 @@ final class BrowserConnection {
 
   /** The vhost's registry (typed; over the event bus). */
   private io.webrocket.vhost.Registry registry() {
-    return endpoint.registry(vhost);
+    return vhosts.registry(vhost);
   }
 
   /** The channel field if it is a string; any string is a name, so an empty one is 451, not 400. */
@@ -302,7 +301,7 @@ final class BrowserConnection {
       permission = null;
     }
     JsonObject logPayload = payload;
-    await(endpoint.authenticate(vhost, token).onComplete(
+    await(vhosts.authenticate(vhost, token).onComplete(
         grant -> {
           try {
             permission = Permission.compile(grant.permission());
@@ -325,11 +324,11 @@ final class BrowserConnection {
     if (permission == null) {
       return false;
     }
-    return switch (permission.match(channel, endpoint.limits().permissionMatchSteps())) {
+    return switch (permission.match(channel, sessions.limits().permissionMatchSteps())) {
       case MATCH -> true;
       case NO_MATCH -> false;
       case ABANDONED -> {
-        endpoint.refused("permissionMatch");
+        sessions.refused("permissionMatch");
         yield false;
       }
     };
@@ -348,7 +347,7 @@ final class BrowserConnection {
     if (data == null || data.isEmpty()) {
       return false;
     }
-    int limit = endpoint.limits().presenceDataBytes();
+    int limit = sessions.limits().presenceDataBytes();
     return data.toBuffer().length() > limit;
   }
 
@@ -366,12 +365,12 @@ final class BrowserConnection {
       fail(Status.INVALID_CHANNEL_NAME);
       return;
     }
-    if (!channels.contains(name) && channels.size() >= endpoint.limits().subscriptionsPerConnection()) {
+    if (!channels.contains(name) && channels.size() >= sessions.limits().subscriptionsPerConnection()) {
       fail(Status.TOO_MANY_REQUESTS);
       return;
     }
     if (presenceDataTooBig(data)) {
-      endpoint.refused("presenceData");
+      sessions.refused("presenceData");
       fail(Status.BAD_REQUEST);
       return;
     }
@@ -386,11 +385,11 @@ final class BrowserConnection {
     if (type == Names.ChannelType.PRESENCE) {
       // Presence members are the vhost's registry's: it lists and announces them.
       joining = registry().subscribe(new io.webrocket.vhost.Registry.Join(sid, name, uid,
-          data == null ? new JsonObject() : data, Boolean.TRUE.equals(hidden), endpoint.nodeId()));
+          data == null ? new JsonObject() : data, Boolean.TRUE.equals(hidden), vhosts.nodeId()));
     } else {
       // Open and private channels: the subscription is this endpoint's alone, checked against
       // this node's view of the vhost (a channel it does not know yet is asked of the registry).
-      joining = endpoint.channelOpen(vhost, name)
+      joining = vhosts.channelOpen(vhost, name)
           .map(open -> new io.webrocket.vhost.Registry.Joined(null, null));
     }
     await(joining.onComplete(
@@ -404,7 +403,7 @@ final class BrowserConnection {
             return;
           }
           if (channels.add(name)) {
-            endpoint.subscribers().add(this, name);
+            sessions.subscribers().add(this, name);
           }
           logged(202, "Subscribed", "subscribe", logPayload);
           JsonObject subscribed = new JsonObject().put("channel", name);
@@ -436,7 +435,7 @@ final class BrowserConnection {
     }
     boolean wasOn = channels.remove(name);
     if (wasOn) {
-      endpoint.subscribers().remove(this, name);
+      sessions.subscribers().remove(this, name);
     } else if (foreign(name)) {
       fail(Status.NOT_SUBSCRIBED); // whether it exists or not
       return;
@@ -448,7 +447,7 @@ final class BrowserConnection {
     } else {
       // Not on it: tell apart a missing channel (454) from one it is not subscribed to (453).
       leaving = wasOn ? Future.succeededFuture()
-          : endpoint.channelOpen(vhost, name).compose(open -> Future.failedFuture(Status.NOT_SUBSCRIBED.failure()));
+          : vhosts.channelOpen(vhost, name).compose(open -> Future.failedFuture(Status.NOT_SUBSCRIBED.failure()));
     }
     await(leaving.onComplete(
         reply -> {
@@ -481,7 +480,7 @@ final class BrowserConnection {
       }
       // Not subscribed: tell apart a missing channel (454) from a foreign one (453).
       JsonObject logPayload = payload;
-      await(endpoint.channelOpen(vhost, name).onComplete(
+      await(vhosts.channelOpen(vhost, name).onComplete(
           ok -> fail(Status.NOT_SUBSCRIBED, "broadcast", logPayload),
           err -> fail(Bus.statusOf(err, Status.CHANNEL_NOT_FOUND), "broadcast", logPayload)));
       return;
@@ -494,8 +493,8 @@ final class BrowserConnection {
     JsonObject payload = data == null ? new JsonObject() : data;
     JsonObject triggerData = trigger == null ? null : payload.copy();
     logged(204, "Broadcasted", "broadcast", this.payload);
-    endpoint.broadcasts(vhost).increment();
-    endpoint.publish(vhost, name, Frame.text(Wwfp.userEvent(event, payload, name, sid)));
+    sessions.broadcasts(vhost).increment();
+    vhosts.publish(vhost, name, Frame.text(Wwfp.userEvent(event, payload, name, sid)));
     if (trigger != null) {
       sendTrigger(trigger, triggerData);
     }
@@ -521,15 +520,14 @@ final class BrowserConnection {
     String tr = new JsonObject().put(event, data).encode();
     String logEvent = this.event;
     JsonObject logPayload = this.payload;
-    endpoint.vertx().eventBus()
-        .request(Addresses.workers(vhost), tr, new DeliveryOptions().setSendTimeout(endpoint.triggerTimeoutMs()))
+    vhosts.trigger(vhost, tr)
         .onComplete(ok -> {
-          endpoint.metrics().triggers(vhost).increment();
+          sessions.metrics().triggers(vhost).increment();
           if ("trigger".equals(logEvent)) {
             logged(205, "Triggered", logEvent, logPayload);
           }
         }, err -> {
-          endpoint.metrics().triggersRefused(vhost).increment();
+          sessions.metrics().triggersRefused(vhost).increment();
           if (!closing) {
             fail(Status.SERVICE_UNAVAILABLE, logEvent, logPayload);
           }
@@ -543,19 +541,25 @@ final class BrowserConnection {
     closing = true;
     leaveAll(data);
     send(Wwfp.encode(":closed", new JsonObject().put("sid", sid)));
-    endpoint.outbound().flushNow(this);
+    socket.flush();
     socket.close((short) 1000, null);
   }
 
   /** The socket is gone (any reason): it leaves every channel; presence members are announced. */
-  void onClosed(JsonObject data) {
+  @Override
+  public void onClosed() {
     if (gone) {
       return;
     }
     gone = true;
     closing = true;
-    leaveAll(data);
-    endpoint.closed(this);
+    leaveAll(null);
+    sessions.closed(this);
+  }
+
+  /** Its channel was closed (the index has dropped it already). */
+  void channelClosed(String channel) {
+    channels.remove(channel);
   }
 
   private void leaveAll(JsonObject data) {
@@ -564,7 +568,7 @@ final class BrowserConnection {
     }
     java.util.List<String> presence = new java.util.ArrayList<>();
     for (String c : channels) {
-      endpoint.subscribers().remove(this, c);
+      sessions.subscribers().remove(this, c);
       if (Names.typeOf(c) == Names.ChannelType.PRESENCE) {
         presence.add(c);
       }
@@ -576,7 +580,8 @@ final class BrowserConnection {
   }
 
   /** Closes the socket with a WebSocket status, e.g. when its vhost is deleted. */
-  void shutdown(short status, String reason) {
+  @Override
+  public void shutdown(short status, String reason) {
     if (beginClosing()) {
       socket.close(status, reason);
     }
@@ -599,15 +604,11 @@ final class BrowserConnection {
     }
     closing = true;
     leaveAll(null);
-    endpoint.outbound().flushNow(this);
+    socket.flush();
     return true;
   }
 
   boolean closing() {
     return closing;
-  }
-
-  boolean writable() {
-    return socket.writable();
   }
 }

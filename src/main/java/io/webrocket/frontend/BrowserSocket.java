@@ -17,21 +17,25 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.util.CharsetUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
-import io.vertx.core.internal.ContextInternal;
+import io.webrocket.vertx.LoopContext;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The WebSocket mechanics of one browser connection, below WWFP (RFC 6455): whole messages
- * (fragments joined by the aggregator before it), UTF-8 of text, ping and pong, the closing
- * handshake, and holding messages back while {@link BrowserConnection} waits for a registry.
+ * The frame socket: the WebSocket mechanics of one browser connection, below WWFP (RFC 6455):
+ * whole messages (fragments joined by the {@link MessageAssembler} before it), UTF-8 of text,
+ * ping and pong, the closing handshake, holding messages back while its session waits for a
+ * registry, and the socket's write state (queued, flush pending, over its bound since when).
  *
- * <p>Netty calls it on the endpoint instance's event loop; what reaches {@link BrowserConnection}
- * is emitted on the instance's Vert.x context, so its event-bus calls and their replies run there.
+ * <p>Its session sees it as a {@link Transport} and it delivers to the session through
+ * {@link TransportEvents}. Netty calls it on the endpoint instance's event loop; what reaches
+ * the session is emitted on the instance's Vert.x context, so its event-bus calls and their
+ * replies run there. The endpoint's fan-out writer ({@link Outbound}) and {@link Liveness} use
+ * the package-private methods below.
  */
-final class BrowserSocket extends ChannelInboundHandlerAdapter {
+final class BrowserSocket extends ChannelInboundHandlerAdapter implements Transport {
   private static final Logger LOG = LoggerFactory.getLogger(BrowserSocket.class);
   /** How long a close we sent waits for the peer's close before the TCP connection is dropped. */
   static final long CLOSING_TIMEOUT_MS = 10_000;
@@ -41,11 +45,18 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
   /** Stands for a binary message in the held queue: WWFP answers it with an error, in turn. */
   private static final Object BINARY = new Object();
 
-  private final ContextInternal context;
+  private final LoopContext context;
+  private final Outbound outbound;
   /** {@link #handle}, made once: a method reference per message would allocate on the hot path. */
   private final io.vertx.core.Handler<Object> handler = this::handle;
   private ChannelHandlerContext ctx;
-  private BrowserConnection conn;
+  private TransportEvents conn;
+  /** When a frame was last heard from the peer (a message, or a pong within the rate), for {@link Liveness}. */
+  private long lastHeard = System.nanoTime();
+  /** Written to since its last flush: listed by {@link Outbound} for the end of the pass. */
+  private boolean flushPending;
+  /** Since when the socket is over its outbound bound (0: within it): the slow-consumer clock. */
+  private long unwritableSince;
   /** A registry request is under way: later messages wait (see {@link #pause}). */
   private boolean paused;
   /** A reply left the socket over its outbound bound: nothing more is read until it drains. */
@@ -55,12 +66,14 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
   private boolean closeSent;
   private ScheduledFuture<?> closingTimer;
 
-  BrowserSocket(ContextInternal context) {
+  BrowserSocket(LoopContext context, Outbound outbound) {
     this.context = context;
+    this.outbound = outbound;
   }
 
-  void attach(BrowserConnection conn) {
-    this.conn = conn;
+  /** The session this socket delivers to; set before the upgrade completes. */
+  void attach(TransportEvents session) {
+    this.conn = session;
   }
 
   @Override
@@ -68,23 +81,95 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
     this.ctx = ctx;
   }
 
-  /** Where frames are written: below this handler, so pre-encoded frames pass the encoder untouched. */
-  ChannelHandlerContext context() {
-    return ctx;
-  }
-
   boolean writable() {
     return ctx.channel().isWritable();
   }
 
-  /** True once a close frame has been sent: nothing more may follow it. */
-  boolean closeSent() {
+  @Override
+  public boolean closeSent() {
     return closeSent;
   }
 
+  @Override
+  public boolean reply(ByteBuf frame) {
+    return outbound.write(this, frame);
+  }
+
+  @Override
+  public boolean replyIfRoom(ByteBuf frame) {
+    return outbound.writeIfRoom(this, frame);
+  }
+
+  @Override
+  public void flush() {
+    outbound.flushNow(this);
+  }
+
   /** Our ping; skipped for a socket over its outbound bound (the slow-consumer close decides about it). */
-  void ping(Outbound outbound) {
-    outbound.writeIfRoom(conn, PING);
+  void ping() {
+    outbound.writeIfRoom(this, PING);
+  }
+
+  long lastHeard() {
+    return lastHeard;
+  }
+
+  private void heard() {
+    lastHeard = System.nanoTime();
+  }
+
+  /** Since when the socket is over its outbound bound, 0 if within it. */
+  long unwritableSince() {
+    return unwritableSince;
+  }
+
+  /** The per-socket write bound: the channel's write-buffer water marks. */
+  void bound(io.netty.channel.WriteBufferWaterMark bound) {
+    ctx.channel().config().setWriteBufferWaterMark(bound);
+  }
+
+  /**
+   * True if one more frame may be queued (see {@link Outbound#hasRoom}). Frames queued and not
+   * yet flushed this pass are handed to the kernel first, so a burst within one pass does not
+   * count against a fast reader; over the bound, the slow-consumer clock starts.
+   */
+  boolean hasRoom() {
+    if (!writable() && flushPending) {
+      ctx.flush();
+    }
+    if (!writable()) {
+      if (unwritableSince == 0) {
+        unwritableSince = System.nanoTime();
+      }
+      return false;
+    }
+    unwritableSince = 0;
+    return true;
+  }
+
+  /**
+   * Queues a retained duplicate of {@code frame} below this handler, so pre-encoded frames pass
+   * the encoder untouched; not flushed. True if it is the first write since the last flush
+   * round: the caller lists the socket to flush.
+   */
+  boolean queue(ByteBuf frame) {
+    ctx.write(frame.retainedDuplicate(), ctx.voidPromise());
+    if (flushPending) {
+      return false;
+    }
+    flushPending = true;
+    return true;
+  }
+
+  /** Hands what is queued to the kernel (still listed for the round's flush). */
+  void flushQueued() {
+    ctx.flush();
+  }
+
+  /** The flush round's flush: hands what is queued to the kernel and unlists the socket. */
+  void flushRound() {
+    flushPending = false;
+    ctx.flush();
   }
 
   /** The answer to a ping, with its application data (at most 125 bytes, checked by the decoder). */
@@ -103,19 +188,19 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
     context.emit(null, v -> conn.messageTimedOut());
   }
 
-  /** Ends the connection with 1008 from the Netty side (called on the event loop). */
-  void policyViolation(String reason) {
+  @Override
+  public void policyViolation(String reason) {
     fail((short) 1008, reason);
   }
 
-  /** Stops handing messages to the connection (and reading) until {@link #resume}. */
-  void pause() {
+  @Override
+  public void pause() {
     paused = true;
     ctx.channel().config().setAutoRead(false);
   }
 
-  /** Hands over the held messages, in order, until paused again; then reads on. Called on the context. */
-  void resume() {
+  @Override
+  public void resume() {
     paused = false;
     drain();
   }
@@ -124,7 +209,8 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
    * A reply left the socket over its outbound bound: stops reading (and handing over what was
    * read) until the socket drains below half its bound. Called on the context.
    */
-  void throttle() {
+  @Override
+  public void throttle() {
     if (!throttled) {
       throttled = true;
       ctx.channel().config().setAutoRead(false);
@@ -163,7 +249,7 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
     }
     try {
       if (frame instanceof TextWebSocketFrame text) {
-        conn.heard();
+        heard();
         ByteBuf content = text.content();
         if (!ByteBufUtil.isText(content, CharsetUtil.UTF_8)) {
           fail((short) 1007, "invalid UTF-8");
@@ -171,7 +257,7 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
         }
         inbound(content.toString(CharsetUtil.UTF_8));
       } else if (frame instanceof BinaryWebSocketFrame) {
-        conn.heard();
+        heard();
         inbound(BINARY);
       } else if (frame instanceof PingWebSocketFrame ping) {
         // Not "heard": a peer that pings without reading must not stay alive by it (a pong
@@ -181,7 +267,7 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
         }
       } else if (frame instanceof PongWebSocketFrame) {
         if (conn.controlFrameAllowed()) {
-          conn.heard();
+          heard();
         }
       } else if (frame instanceof CloseWebSocketFrame close) {
         closeReceived(close.statusCode());
@@ -212,7 +298,7 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
 
   /** The peer's close: answered with its status (RFC 6455 5.5.1), then the connection ends. */
   private void closeReceived(int status) {
-    context.emit(null, v -> conn.onClosed(null));
+    context.emit(null, v -> conn.onClosed());
     if (closeSent) {
       ctx.close();
       return;
@@ -226,7 +312,8 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
    * Starts the closing handshake with {@code status}: frames written before it go first; the
    * connection ends when the peer answers, or after {@link #CLOSING_TIMEOUT_MS}.
    */
-  void close(short status, String reason) {
+  @Override
+  public void close(short status, String reason) {
     if (closeSent) {
       return;
     }
@@ -237,8 +324,8 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
     }, CLOSING_TIMEOUT_MS, TimeUnit.MILLISECONDS);
   }
 
-  /** Sends the close frame and ends the connection without waiting for the answer (the node is stopping). */
-  void closeNow(short status, String reason) {
+  @Override
+  public void closeNow(short status, String reason) {
     if (!closeSent) {
       closeSent = true;
       ctx.writeAndFlush(new CloseWebSocketFrame(status, reason)).addListener(ChannelFutureListener.CLOSE);
@@ -257,7 +344,7 @@ final class BrowserSocket extends ChannelInboundHandlerAdapter {
     if (closingTimer != null) {
       closingTimer.cancel(false);
     }
-    context.emit(null, v -> conn.onClosed(null));
+    context.emit(null, v -> conn.onClosed());
   }
 
   @Override

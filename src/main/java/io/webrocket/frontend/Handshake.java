@@ -27,21 +27,36 @@ import java.util.concurrent.TimeUnit;
 /**
  * The HTTP phase of a connection on the WebSocket port, until the upgrade (RFC 6455 section 4).
  * Plain requests get the browser client ({@link ClientLibrary}) or a 404 that says where to go; an upgrade is checked by
- * {@link WebSocketEndpoint#upgrade} (vhost, origin, limits) and then either refused with an HTTP
+ * its {@link Gate} (vhost, origin, limits: {@link WebSocketEndpoint}) and then either refused with an HTTP
  * status or accepted: the 101 goes out, the HTTP codec is replaced by the WebSocket frame codec,
  * and this handler by a {@link BrowserSocket}.
  */
 final class Handshake extends ChannelInboundHandlerAdapter {
   private static final byte[] NOT_A_WEBSOCKET = "WebRocket: open a WebSocket on /VHOST\n".getBytes(CharsetUtil.US_ASCII);
 
-  private final WebSocketEndpoint endpoint;
+  /** Who decides about an upgrade, and the live timeouts the handshake and the new socket use. */
+  interface Gate {
+    /**
+     * Answers the upgrade request {@code req} (owned: released by {@link #refuse} or
+     * {@link #accept}) with one of them, now or later on the channel's event loop.
+     */
+    void upgrade(Handshake hs, ChannelHandlerContext ctx, FullHttpRequest req);
+
+    /** How long a connection may take to upgrade ({@code websocket.handshakeTimeoutMs}). */
+    long handshakeTimeoutMs();
+
+    /** How long a fragmented message may take ({@code websocket.messageTimeoutMs}). */
+    long messageTimeoutMs();
+  }
+
+  private final Gate endpoint;
   private ScheduledFuture<?> timeout;
   /** An upgrade is being checked: nothing more is read until it is answered. */
   private boolean checking;
   /** The client library was served: the connection is closing, later requests are dropped. */
   private boolean served;
 
-  Handshake(WebSocketEndpoint endpoint) {
+  Handshake(Gate endpoint) {
     this.endpoint = endpoint;
   }
 

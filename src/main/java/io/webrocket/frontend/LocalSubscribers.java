@@ -98,7 +98,7 @@ final class LocalSubscribers {
     }
     Set<BrowserConnection> subs = channels.remove(channel);
     if (subs != null) {
-      subs.forEach(c -> c.channels.remove(channel));
+      subs.forEach(c -> c.channelClosed(channel));
       metrics.subscriptions(vhost).addAndGet(-subs.size());
       view.count(vhost, channel, -subs.size());
     }

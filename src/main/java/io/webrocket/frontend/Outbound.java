@@ -24,9 +24,9 @@ import java.util.List;
  * socket in the order it happened. All calls happen on the instance's event loop.
  */
 final class Outbound {
-  private final io.vertx.core.internal.ContextInternal context;
+  private final io.webrocket.vertx.LoopContext context;
   private final FanoutBatch batch = new FanoutBatch();
-  private final List<BrowserConnection> dirty = new ArrayList<>();
+  private final List<BrowserSocket> dirty = new ArrayList<>();
   /** The end-of-pass task (seal the batch, flush the written sockets) is queued. */
   private boolean passEndScheduled;
   /**
@@ -50,10 +50,10 @@ final class Outbound {
   static final int SLICE_DEFERRALS = 2;
   private int deferrals;
   /** The flush round under way (empty: none): the sockets to flush, in order, and how far it got. */
-  private final List<BrowserConnection> round = new ArrayList<>();
+  private final List<BrowserSocket> round = new ArrayList<>();
   private int roundNext;
 
-  Outbound(io.vertx.core.internal.ContextInternal context) {
+  Outbound(io.webrocket.vertx.LoopContext context) {
     this.context = context;
   }
 
@@ -94,7 +94,7 @@ final class Outbound {
    * that peer until it drains, so a peer that never reads gets no more replies queued than what
    * it had already sent asks for.
    */
-  boolean write(BrowserConnection conn, ByteBuf frame) {
+  boolean write(BrowserSocket conn, ByteBuf frame) {
     batch.seal();
     queue(conn, frame);
     return hasRoom(conn);
@@ -104,7 +104,7 @@ final class Outbound {
    * Queues {@code frame} (not consumed) only if the socket is within its outbound bound, like a
    * broadcast; false (nothing written) if not. For pings and pongs, which a later one replaces.
    */
-  boolean writeIfRoom(BrowserConnection conn, ByteBuf frame) {
+  boolean writeIfRoom(BrowserSocket conn, ByteBuf frame) {
     batch.seal();
     if (!hasRoom(conn)) {
       return false;
@@ -120,43 +120,25 @@ final class Outbound {
    * pass are handed to the kernel first, so a burst within one pass does not count against a
    * fast reader. Over the bound, the socket's slow-consumer clock starts (see the liveness check).
    */
-  boolean hasRoom(BrowserConnection conn) {
-    if (!conn.writable() && conn.flushPending) {
-      flushQueued(conn);
-    }
-    if (!conn.writable()) {
-      if (conn.unwritableSince == 0) {
-        conn.unwritableSince = System.nanoTime();
-      }
-      return false;
-    }
-    conn.unwritableSince = 0;
-    return true;
+  boolean hasRoom(BrowserSocket conn) {
+    return conn.hasRoom();
   }
 
   /**
    * Queues {@code frame} without sealing: for the segment writer only, which runs inside a seal
    * (or right after one) and must not start another.
    */
-  void queue(BrowserConnection conn, ByteBuf frame) {
-    var ctx = conn.channel();
-    ctx.write(frame.retainedDuplicate(), ctx.voidPromise());
-    if (!conn.flushPending) {
-      conn.flushPending = true;
+  void queue(BrowserSocket conn, ByteBuf frame) {
+    if (conn.queue(frame)) {
       dirty.add(conn);
       schedulePassEnd();
     }
   }
 
   /** Flushes one socket now, with any pending fan-out for it, e.g. before it is closed. */
-  void flushNow(BrowserConnection conn) {
+  void flushNow(BrowserSocket conn) {
     batch.seal();
-    conn.channel().flush();
-  }
-
-  /** Hands what is queued on one socket to the kernel, without sealing: for the segment writer. */
-  void flushQueued(BrowserConnection conn) {
-    conn.channel().flush();
+    conn.flushQueued();
   }
 
   private void schedulePassEnd() {
@@ -188,7 +170,7 @@ final class Outbound {
 
   /** A due slice: first the tasks queued ahead of it, at most {@link #SLICE_DEFERRALS} times. */
   private void nextSlice() {
-    if (deferrals < SLICE_DEFERRALS && context.nettyEventLoop() instanceof SingleThreadEventExecutor loop
+    if (deferrals < SLICE_DEFERRALS && context.eventLoop() instanceof SingleThreadEventExecutor loop
         && loop.pendingTasks() > 0) {
       deferrals++;
       loop.execute(this::nextSlice);
@@ -205,13 +187,11 @@ final class Outbound {
     int slice = Math.max(FLUSH_SLICE, (round.size() + SLICES_PER_ROUND - 1) / SLICES_PER_ROUND);
     int end = Math.min(roundNext + slice, round.size());
     for (int i = roundNext; i < end; i++) {
-      BrowserConnection c = round.get(i);
-      c.flushPending = false;
-      c.channel().flush();
+      round.get(i).flushRound();
     }
     roundNext = end;
     if (roundNext < round.size()) {
-      context.nettyEventLoop().schedule(this::nextSlice, 1, java.util.concurrent.TimeUnit.NANOSECONDS);
+      context.eventLoop().schedule(this::nextSlice, 1, java.util.concurrent.TimeUnit.NANOSECONDS);
       return;
     }
     round.clear();

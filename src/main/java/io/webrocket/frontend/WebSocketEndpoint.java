@@ -4,29 +4,21 @@ import io.webrocket.bus.NodeId;
 
 import io.webrocket.protocol.Frame;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.WriteBufferWaterMark;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.ssl.SslContext;
-import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.json.JsonObject;
-import io.vertx.core.net.PemKeyCertOptions;
 import io.webrocket.bus.Addresses;
-import io.webrocket.config.LimitsSettings;
 import io.webrocket.config.Settings;
-import io.webrocket.config.Tls;
 import io.webrocket.config.TlsSettings;
-import io.webrocket.config.VhostSettings;
 import io.webrocket.config.WebSocketSettings;
 import io.webrocket.protocol.Names;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import io.webrocket.vertx.LoopContext;
+import io.webrocket.vertx.VertxInternals;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -35,96 +27,73 @@ import org.slf4j.LoggerFactory;
  * all instances sharing the port; each owns the connections it accepted and delivers fan-out
  * frames to its local subscribers.
  *
+ * <p>It wires the layers and applies the settings: the Netty transport ({@link WebSocketServer},
+ * {@link Handshake}, {@link BrowserSocket}, {@link Outbound} with {@link FanoutWriter}), the WWFP
+ * sessions ({@link BrowserConnection}, which see only their {@link Transport}, {@link Vhosts}
+ * and {@link Sessions}), {@link Admission} and {@link Liveness}. It decides about each upgrade
+ * ({@link Handshake.Gate}) and follows the registries' events.
+ *
  * <p>Config: the node's whole configuration (its {@code websocket}, {@code limits}, {@code vhosts}
  * and {@code tls} sections apply), plus {@code metrics}, the name of the node's metrics registry.
  */
-public final class WebSocketEndpoint extends VerticleBase {
+public final class WebSocketEndpoint extends VerticleBase implements Handshake.Gate {
   private static final Logger LOG = LoggerFactory.getLogger(WebSocketEndpoint.class);
 
   private LocalSubscribers subscribers;
-  /** This node's view of its vhosts' channels and tokens, shared by the node's endpoints. */
-  private io.webrocket.vhost.NodeView view;
-  private io.webrocket.vhost.AccessTokenGrid accessTokens;
-  private io.webrocket.store.Store store;
-  private io.webrocket.metrics.Metrics metrics;
-  /** Hot-path counters per vhost: Micrometer lookups allocate. */
-  private final java.util.Map<String, io.micrometer.core.instrument.Counter> delivered = new java.util.HashMap<>();
-  private final java.util.Map<String, io.micrometer.core.instrument.Counter> dropped = new java.util.HashMap<>();
-  private final java.util.Map<String, io.micrometer.core.instrument.Counter> broadcasts = new java.util.HashMap<>();
-  private final java.util.Map<String, io.micrometer.core.instrument.Counter> pongsDropped = new java.util.HashMap<>();
-  private final java.util.Map<String, io.micrometer.core.instrument.Counter> readsPaused = new java.util.HashMap<>();
+  private Sessions sessions;
+  private Vhosts vhosts;
+  private Admission admission;
+  private Liveness liveness;
   private Outbound outbound;
+  private FanoutWriter fanout;
+  private ServerTls tls;
   private WebSocketServer server;
-  /** The TLS context new connections get; replaced when the certificate is renewed. Null: plain. */
-  private SslContext ssl;
-  /** This instance's context, with the internal API the Netty side needs (emit, its event loop). */
-  private ContextInternal loopContext;
-  /** Shared by every socket: the write-queue bound (see writeSegment). */
+  /** This instance's context, as the Netty side uses it (emit, its event loop). */
+  private LoopContext loop;
+  /** Shared by every socket: the write-queue bound (see Outbound#hasRoom). */
   private WriteBufferWaterMark outboundBound;
-  /** Each socket is pinged once per interval, in one of this many ticks (see schedulePings). */
-  private static final int PING_SLICES = 10;
-  private long pingTick;
-  /** -1 until the first schedule: timer ids start at 0, so 0 may be another component's timer. */
-  private long pingTimer = -1;
+  private int outboundQueueBytes;
   /** The websocket section as last applied (see {@link #apply}); its address and instances are the start's. */
   private WebSocketSettings websocket;
-  /** Read by every connection on every message: swapped whole on reload, never parsed there. */
-  private volatile LimitsSettings limits;
-  private Map<String, VhostSettings> declaredVhosts;
-  private int outboundQueueBytes;
-  private long slowConsumerTimeoutNs;
-  private int maxFrameSize;
-  /** Endpoint instances on this node (fixed at start): the handshake limit is shared among them. */
-  private int instances;
-  private int handshakesInFlight;
-  /** Open connections per vhost and in total ("") across this node's endpoint instances. */
-  private io.vertx.core.shareddata.LocalMap<String, Integer> connectionCounts;
   /** The server's own frame limit, fixed at start: a live change can only lower the effective one. */
   private int startMaxFrameSize;
 
-  private String nodeId;
-
   @Override
   public Future<?> start() {
-    nodeId = NodeId.of(vertx);
     JsonObject c = config();
-    metrics = io.webrocket.metrics.Metrics.of(c.getString("metrics"));
     Settings settings = Settings.parse(c);
     WebSocketSettings started = settings.websocket();
-    instances = Math.max(1, started.instances() > 0 ? started.instances() : Runtime.getRuntime().availableProcessors());
-    view = new io.webrocket.vhost.NodeView(vertx);
+    int instances = Math.max(1, started.instances() > 0 ? started.instances() : Runtime.getRuntime().availableProcessors());
+    io.webrocket.metrics.Metrics metrics = io.webrocket.metrics.Metrics.of(c.getString("metrics"));
+    io.webrocket.vhost.NodeView view = new io.webrocket.vhost.NodeView(vertx);
     subscribers = new LocalSubscribers(metrics, view);
-    loopContext = (ContextInternal) context;
-    outbound = new Outbound(loopContext);
-    // The pass batch's segments are written by writeSegment; a change to a channel's
-    // subscribers writes out what is pending first (see FanoutBatch).
-    outbound.segmentWriter((vhost, channel, frames, messages) -> writeSegment(vhost, channel, null, frames, messages));
-    subscribers.beforeChange(outbound::seal);
+    loop = VertxInternals.loop(context);
+    outbound = new Outbound(loop);
+    fanout = new FanoutWriter(subscribers, outbound, metrics);
+    admission = new Admission(vertx.sharedData().getLocalMap("webrocket.connections"), instances);
+    sessions = new Sessions(subscribers, admission, metrics);
+    liveness = new Liveness(vertx, subscribers::all, metrics);
+    tls = new ServerTls(vertx);
+    vhosts = new Vhosts(vertx, view, new io.webrocket.store.StoreClient(vertx), NodeId.of(vertx));
+
     startMaxFrameSize = started.maxFrameSize();
+    apply(settings);
 
     // Clustered: a broadcast published on any node reaches every node's endpoints (Vert.x sends
     // it once per node; the instances of a node share that one copy).
-    vertx.eventBus().<Frame>consumer(Addresses.fanout(), this::deliver);
+    vertx.eventBus().<Frame>consumer(Addresses.fanout(), fanout::deliver);
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(), m -> sslContext(TlsSettings.of(m.body()))
-        .onSuccess(renewed -> ssl = renewed)
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(), m -> tls.reload(TlsSettings.of(m.body()))
         .onFailure(err -> LOG.error("TLS reload failed, keeping the previous certificate: {}", err.getMessage())));
     vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> apply(Settings.parse(m.body())));
-    connectionCounts = vertx.sharedData().getLocalMap("webrocket.connections");
-    apply(settings);
 
-    TlsSettings tls = settings.tls();
-    store = new io.webrocket.store.StoreClient(vertx);
-    return io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx)
+    return io.webrocket.vhost.AccessTokenGrid.of(vertx)
         .compose(grid -> {
-          accessTokens = grid;
-          return tls.enabled() ? sslContext(tls) : Future.<SslContext>succeededFuture(null);
+          vhosts.accessTokens(grid);
+          return tls.start(settings.tls());
         })
-        .compose(initial -> {
-          ssl = initial;
-          return WebSocketServer.bind(loopContext, started.host(), started.port(), instances > 1,
-              () -> ssl, () -> new Handshake(this));
-        })
+        .compose(v -> WebSocketServer.bind(loop, started.host(), started.port(), instances > 1,
+            tls::current, () -> new Handshake(this)))
         .onSuccess(bound -> server = bound);
   }
 
@@ -136,95 +105,12 @@ public final class WebSocketEndpoint extends VerticleBase {
     return WebSocketServer.claim(host, port);
   }
 
-  /** Reads the PEM certificate and key (files: off the event loop) into a server TLS context. */
-  private Future<SslContext> sslContext(TlsSettings tls) {
-    return vertx.executeBlocking(() -> Tls.nettyServerContext(tls, new PemKeyCertOptions()
-        .setCertPath(tls.cert()).setKeyPath(tls.key()).getKeyManagerFactory(vertx)));
-  }
-
   /** Stops accepting and closes every socket with 1001 (going away) so clients reconnect elsewhere. */
   @Override
   public Future<?> stop() {
-    vertx.cancelTimer(pingTimer);
+    liveness.stop();
     subscribers.all().forEach(c -> c.shutdownNow((short) 1001, "server shutting down"));
     return server == null ? Future.succeededFuture() : server.close();
-  }
-
-  io.webrocket.metrics.Metrics metrics() {
-    return metrics;
-  }
-
-  /** A request refused by a bound; {@code limit} is one of the fixed names of {@link io.webrocket.metrics.Metrics#websocketRefused}. */
-  void refused(String limit) {
-    metrics.websocketRefused(limit).increment();
-  }
-
-  /** A socket closed for a bound; {@code reason} is one of the fixed names of {@link io.webrocket.metrics.Metrics#websocketPolicyCloses}. */
-  void policyClose(String reason) {
-    metrics.websocketPolicyCloses(reason).increment();
-  }
-
-  io.micrometer.core.instrument.Counter broadcasts(String vhost) {
-    return broadcasts.computeIfAbsent(vhost, v -> metrics.broadcasts(v, "browser"));
-  }
-
-  /** This node's cluster id: the registries note it with subscribers and workers to forget them with the node. */
-  String nodeId() {
-    return nodeId;
-  }
-
-  io.vertx.core.Vertx vertx() {
-    return vertx;
-  }
-
-  /**
-   * Succeeds if {@code channel} of {@code vhost} is open: from this node's view when it knows
-   * the channel, else from the vhost's registry (the answer is then learnt). Fails with
-   * {@code CHANNEL_NOT_FOUND}, or what the registry answered.
-   */
-  Future<Void> channelOpen(String vhost, String channel) {
-    if (view.channelOpen(vhost, channel)) {
-      return Future.succeededFuture();
-    }
-    long generation = view.generation(vhost);
-    return registry(vhost).channelExists(channel).onSuccess(ok -> view.learnChannel(vhost, channel, generation));
-  }
-
-  io.webrocket.vhost.NodeView view() {
-    return view;
-  }
-
-  /**
-   * Uses a single access token of {@code vhost} from the cluster's grid (no registry involved):
-   * its grant, or {@code UNAUTHORIZED}. Single use, durably: the store forgets the token before
-   * the browser is told it is in.
-   */
-  Future<io.webrocket.vhost.Registry.Grant> authenticate(String vhost, String token) {
-    return accessTokens.take(vhost, token).compose(grant -> grant == null
-        ? Future.failedFuture(io.webrocket.protocol.Status.UNAUTHORIZED.failure())
-        : store.deleteAccessToken(token).transform(written -> written.succeeded()
-            ? Future.succeededFuture(grant)
-            : Future.failedFuture(io.webrocket.protocol.Status.INTERNAL_ERROR.failure())));
-  }
-
-  /** The registry of {@code vhost}, as a typed client (cheap: it holds only the address). */
-  io.webrocket.vhost.Registry registry(String vhost) {
-    return new io.webrocket.vhost.RegistryClient(vertx, vhost);
-  }
-
-  /**
-   * Pings run in {@link #PING_SLICES} slices spread over the interval, each tick taking the
-   * sockets of one slice: pinging every socket in one pass (one write and flush each) would stall
-   * the event loop for a whole pass once per interval — about 0.1 s at 10,000 sockets here —
-   * and put that stall into the latency of every broadcast waiting behind it.
-   */
-  private void schedulePings(long intervalMs) {
-    if (pingTimer >= 0) {
-      vertx.cancelTimer(pingTimer);
-    }
-    long tickMs = Math.max(1, intervalMs / PING_SLICES);
-    long intervalNs = TimeUnit.MILLISECONDS.toNanos(intervalMs);
-    pingTimer = vertx.setPeriodic(tickMs, id -> checkLiveness(intervalNs, (int) (pingTick++ % PING_SLICES)));
   }
 
   /**
@@ -235,59 +121,30 @@ public final class WebSocketEndpoint extends VerticleBase {
   private void apply(Settings settings) {
     WebSocketSettings ws = settings.websocket();
     websocket = ws;
-    limits = settings.limits();
-    declaredVhosts = settings.vhosts();
-    slowConsumerTimeoutNs = TimeUnit.MILLISECONDS.toNanos(ws.slowConsumerTimeoutMs());
+    admission.configure(settings.limits(), settings.vhosts(), ws.allowedOrigins());
+    vhosts.triggerTimeoutMs(ws.triggerTimeoutMs());
+    liveness.slowConsumerTimeoutMs(ws.slowConsumerTimeoutMs());
     if (ws.maxFrameSize() > startMaxFrameSize) {
       LOG.warn("websocket.maxFrameSize above its start value {} takes effect after a restart", startMaxFrameSize);
     }
-    maxFrameSize = Math.min(ws.maxFrameSize(), startMaxFrameSize);
+    sessions.configure(settings.limits(), Math.min(ws.maxFrameSize(), startMaxFrameSize));
     int queue = ws.outboundQueueBytes();
     if (queue != outboundQueueBytes) {
       outboundQueueBytes = queue;
       outboundBound = new WriteBufferWaterMark(queue / 2, queue);
-      subscribers.all().forEach(this::boundOutbound);
+      subscribers.all().forEach(conn -> conn.wire.bound(outboundBound));
     }
-    schedulePings(ws.pingIntervalMs());
+    liveness.schedule(ws.pingIntervalMs());
   }
 
-  long handshakeTimeoutMs() {
+  @Override
+  public long handshakeTimeoutMs() {
     return websocket.handshakeTimeoutMs();
   }
 
-  /** How long a fragmented message may take from its first fragment to its last. */
-  long messageTimeoutMs() {
+  @Override
+  public long messageTimeoutMs() {
     return websocket.messageTimeoutMs();
-  }
-
-  /** A pong to one of {@code vhost}'s sockets did not fit its outbound bound. */
-  void pongDropped(String vhost) {
-    pongsDropped.computeIfAbsent(vhost, metrics::pongsDropped).increment();
-  }
-
-  /** A reply left one of {@code vhost}'s sockets over its outbound bound: its reads pause. */
-  void readsPaused(String vhost) {
-    readsPaused.computeIfAbsent(vhost, metrics::readsPaused).increment();
-  }
-
-  int maxFrameSize() {
-    return maxFrameSize;
-  }
-
-  private void boundOutbound(BrowserConnection conn) {
-    conn.channel().channel().config().setWriteBufferWaterMark(outboundBound);
-  }
-
-  Outbound outbound() {
-    return outbound;
-  }
-
-  LocalSubscribers subscribers() {
-    return subscribers;
-  }
-
-  long triggerTimeoutMs() {
-    return websocket.triggerTimeoutMs();
   }
 
   /**
@@ -295,161 +152,50 @@ public final class WebSocketEndpoint extends VerticleBase {
    * 403 origin not allowed, 503 over a connection or handshake limit. Called by {@link Handshake}
    * on this instance's event loop; owns {@code req}.
    */
-  void upgrade(Handshake hs, ChannelHandlerContext ctx, FullHttpRequest req) {
+  @Override
+  public void upgrade(Handshake hs, ChannelHandlerContext ctx, FullHttpRequest req) {
     String path = new io.netty.handler.codec.http.QueryStringDecoder(req.uri()).rawPath();
     if (!Names.isValidVhost(path)) {
       hs.refuse(ctx, req, 404);
       return;
     }
-    if (!originAllowed(path, req.headers().get(HttpHeaderNames.ORIGIN))) {
+    if (!admission.originAllowed(path, req.headers().get(HttpHeaderNames.ORIGIN))) {
       hs.refuse(ctx, req, 403);
       return;
     }
-    if (handshakesInFlight >= Math.max(1, limits.handshakesInFlight() / instances)) {
+    if (!admission.handshakeStarted()) {
       hs.refuse(ctx, req, 503);
       return;
     }
-    handshakesInFlight++;
-    loopContext.emit(null, v -> vhostExists(path).onComplete(
+    loop.emit(null, v -> vhosts.exists(path).onComplete(
         ok -> {
-          handshakesInFlight--;
+          admission.handshakeEnded();
           if (!ctx.channel().isActive()) {
             req.release();
             return;
           }
-          if (!admit(path)) {
+          if (!admission.admit(path)) {
             hs.refuse(ctx, req, 503);
             return;
           }
-          BrowserSocket socket = new BrowserSocket(loopContext);
-          BrowserConnection conn = new BrowserConnection(socket, path, this);
+          BrowserSocket socket = new BrowserSocket(loop, outbound);
+          BrowserConnection conn = new BrowserConnection(socket, path, sessions, vhosts);
           socket.attach(conn);
           if (!hs.accept(ctx, req, startMaxFrameSize, socket, () -> accepted(conn))) {
-            release(path);
+            admission.release(path);
           }
         },
         err -> {
-          handshakesInFlight--;
+          admission.handshakeEnded();
           hs.refuse(ctx, req, 404);
         }));
   }
 
-  /**
-   * Vhosts this instance has seen exist, so that a handshake does not ask the registry again:
-   * forgotten when the vhost is deleted (the registries announce it); bounded, cleared when full.
-   */
-  private final java.util.Set<String> knownVhosts = new java.util.HashSet<>();
-  private static final int KNOWN_VHOSTS_MAX = 10_000;
-
-  private Future<?> vhostExists(String path) {
-    if (knownVhosts.contains(path)) {
-      return Future.succeededFuture();
-    }
-    return registry(path).exists().onSuccess(ok -> {
-      if (knownVhosts.size() >= KNOWN_VHOSTS_MAX) {
-        knownVhosts.clear();
-      }
-      knownVhosts.add(path);
-    });
-  }
-
-  /** The vhost's own {@code origins} list if declared, else {@code websocket.allowedOrigins}; empty allows all. */
-  private boolean originAllowed(String vhost, String origin) {
-    VhostSettings declared = declaredVhosts.get(vhost);
-    java.util.List<String> allowed = declared != null && declared.origins() != null
-        ? declared.origins() : websocket.allowedOrigins();
-    return allowed.isEmpty() || (origin != null && allowed.contains(origin));
-  }
-
-  /** Counts the connection against the node and vhost limits; false (and nothing counted) if over. */
-  private boolean admit(String vhost) {
-    int perNode = limits.connectionsPerNode();
-    int perVhost = limits.connectionsPerVhost();
-    if (connectionCounts.getOrDefault("", 0) >= perNode || connectionCounts.getOrDefault(vhost, 0) >= perVhost) {
-      return false;
-    }
-    connectionCounts.merge("", 1, Integer::sum);
-    connectionCounts.merge(vhost, 1, Integer::sum);
-    return true;
-  }
-
-  private void release(String vhost) {
-    connectionCounts.compute("", (k, n) -> n == null || n <= 1 ? null : n - 1);
-    connectionCounts.compute(vhost, (k, n) -> n == null || n <= 1 ? null : n - 1);
-  }
-
-  /** The limits in force: a connection reads them here on each use (a reload swaps them whole). */
-  LimitsSettings limits() {
-    return limits;
-  }
-
   private void accepted(BrowserConnection conn) {
-    // Bounds what a slow reader can make us hold; beyond it frames are dropped (see writeSegment).
-    boundOutbound(conn);
-    subscribers.connected(conn);
-    loopContext.emit(null, v -> conn.start());
-  }
-
-  void closed(BrowserConnection conn) {
-    subscribers.disconnected(conn);
-    release(conn.vhost);
-  }
-
-  /** Publishes a user event to every endpoint instance on every node. Encoded once, by the caller. */
-  void publish(String vhost, String channel, Frame frame) {
-    vertx.eventBus().publish(Addresses.fanout(), frame,
-        new DeliveryOptions().addHeader(Addresses.VHOST, vhost).addHeader(Addresses.CHANNEL, channel));
-  }
-
-  /**
-   * A fan-out message for this instance's subscribers. It joins the pass's batch and is written
-   * with the rest of its channel's segment (see {@link FanoutBatch}); one that skips a sid (a
-   * presence announcement for everyone but the member) cannot share a segment, so it is written
-   * on its own, after what is pending.
-   */
-  private void deliver(Message<Frame> msg) {
-    String vhost = msg.headers().get(Addresses.VHOST);
-    String channel = msg.headers().get(Addresses.CHANNEL);
-    if (subscribers.subscribers(vhost, channel).isEmpty()) {
-      return;
-    }
-    String skip = msg.headers().get(Addresses.SKIP);
-    if (skip == null) {
-      outbound.fanout(vhost, channel, msg.body());
-      return;
-    }
-    outbound.seal();
-    ByteBuf frame = Outbound.direct(msg.body());
-    try {
-      writeSegment(vhost, channel, skip, frame, 1);
-    } finally {
-      frame.release();
-    }
-  }
-
-  /**
-   * Writes {@code frames}, {@code messages} complete frames of one channel, to each of its
-   * subscribers as of now but {@code skip}: one write per subscriber, not flushed before the end
-   * of the pass. A subscriber over its outbound bound loses all of them, counted per message.
-   */
-  private void writeSegment(String vhost, String channel, String skip, ByteBuf frames, int messages) {
-    int written = 0;
-    int lost = 0;
-    for (BrowserConnection c : subscribers.subscribers(vhost, channel)) {
-      if (skip != null && skip.equals(c.sid)) {
-        continue;
-      }
-      if (!outbound.hasRoom(c)) {
-        lost++;
-        continue;
-      }
-      outbound.queue(c, frames);
-      written++;
-    }
-    delivered.computeIfAbsent(vhost, metrics::delivered).increment((double) written * messages);
-    if (lost > 0) {
-      dropped.computeIfAbsent(vhost, metrics::dropped).increment((double) lost * messages);
-    }
+    // Bounds what a slow reader can make us hold; beyond it frames are dropped (see FanoutWriter).
+    conn.wire.bound(outboundBound);
+    sessions.opened(conn);
+    loop.emit(null, v -> conn.opened());
   }
 
   private void onEvent(Message<JsonObject> msg) {
@@ -458,33 +204,10 @@ public final class WebSocketEndpoint extends VerticleBase {
     switch (e.getString("type", "")) {
       case "channelClosed" -> subscribers.channelClosed(vhost, e.getString("channel"));
       case "vhostDeleted" -> {
-        knownVhosts.remove(vhost);
+        vhosts.forget(vhost);
         subscribers.connections(vhost).forEach(c -> c.shutdown((short) 1000, "vhost deleted"));
       }
       default -> {}
-    }
-  }
-
-  /** One slice of the sockets: pings them; closes those silent for two intervals or unwritable too long. */
-  private void checkLiveness(long intervalNs, int slice) {
-    long now = System.nanoTime();
-    for (BrowserConnection c : subscribers.all()) {
-      if (Math.floorMod(System.identityHashCode(c), PING_SLICES) != slice) {
-        continue;
-      }
-      if (c.closing()) {
-        continue; // its close is under way: nothing may follow the close frame
-      }
-      if (now - c.lastHeard > 2 * intervalNs) {
-        policyClose("pingTimeout");
-        c.shutdown((short) 1001, "ping timeout");
-      } else if (c.unwritableSince != 0 && !c.writable() && now - c.unwritableSince > slowConsumerTimeoutNs) {
-        policyClose("slowConsumer");
-        c.shutdown((short) 1008, "slow consumer");
-      } else {
-        c.pinged();
-        c.socket().ping(outbound);
-      }
     }
   }
 }

@@ -6,18 +6,15 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
-import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.SslContext;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.internal.ContextInternal;
-import io.vertx.core.internal.VertxInternal;
+import io.webrocket.vertx.LoopContext;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.net.StandardSocketOptions;
 import java.util.function.Supplier;
 
 /**
@@ -48,12 +45,11 @@ final class WebSocketServer {
    * Binds {@code host:port} on {@code context}'s event loop. {@code tls} gives the current TLS
    * context for each new connection (null: plain); {@code upgrade} handles each HTTP request.
    */
-  static Future<WebSocketServer> bind(ContextInternal context, String host, int port, boolean sharedPort,
+  static Future<WebSocketServer> bind(LoopContext context, String host, int port, boolean sharedPort,
       Supplier<SslContext> tls, Supplier<Handshake> handshake) {
-    VertxInternal vertx = context.owner();
     ServerBootstrap bootstrap = new ServerBootstrap()
-        .group(context.nettyEventLoop(), context.nettyEventLoop())
-        .channelFactory(vertx.transport().serverChannelFactory(false))
+        .group(context.eventLoop(), context.eventLoop())
+        .channelFactory(context.serverChannelFactory())
         .option(ChannelOption.SO_BACKLOG, 1024)
         .option(ChannelOption.SO_REUSEADDR, true)
         .childOption(ChannelOption.TCP_NODELAY, true)
@@ -73,7 +69,7 @@ final class WebSocketServer {
           }
         });
     if (sharedPort) {
-      bootstrap.option(reusePort(vertx.transport()), true);
+      bootstrap.option(context.reusePort(), true);
     }
     Promise<WebSocketServer> bound = context.promise();
     bootstrap.bind(new InetSocketAddress(host, port)).addListener(f -> {
@@ -106,13 +102,6 @@ final class WebSocketServer {
         since = 0;
       }
     }
-  }
-
-  /** SO_REUSEPORT for the transport Vert.x runs on: the JDK's option for NIO, the Unix one for epoll and io_uring. */
-  private static ChannelOption<Boolean> reusePort(io.vertx.core.spi.transport.Transport t) {
-    return t.getClass().getSimpleName().startsWith("Nio")
-        ? NioChannelOption.of(StandardSocketOptions.SO_REUSEPORT)
-        : io.netty.channel.unix.UnixChannelOption.SO_REUSEPORT;
   }
 
   /**

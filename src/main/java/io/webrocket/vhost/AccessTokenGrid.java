@@ -18,6 +18,14 @@ import io.webrocket.store.Store.AccessTokenRecord;
  */
 public interface AccessTokenGrid {
 
+  /**
+   * The grid this node uses: the cluster's when clustered, else its own memory. The edges get it
+   * here, so that they need not know the cluster package.
+   */
+  static io.vertx.core.Future<AccessTokenGrid> of(io.vertx.core.Vertx vertx) {
+    return io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx);
+  }
+
   /** Keeps {@code t} of {@code vhost} until it expires. */
   Future<Void> put(String vhost, AccessTokenRecord t);
 

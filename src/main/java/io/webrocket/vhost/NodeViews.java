@@ -8,7 +8,6 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
-import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
@@ -75,7 +74,7 @@ public final class NodeViews extends VerticleBase {
 
   /** The ids of the nodes alive now (this one alone when not clustered). */
   static List<String> liveNodes(Vertx vertx) {
-    var manager = ((VertxInternal) vertx).clusterManager();
+    var manager = io.webrocket.vertx.VertxInternals.clusterManager(vertx);
     return manager == null ? List.of(NodeId.LOCAL) : manager.getNodes();
   }
 

@@ -1,0 +1,88 @@
+package io.webrocket.frontend;
+
+import io.micrometer.core.instrument.Counter;
+import io.netty.buffer.ByteBuf;
+import io.vertx.core.eventbus.Message;
+import io.webrocket.bus.Addresses;
+import io.webrocket.metrics.Metrics;
+import io.webrocket.protocol.Frame;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Writes the fan-out messages that reach one endpoint instance to its local subscribers: each
+ * frame, encoded once by its sender, joins the pass's batch ({@link FanoutBatch}) and is written
+ * with the rest of its channel's segment to every subscriber's socket through {@link Outbound}.
+ * A subscriber over its outbound bound loses the segment's messages (counted). Confined to the
+ * instance's event loop.
+ */
+final class FanoutWriter {
+  private final LocalSubscribers subscribers;
+  private final Outbound outbound;
+  private final Metrics metrics;
+  /** Hot-path counters per vhost: Micrometer lookups allocate. */
+  private final Map<String, Counter> delivered = new HashMap<>();
+  private final Map<String, Counter> dropped = new HashMap<>();
+
+  FanoutWriter(LocalSubscribers subscribers, Outbound outbound, Metrics metrics) {
+    this.subscribers = subscribers;
+    this.outbound = outbound;
+    this.metrics = metrics;
+    // The pass batch's segments are written by writeSegment; a change to a channel's
+    // subscribers writes out what is pending first (see FanoutBatch).
+    outbound.segmentWriter((vhost, channel, frames, messages) -> writeSegment(vhost, channel, null, frames, messages));
+    subscribers.beforeChange(outbound::seal);
+  }
+
+  /**
+   * A fan-out message for this instance's subscribers. It joins the pass's batch and is written
+   * with the rest of its channel's segment (see {@link FanoutBatch}); one that skips a sid (a
+   * presence announcement for everyone but the member) cannot share a segment, so it is written
+   * on its own, after what is pending.
+   */
+  void deliver(Message<Frame> msg) {
+    String vhost = msg.headers().get(Addresses.VHOST);
+    String channel = msg.headers().get(Addresses.CHANNEL);
+    if (subscribers.subscribers(vhost, channel).isEmpty()) {
+      return;
+    }
+    String skip = msg.headers().get(Addresses.SKIP);
+    if (skip == null) {
+      outbound.fanout(vhost, channel, msg.body());
+      return;
+    }
+    outbound.seal();
+    ByteBuf frame = Outbound.direct(msg.body());
+    try {
+      writeSegment(vhost, channel, skip, frame, 1);
+    } finally {
+      frame.release();
+    }
+  }
+
+  /**
+   * Writes {@code frames}, {@code messages} complete frames of one channel, to each of its
+   * subscribers as of now but {@code skip}: one write per subscriber, not flushed before the end
+   * of the pass. A subscriber over its outbound bound loses all of them, counted per message.
+   */
+  private void writeSegment(String vhost, String channel, String skip, ByteBuf frames, int messages) {
+    int written = 0;
+    int lost = 0;
+    for (BrowserConnection c : subscribers.subscribers(vhost, channel)) {
+      if (skip != null && skip.equals(c.sid)) {
+        continue;
+      }
+      BrowserSocket s = c.wire;
+      if (!outbound.hasRoom(s)) {
+        lost++;
+        continue;
+      }
+      outbound.queue(s, frames);
+      written++;
+    }
+    delivered.computeIfAbsent(vhost, metrics::delivered).increment((double) written * messages);
+    if (lost > 0) {
+      dropped.computeIfAbsent(vhost, metrics::dropped).increment((double) lost * messages);
+    }
+  }
+}
