@@ -3,6 +3,8 @@ package io.webrocket.frontend;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.vertx.core.json.JsonObject;
+import io.webrocket.test.Await;
+import io.webrocket.test.RawWs;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
@@ -71,14 +73,7 @@ final class Broker implements AutoCloseable {
 
   /** Waits (bounded) for the registry to count {@code expected} subscribers on a channel. */
   void awaitSubscribers(Vhost v, String channel, int expected) {
-    long deadline = System.currentTimeMillis() + 5_000;
-    int now;
-    while ((now = subscribers(v, channel)) != expected) {
-      if (System.currentTimeMillis() > deadline) {
-        throw new AssertionError(channel + " has " + now + " subscribers, expected " + expected);
-      }
-      WwfpTest.sleep(20);
-    }
+    Await.until(5_000, expected + " subscribers on " + channel, () -> subscribers(v, channel), n -> n == expected);
   }
 
   /** A single access token for {@code uid} with permission pattern {@code permission}. */
@@ -101,8 +96,8 @@ final class Broker implements AutoCloseable {
     return c;
   }
 
-  RawWebSocket raw(String path) {
-    return track(RawWebSocket.connect(node.wsPort, path));
+  RawWs raw(String path) {
+    return track(RawWs.connect(node.wsPort, path));
   }
 
   WbpClient wbp() {

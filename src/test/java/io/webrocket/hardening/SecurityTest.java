@@ -14,6 +14,7 @@ import ch.qos.logback.core.read.ListAppender;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.config.Settings;
+import io.webrocket.test.Await;
 import io.webrocket.test.RawWs;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
@@ -85,7 +86,7 @@ class SecurityTest {
       assertEquals(101, RawWs.handshakeStatus(port, "/declared", "https://declared.example"));
       assertEquals(403, RawWs.handshakeStatus(port, "/declared", "https://good.example"));
       assertEquals(403, RawWs.handshakeStatus(port, "/open", "https://declared.example"));
-      assertTrue(Served.eventually(5_000, () -> io.webrocket.test.Scrape.sum(guarded, "webrocket_websocket_connections") == 0),
+      assertTrue(Await.within(5_000, () -> io.webrocket.test.Scrape.sum(guarded, "webrocket_websocket_connections") == 0),
           "refused handshakes hold no connection");
 
       // A browser from an allowed origin is served.
