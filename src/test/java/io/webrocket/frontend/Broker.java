@@ -10,15 +10,12 @@ import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One test class's node plus the chores of its tests: a fresh vhost per test, channels, single
  * access tokens, workers, and closing every client a test opened.
  */
 final class Broker implements AutoCloseable {
-  private static final AtomicInteger SEQ = new AtomicInteger();
-
   /** A vhost made for one test: its path and access token. */
   record Vhost(String path, String token) {
     String req() {
@@ -37,14 +34,10 @@ final class Broker implements AutoCloseable {
     this.node = TestNode.start(overrides);
   }
 
-  /** A new vhost with {@code channels} open. */
+  /** A new vhost with {@code channels} open ({@link TestNode#freshVhost}). */
   Vhost vhost(String... channels) {
-    String path = "/v" + SEQ.incrementAndGet();
-    Vhost v = new Vhost(path, node.createVhost(path));
-    for (String c : channels) {
-      open(v, c);
-    }
-    return v;
+    TestNode.Vhost v = node.freshVhost(channels);
+    return new Vhost(v.path(), v.token());
   }
 
   void open(Vhost v, String channel) {

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonObject;
-import io.webrocket.config.Settings;
 import io.webrocket.frontend.Broker.Vhost;
 import io.webrocket.test.RawWs;
 import io.webrocket.test.WsClient;
@@ -104,11 +103,6 @@ class WwfpTimersTest {
     raw.send("subscribe", o("channel", "nope"));
     assertEquals(454, raw.expect(":error").getInteger("code"));
     stillServes(browser);
-  }
-
-  @Test
-  void tokenLifetimeDefaultsToFiveMinutes() {
-    assertEquals(300_000L, Settings.defaults().getJsonObject("tokens").getLong("lifetimeMs"));
   }
 
   @Test

@@ -109,7 +109,7 @@ class SlowConsumerTest {
           System.out.printf("slow consumers: %d non-readers filled with %d frames of %d bytes;"
                   + " a burst of %d frames of %d bytes to %d subscribers in %d ms%n",
               NON_READERS, filled, FILL_PAD, BURST, BURST_PAD, SUBSCRIBERS, (System.nanoTime() - start) / 1_000_000);
-          Thread.sleep(100); // anything more would be a duplicate or a stray
+          Await.never(100, "a duplicate or a stray frame", () -> framesRead.get() > (long) READERS * BURST);
           for (Reader r : readers) {
             assertEquals(null, r.error);
             assertEquals(BURST, r.next, "a reader got every frame, in order");

@@ -72,6 +72,34 @@ public final class TestNode implements AutoCloseable {
     return new AdminClient(adminPort, cookie());
   }
 
+  /** A vhost of its own for one test: its path and access token. */
+  public record Vhost(String path, String token) {
+    /** The WBP identity of a one-shot or persistent client of this vhost. */
+    public String req() {
+      return WbpClient.identity("req", path, token);
+    }
+
+    /** The WBP identity of a worker of this vhost. */
+    public String dlr() {
+      return WbpClient.identity("dlr", path, token);
+    }
+  }
+
+  private static final java.util.concurrent.atomic.AtomicInteger VHOSTS = new java.util.concurrent.atomic.AtomicInteger();
+
+  /**
+   * A new vhost with {@code channels} open, named so that no other test of this JVM has it: a
+   * class can share one node and give each test a fresh vhost instead of a node of its own.
+   */
+  public Vhost freshVhost(String... channels) {
+    String path = "/t" + VHOSTS.incrementAndGet();
+    Vhost v = new Vhost(path, createVhost(path));
+    for (String c : channels) {
+      openChannel(path, c);
+    }
+    return v;
+  }
+
   /** Creates a vhost through the admin API and returns its access token. */
   public String createVhost(String path) {
     return admin().createVhost(path);
