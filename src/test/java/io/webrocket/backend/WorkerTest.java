@@ -278,7 +278,7 @@ class WorkerTest {
   @Test
   void workerHeartbeatWithoutIdentityKeepsItAlive() {
     Worker w = worker().ready().keepBeating();
-    Await.never(EXPIRY_MS * 5 / 2, "QT: " + w.inbox, () -> !w.inbox.isEmpty()); // 2.5 times the expiry
+    Await.never(EXPIRY_MS * 5 / 2, "a QT", () -> !w.inbox.isEmpty()); // 2.5 times the expiry
     assertFalse(w.closedWithin(0));
     WsClient b = browser();
     trigger(b, "x", new JsonObject().put("a", 1));
@@ -326,7 +326,7 @@ class WorkerTest {
     Worker w = worker();
     w.write(WbpClient.message(w.identity, "RD") + WbpClient.message(null, "HB") + WbpClient.message(w.identity, "HB"));
     w.keepBeating();
-    Await.never(EXPIRY_MS / 2, "QT: " + w.inbox, () -> !w.inbox.isEmpty());
+    Await.never(EXPIRY_MS / 2, "a QT", () -> !w.inbox.isEmpty());
     assertFalse(w.heartbeats.isEmpty());
     assertEquals(Set.of(w.uuid), listedWorkers());
     WsClient b = browser();
@@ -409,7 +409,7 @@ class WorkerTest {
         sleep(5);
       }
     }
-    Await.never(200, "more triggers (duplicates): " + w1.inbox + " " + w2.inbox,
+    Await.never(200, "more triggers (duplicates)",
         () -> !w1.inbox.isEmpty() || !w2.inbox.isEmpty());
     Set<Integer> all = new HashSet<>(seen1);
     all.addAll(seen2);
@@ -440,7 +440,7 @@ class WorkerTest {
       trigger(b, "x", new JsonObject().put("n", i));
       assertTrigger(w.next(5000), "x", b.sid);
     }
-    Await.never(100, "a trigger to the other vhost's worker: " + elsewhere.inbox, () -> !elsewhere.inbox.isEmpty());
+    Await.never(100, "a trigger to the other vhost's worker", () -> !elsewhere.inbox.isEmpty());
   }
 
   // ---- 4: quitting ----
@@ -537,7 +537,7 @@ class WorkerTest {
       assertEquals(i, assertTrigger(w.next(5000), "job", b.sid).getInteger("n"));
     }
     // Still alive long past the expiry (1.5 times it), without ever answering TR.
-    Await.never(EXPIRY_MS * 3 / 2, "QT: " + w.inbox, () -> !w.inbox.isEmpty());
+    Await.never(EXPIRY_MS * 3 / 2, "a QT", () -> !w.inbox.isEmpty());
     trigger(b, "job", new JsonObject());
     assertTrigger(w.next(5000), "job", b.sid);
     w.stopBeating();

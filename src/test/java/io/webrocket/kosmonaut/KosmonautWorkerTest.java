@@ -130,7 +130,7 @@ class KosmonautWorkerTest {
     try (w; WsClient ws = browser(node, "/w3", url)) {
       w.start();
       assertTrue(w.awaitConnected(Duration.ofSeconds(10)));
-      Await.never(2500, "a reconnect: " + errors, () -> !errors.isEmpty()); // 2.5 times the broker's expiry
+      Await.never(2500, "a reconnect", () -> !errors.isEmpty()); // 2.5 times the broker's expiry
       trigger(ws, "e", new JsonObject());
       assertEquals("e", got.poll(5, TimeUnit.SECONDS).event());
       assertTrue(errors.isEmpty(), "no reconnect: " + errors);
