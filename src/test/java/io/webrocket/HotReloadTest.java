@@ -3,9 +3,14 @@ package io.webrocket;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.vertx.core.json.JsonObject;
+import io.webrocket.config.Reloader;
 import io.webrocket.config.Settings;
 import io.webrocket.test.AdminClient;
+import io.webrocket.test.Await;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
@@ -17,6 +22,7 @@ import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /** Editing the configuration file of a running node: live limits, no dropped connection, invalid edits rejected. */
 class HotReloadTest {
@@ -27,6 +33,7 @@ class HotReloadTest {
   private int wsPort;
   private int backendPort;
   private AdminClient admin;
+  private ListAppender<ILoggingEvent> reloaderLog;
 
   @BeforeEach
   void start() throws Exception {
@@ -50,6 +57,22 @@ class HotReloadTest {
     admin = new AdminClient(adminPort, node.cookie());
   }
 
+  @BeforeEach
+  void captureReloaderLog() {
+    reloaderLog = new ListAppender<>();
+    reloaderLog.start();
+    reloader().addAppender(reloaderLog);
+  }
+
+  @AfterEach
+  void releaseReloaderLog() {
+    reloader().detachAppender(reloaderLog);
+  }
+
+  private static Logger reloader() {
+    return (Logger) LoggerFactory.getLogger(Reloader.class);
+  }
+
   @AfterEach
   void stop() {
     node.stop().await();
@@ -61,13 +84,18 @@ class HotReloadTest {
     Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
   }
 
-  private static void eventually(BooleanSupplier check, String what) throws InterruptedException {
-    long deadline = System.currentTimeMillis() + 5_000;
-    while (!check.getAsBoolean()) {
-      if (System.currentTimeMillis() > deadline) {
-        throw new AssertionError("not within 5 s: " + what);
-      }
-      Thread.sleep(50);
+  private static void eventually(BooleanSupplier check, String what) {
+    Await.until(5_000, what, check);
+  }
+
+  /** Waits for the reloader's {@code n}-th log line (since the test began) that contains {@code text}. */
+  private void awaitReloaderLine(String text, int n) {
+    Await.until(5_000, "reloader line " + n + " with '" + text + "'", () -> reloaderLines(text) >= n);
+  }
+
+  private long reloaderLines(String text) {
+    synchronized (reloaderLog.list) {
+      return reloaderLog.list.stream().filter(e -> e.getFormattedMessage().contains(text)).count();
     }
   }
 
@@ -131,12 +159,13 @@ class HotReloadTest {
     broken.getJsonObject("websocket").put("maxFrameSize", "huge");
     broken.put("vhosts", new JsonObject().put("/never", new JsonObject()));
     write(broken);
-    Thread.sleep(600); // several scan periods
+    // The marker: the reloader has read the edit and said it rejected it.
+    awaitReloaderLine("configuration change rejected", 1);
     assertTrue(sendsTooBig(4000), "the old limit is still in force");
     assertEquals(404, admin.call("GET", "/never").statusCode(), "nothing of the invalid edit applied");
 
     Files.writeString(file, "{ not json");
-    Thread.sleep(600);
+    awaitReloaderLine("configuration change rejected", 2);
     assertTrue(sendsTooBig(4000), "unparseable file: old configuration kept");
   }
 
@@ -148,9 +177,11 @@ class HotReloadTest {
     eventually(() -> admin.call("GET", "/added/channels/news").statusCode() == 200, "declared vhost /added created");
     eventually(() -> admin.call("GET", "/live/channels/more").statusCode() == 200, "declared channel opened");
 
+    long reloads = reloaderLines("configuration reloaded");
     conf.put("vhosts", new JsonObject());
     write(conf);
-    Thread.sleep(600);
+    // The marker: the edit has been applied (anything it deleted would be gone by now).
+    awaitReloaderLine("configuration reloaded", (int) reloads + 1);
     assertEquals(200, admin.call("GET", "/added").statusCode(), "a vanished declaration deletes nothing");
     assertEquals(200, admin.call("GET", "/live/channels/chat").statusCode());
   }
@@ -176,11 +207,7 @@ class HotReloadTest {
       backend.request(WbpClient.identity("req", "/live", token), "KA");
       eventually(() -> {
         String at = backend.request(null, "AT", "joe", ".*").get(1);
-        try {
-          Thread.sleep(1200);
-        } catch (InterruptedException e) {
-          throw new AssertionError(e);
-        }
+        Await.pause(1200); // past the new lifetime
         browser.send("auth", new JsonObject().put("token", at));
         JsonObject reply = browser.next();
         return reply.containsKey(":error") && reply.getJsonObject(":error").getInteger("code") == 402;

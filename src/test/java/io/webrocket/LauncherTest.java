@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ExecutionException;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -65,6 +66,7 @@ class LauncherTest {
   // -------------------------------------------------------- command line
 
   @Test
+  @Tag("fast") // no socket, no node
   void theTwentyTwelveFlagsParseInEverySpelling() {
     for (String[] args : List.of(
         new String[] {"-websocket-addr", "127.0.0.2:9000"},
@@ -98,6 +100,7 @@ class LauncherTest {
   }
 
   @Test
+  @Tag("fast") // no socket, no node
   void badCommandLinesAreRefusedWithAMessage() {
     for (String[] args : List.of(
         new String[] {"-no-such-flag", "x"},
@@ -117,6 +120,7 @@ class LauncherTest {
   }
 
   @Test
+  @Tag("fast") // no socket, no node
   void flagsReachTheResolvedConfiguration() {
     JsonObject c = resolve(new JsonObject(), Map.of(), Map.of(),
         flags("-websocket-addr", "127.0.0.1:9100", "--backend-addr=:9101", "-admin-addr=127.0.0.3:9102", "-node-name", "edge-1",
@@ -141,6 +145,7 @@ class LauncherTest {
   // ------------------------------------------------------- configuration
 
   @Test
+  @Tag("fast") // no socket, no node
   void environmentAndSystemPropertiesOverrideTheFileAndFlagsOverrideBoth() {
     JsonObject file = new JsonObject()
         .put("websocket", new JsonObject().put("port", 7000).put("maxFrameSize", 2048))
@@ -171,6 +176,7 @@ class LauncherTest {
   }
 
   @Test
+  @Tag("fast") // no socket, no node
   void badConfigValuesAreRefusedWithAMessageNamingTheKey() {
     JsonObject none = new JsonObject();
     assertTrue(invalidKey(() -> resolve(new JsonObject().put("websocket", new JsonObject().put("port", 70000)), Map.of(), Map.of(), null))

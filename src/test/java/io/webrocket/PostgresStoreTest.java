@@ -12,6 +12,7 @@ import io.vertx.core.json.JsonObject;
 import io.webrocket.store.Store.VhostRecord;
 import io.webrocket.store.StoreClient;
 import io.webrocket.test.AdminClient;
+import io.webrocket.test.Await;
 import io.webrocket.test.PostgresServer;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WsClient;
@@ -107,17 +108,9 @@ class PostgresStoreTest {
     }
   }
 
-  private static HttpResponse<String> awaitReady(TestNode n, int status, long timeoutMs) throws InterruptedException {
-    long deadline = System.currentTimeMillis() + timeoutMs;
-    HttpResponse<String> r;
-    do {
-      r = n.admin().call("GET", "/ready", null);
-      if (r.statusCode() == status) {
-        return r;
-      }
-      Thread.sleep(200);
-    } while (System.currentTimeMillis() < deadline);
-    throw new AssertionError("/ready did not answer " + status + " within " + timeoutMs + " ms; last: " + r.statusCode() + " " + r.body());
+  private static HttpResponse<String> awaitReady(TestNode n, int status, long timeoutMs) {
+    return Await.until(timeoutMs, "/ready answering " + status, () -> n.admin().call("GET", "/ready", null),
+        r -> r.statusCode() == status);
   }
 
   @Test

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
 import io.vertx.core.json.JsonObject;
 import io.webrocket.config.Settings;
+import io.webrocket.test.Await;
 import io.webrocket.test.TestNode;
 import java.math.BigInteger;
 import java.nio.file.Files;
@@ -30,6 +31,15 @@ class TlsReloadTest {
   }
 
   /** The serial number of the certificate the server at {@code port} presents. */
+  /** {@link #serial}, or null while the port cannot be read (a reload in progress). */
+  private static BigInteger serialOrNull(int port) {
+    try {
+      return serial(port);
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
   private static BigInteger serial(int port) throws Exception {
     SSLContext ctx = SSLContext.getInstance("TLS");
     ctx.init(null, new TrustManager[] {new X509TrustManager() {
@@ -79,13 +89,10 @@ class TlsReloadTest {
       Files.copy(dir.resolve("b.key"), dir.resolve("server.key"), StandardCopyOption.REPLACE_EXISTING);
       Files.copy(dir.resolve("b.crt"), dir.resolve("server.crt"), StandardCopyOption.REPLACE_EXISTING);
       for (int port : ports) {
-        long deadline = System.currentTimeMillis() + 5_000;
-        while (serial(port).equals(first)) {
-          if (System.currentTimeMillis() > deadline) {
-            throw new AssertionError("port " + port + " still presents the old certificate");
-          }
-          Thread.sleep(100);
-        }
+        Await.until(5_000, "port " + port + " presenting the new certificate", () -> {
+          BigInteger now = serialOrNull(port);
+          return now != null && !now.equals(first);
+        });
         assertNotEquals(first, serial(port));
       }
     } finally {

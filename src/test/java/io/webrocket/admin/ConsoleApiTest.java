@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.test.AdminClient;
+import io.webrocket.test.Await;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
@@ -123,19 +124,6 @@ class ConsoleApiTest {
   }
 
   private static JsonObject awaitStats(Predicate<JsonObject> condition) {
-    long deadline = System.currentTimeMillis() + WsClient.TIMEOUT_MS;
-    JsonObject s = stats();
-    while (!condition.test(s)) {
-      if (System.currentTimeMillis() > deadline) {
-        throw new AssertionError("stats never matched: " + s);
-      }
-      try {
-        Thread.sleep(50);
-      } catch (InterruptedException e) {
-        throw new AssertionError(e);
-      }
-      s = stats();
-    }
-    return s;
+    return Await.until(WsClient.TIMEOUT_MS, "stats matching", ConsoleApiTest::stats, condition);
   }
 }

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.test.AdminClient;
+import io.webrocket.test.Await;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
@@ -153,23 +154,7 @@ class WariRulesTest {
 
   /** Polls {@code value} (bounded) until it equals {@code expected}. */
   private static <T> void eventually(T expected, Supplier<T> value) {
-    T last = null;
-    for (int i = 0; i < 100; i++) {
-      last = value.get();
-      if (expected.equals(last)) {
-        return;
-      }
-      sleep(50);
-    }
-    assertEquals(expected, last);
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      throw new AssertionError(e);
-    }
+    Await.until(5_000, "expected " + expected, value, expected::equals);
   }
 
   private static List<String> backend(String vhost, String token, String... frames) {

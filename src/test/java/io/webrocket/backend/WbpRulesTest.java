@@ -1,13 +1,11 @@
 package io.webrocket.backend;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
-import io.webrocket.config.Settings;
 import io.webrocket.test.AdminClient;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
@@ -19,7 +17,6 @@ import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
@@ -182,12 +179,6 @@ class WbpRulesTest {
       assertEquals(OK_BYTES, raw(msg));
       assertEquals(64 * 1024 - head.length() - tail.length(), browser.expect("ev").getString("p").length());
     }
-  }
-
-  @Test
-  void sizeLimitIsNeverLessThan16KiB() {
-    JsonObject file = new JsonObject().put("backend", new JsonObject().put("maxMessageSize", 16 * 1024 - 1));
-    assertThrows(Settings.InvalidException.class, () -> Settings.resolve(file, Map.of(), Map.of(), new JsonObject()));
   }
 
   @Test
@@ -742,10 +733,6 @@ class WbpRulesTest {
     }
   }
 
-  @Test
-  void defaultIdleTimeIsFiveMinutes() {
-    assertEquals(300_000L, Settings.defaults().getJsonObject("backend").getLong("idleTimeoutMs"));
-  }
 
   // ---- TLS ----
 

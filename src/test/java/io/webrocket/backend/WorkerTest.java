@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.test.AdminClient;
+import io.webrocket.test.Await;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
@@ -118,10 +119,7 @@ class WorkerTest {
     /** Sends RD and waits for the broker's first HB. */
     Worker ready() {
       write(WbpClient.message(identity, "RD"));
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-      while (heartbeats.isEmpty() && System.nanoTime() < deadline && eof.getCount() > 0) {
-        sleep(5);
-      }
+      Await.within(5_000, () -> !heartbeats.isEmpty() || eof.getCount() == 0);
       assertFalse(heartbeats.isEmpty(), "broker HB after RD");
       return this;
     }
@@ -179,11 +177,7 @@ class WorkerTest {
   }
 
   static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      throw new AssertionError(e);
-    }
+    Await.pause(ms);
   }
 
   Worker worker() {
@@ -231,10 +225,7 @@ class WorkerTest {
 
   /** Polls the admin worker list until it equals {@code expected} (bounded). */
   void awaitListedWorkers(Set<String> expected) {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (!listedWorkers().equals(expected) && System.nanoTime() < deadline) {
-      sleep(20);
-    }
+    Await.within(5_000, () -> listedWorkers().equals(expected));
     assertEquals(expected, listedWorkers());
   }
 
@@ -249,10 +240,7 @@ class WorkerTest {
       open.add(w);
       long sent = System.nanoTime();
       w.ready();
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-      while (w.heartbeats.size() < 4 && System.nanoTime() < deadline) {
-        sleep(20);
-      }
+      Await.within(5_000, () -> w.heartbeats.size() >= 4);
       List<Long> beats = new ArrayList<>(w.heartbeats);
       assertTrue(beats.size() >= 4, "heartbeats: " + beats.size());
       long previous = sent;
@@ -290,8 +278,7 @@ class WorkerTest {
   @Test
   void workerHeartbeatWithoutIdentityKeepsItAlive() {
     Worker w = worker().ready().keepBeating();
-    sleep(EXPIRY_MS * 5 / 2);
-    assertTrue(w.inbox.isEmpty(), "no QT: " + w.inbox);
+    Await.never(EXPIRY_MS * 5 / 2, "a QT", () -> !w.inbox.isEmpty()); // 2.5 times the expiry
     assertFalse(w.closedWithin(0));
     WsClient b = browser();
     trigger(b, "x", new JsonObject().put("a", 1));
@@ -339,8 +326,7 @@ class WorkerTest {
     Worker w = worker();
     w.write(WbpClient.message(w.identity, "RD") + WbpClient.message(null, "HB") + WbpClient.message(w.identity, "HB"));
     w.keepBeating();
-    sleep(EXPIRY_MS / 2);
-    assertTrue(w.inbox.isEmpty(), "no QT: " + w.inbox);
+    Await.never(EXPIRY_MS / 2, "a QT", () -> !w.inbox.isEmpty());
     assertFalse(w.heartbeats.isEmpty());
     assertEquals(Set.of(w.uuid), listedWorkers());
     WsClient b = browser();
@@ -423,8 +409,8 @@ class WorkerTest {
         sleep(5);
       }
     }
-    sleep(200); // nothing more, no duplicates
-    assertTrue(w1.inbox.isEmpty() && w2.inbox.isEmpty(), w1.inbox + " " + w2.inbox);
+    Await.never(200, "more triggers (duplicates)",
+        () -> !w1.inbox.isEmpty() || !w2.inbox.isEmpty());
     Set<Integer> all = new HashSet<>(seen1);
     all.addAll(seen2);
     assertEquals(count, seen1.size() + seen2.size(), seen1 + " " + seen2);
@@ -454,8 +440,7 @@ class WorkerTest {
       trigger(b, "x", new JsonObject().put("n", i));
       assertTrigger(w.next(5000), "x", b.sid);
     }
-    sleep(100);
-    assertTrue(elsewhere.inbox.isEmpty(), elsewhere.inbox.toString());
+    Await.never(100, "a trigger to the other vhost's worker", () -> !elsewhere.inbox.isEmpty());
   }
 
   // ---- 4: quitting ----
@@ -551,8 +536,8 @@ class WorkerTest {
       trigger(b, "job", new JsonObject().put("n", i));
       assertEquals(i, assertTrigger(w.next(5000), "job", b.sid).getInteger("n"));
     }
-    sleep(EXPIRY_MS * 3 / 2); // still alive long past the expiry, without ever answering TR
-    assertTrue(w.inbox.isEmpty(), w.inbox.toString());
+    // Still alive long past the expiry (1.5 times it), without ever answering TR.
+    Await.never(EXPIRY_MS * 3 / 2, "a QT", () -> !w.inbox.isEmpty());
     trigger(b, "job", new JsonObject());
     assertTrigger(w.next(5000), "job", b.sid);
     w.stopBeating();

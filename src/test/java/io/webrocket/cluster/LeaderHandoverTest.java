@@ -1,10 +1,10 @@
 package io.webrocket.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.webrocket.test.Await;
 import io.webrocket.test.TestCluster;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
@@ -47,13 +47,8 @@ class LeaderHandoverTest {
         } while (!m.containsKey(":memberLeft"));
         assertEquals("m0", m.getJsonObject(":memberLeft").getString("uid"));
       }
-      JsonObject c = cluster.node(1).admin().json("/cluster");
-      long deadline = System.currentTimeMillis() + 10_000;
-      while (c.getJsonArray("members").size() != 2 || c.getString("leader") == null) {
-        assertTrue(System.currentTimeMillis() < deadline, "no new leader: " + c.encode());
-        TestCluster.sleep(50);
-        c = cluster.node(1).admin().json("/cluster");
-      }
+      JsonObject c = Await.until(10_000, "a new leader", () -> cluster.node(1).admin().json("/cluster"),
+          s -> s.getJsonArray("members").size() == 2 && s.getString("leader") != null);
       assertEquals(c.getString("node"), c.getString("leader"), "the next oldest (node 1) leads");
 
       assertEquals(token, cluster.node(2).admin().token("/roll"));

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,6 +22,7 @@ import org.junit.jupiter.api.Test;
  * conf/haproxy.cfg. No Docker engine is needed; no YAML parser is on the test classpath, so the
  * compose file is read as indented lines.
  */
+@Tag("fast") // no sockets, no nodes: runs in the fast tier (mvn -Pfast test)
 class DeploymentFilesTest {
   private static final Path COMPOSE = Path.of("docker-compose.yml");
   private static final Path HAPROXY = Path.of("conf/haproxy.cfg");

@@ -3,20 +3,19 @@ package io.webrocket.frontend;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.vertx.core.json.JsonObject;
+import io.webrocket.test.Await;
+import io.webrocket.test.RawWs;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * One test class's node plus the chores of its tests: a fresh vhost per test, channels, single
  * access tokens, workers, and closing every client a test opened.
  */
 final class Broker implements AutoCloseable {
-  private static final AtomicInteger SEQ = new AtomicInteger();
-
   /** A vhost made for one test: its path and access token. */
   record Vhost(String path, String token) {
     String req() {
@@ -35,14 +34,10 @@ final class Broker implements AutoCloseable {
     this.node = TestNode.start(overrides);
   }
 
-  /** A new vhost with {@code channels} open. */
+  /** A new vhost with {@code channels} open ({@link TestNode#freshVhost}). */
   Vhost vhost(String... channels) {
-    String path = "/v" + SEQ.incrementAndGet();
-    Vhost v = new Vhost(path, node.createVhost(path));
-    for (String c : channels) {
-      open(v, c);
-    }
-    return v;
+    TestNode.Vhost v = node.freshVhost(channels);
+    return new Vhost(v.path(), v.token());
   }
 
   void open(Vhost v, String channel) {
@@ -71,14 +66,7 @@ final class Broker implements AutoCloseable {
 
   /** Waits (bounded) for the registry to count {@code expected} subscribers on a channel. */
   void awaitSubscribers(Vhost v, String channel, int expected) {
-    long deadline = System.currentTimeMillis() + 5_000;
-    int now;
-    while ((now = subscribers(v, channel)) != expected) {
-      if (System.currentTimeMillis() > deadline) {
-        throw new AssertionError(channel + " has " + now + " subscribers, expected " + expected);
-      }
-      WwfpTest.sleep(20);
-    }
+    Await.until(5_000, expected + " subscribers on " + channel, () -> subscribers(v, channel), n -> n == expected);
   }
 
   /** A single access token for {@code uid} with permission pattern {@code permission}. */
@@ -101,8 +89,8 @@ final class Broker implements AutoCloseable {
     return c;
   }
 
-  RawWebSocket raw(String path) {
-    return track(RawWebSocket.connect(node.wsPort, path));
+  RawWs raw(String path) {
+    return track(RawWs.connect(node.wsPort, path));
   }
 
   WbpClient wbp() {

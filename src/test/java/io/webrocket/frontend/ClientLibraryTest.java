@@ -2,7 +2,6 @@ package io.webrocket.frontend;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -161,15 +160,5 @@ class ClientLibraryTest {
       assertTrue(text.toLowerCase(java.util.Locale.ROOT).contains("connection: close"));
     }
     assertEquals(200, get("/webrocket.js").statusCode());
-  }
-
-  @Test
-  void acceptEncodingParsing() {
-    assertTrue(ClientLibrary.acceptsGzip("gzip"));
-    assertTrue(ClientLibrary.acceptsGzip("br, gzip;q=0.8"));
-    assertTrue(ClientLibrary.acceptsGzip("*"));
-    assertFalse(ClientLibrary.acceptsGzip("gzip;q=0"));
-    assertFalse(ClientLibrary.acceptsGzip("identity"));
-    assertFalse(ClientLibrary.acceptsGzip(null));
   }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.frontend.Broker.Vhost;
+import io.webrocket.test.RawWs;
 import io.webrocket.test.WsClient;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -106,7 +107,7 @@ class PresenceTest {
   void threeBrowsersLeaveByDropUnsubscribeAndClose() {
     Vhost v = broker.vhost(ROOM);
     // alice joins on a hand-made socket so that she can drop the TCP connection abruptly.
-    RawWebSocket a = broker.raw(v.path());
+    RawWs a = broker.raw(v.path());
     a.expect(":connected");
     a.send("auth", o("token", broker.token(v, "alice", "presence-.*")));
     a.expect(":authenticated");
@@ -194,7 +195,7 @@ class PresenceTest {
   void droppingTheConnectionIsLeaving() {
     Vhost v = broker.vhost(ROOM);
     WsClient[] m = threeMembers(v);
-    RawWebSocket d = broker.raw(v.path());
+    RawWs d = broker.raw(v.path());
     d.expect(":connected");
     d.send("auth", o("token", broker.token(v, "dave", ROOM)));
     d.expect(":authenticated");
@@ -219,7 +220,7 @@ class PresenceTest {
     join(a, null);
     a.expect(":memberJoined");
     for (int i = 0; i < 20; i++) {
-      RawWebSocket d = broker.raw(v.path());
+      RawWs d = broker.raw(v.path());
       d.expect(":connected");
       d.send("auth", o("token", broker.token(v, "ghost" + i, ROOM)));
       d.expect(":authenticated");

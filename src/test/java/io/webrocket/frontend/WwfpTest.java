@@ -10,6 +10,7 @@ import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.frontend.Broker.Vhost;
+import io.webrocket.test.RawWs;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
 import java.util.ArrayList;
@@ -91,7 +92,7 @@ class WwfpTest {
   @Test
   void connectedIsTheFirstMessageWithAFreshUuidSid() {
     Vhost v = broker.vhost();
-    RawWebSocket raw = broker.raw(v.path());
+    RawWs raw = broker.raw(v.path());
     assertEquals(101, raw.status);
     JsonObject connected = raw.expect(":connected");
     assertEquals(Set.of("sid"), connected.fieldNames());
@@ -108,7 +109,7 @@ class WwfpTest {
 
   @Test
   void unknownVhostUpgradeIsRefusedWith404() {
-    try (RawWebSocket raw = RawWebSocket.connect(broker.node.wsPort, "/no-such-vhost")) {
+    try (RawWs raw = RawWs.connect(broker.node.wsPort, "/no-such-vhost")) {
       assertEquals(404, raw.status);
     }
   }
@@ -118,7 +119,7 @@ class WwfpTest {
     Vhost v = broker.vhost();
     for (String path : List.of("/", v.path() + "/", "/" + v.path(), v.path() + ".x", v.path() + "/a//b",
         "/v%C3%A9", v.path() + "%20")) {
-      try (RawWebSocket raw = RawWebSocket.connect(broker.node.wsPort, path)) {
+      try (RawWs raw = RawWs.connect(broker.node.wsPort, path)) {
         assertEquals(404, raw.status, path);
       }
     }
@@ -319,14 +320,14 @@ class WwfpTest {
   @Test
   void closeRepliesClosedThenCloses() {
     Vhost v = broker.vhost("chat");
-    RawWebSocket raw = broker.raw(v.path());
+    RawWs raw = broker.raw(v.path());
     String sid = raw.expect(":connected").getString("sid");
     raw.send("subscribe", o("channel", "chat"));
     raw.expect(":subscribed");
     raw.send("close", o());
     assertEquals(o("sid", sid), raw.expect(":closed"));
-    RawWebSocket.Frame f = raw.readFrame();
-    assertTrue(f == null || f.opcode() == RawWebSocket.OP_CLOSE, "after :closed only the close: " + f);
+    RawWs.Frame f = raw.nextFrame();
+    assertTrue(f == null || f.opcode() == RawWs.OP_CLOSE, "after :closed only the close: " + f);
 
     WsClient c = broker.ws(v);
     c.send("close", o("reason", "done"));
@@ -1149,7 +1150,7 @@ class WwfpTest {
   @Test
   void droppedConnectionLeavesEveryChannel() {
     Vhost v = broker.vhost("chat", "other");
-    RawWebSocket raw = broker.raw(v.path());
+    RawWs raw = broker.raw(v.path());
     raw.expect(":connected");
     raw.send("subscribe", o("channel", "chat"));
     raw.expect(":subscribed");

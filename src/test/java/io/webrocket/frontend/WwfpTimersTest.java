@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonObject;
-import io.webrocket.config.Settings;
 import io.webrocket.frontend.Broker.Vhost;
+import io.webrocket.test.RawWs;
 import io.webrocket.test.WsClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -46,15 +46,15 @@ class WwfpTimersTest {
   @Test
   void serverPingsEverySocket() {
     Vhost v = broker.vhost();
-    RawWebSocket raw = broker.raw(v.path());
+    RawWs raw = broker.raw(v.path());
     raw.answerPings = true;
     raw.expect(":connected");
     long deadline = System.currentTimeMillis() + 10L * PING_MS;
     while (raw.pingsSeen < 2 && System.currentTimeMillis() < deadline) {
-      RawWebSocket.Frame f = raw.readFrame();
-      assertTrue(f != null && f.opcode() == RawWebSocket.OP_PING, "expected pings only, got " + f);
+      RawWs.Frame f = raw.nextFrame();
+      assertTrue(f != null && f.opcode() == RawWs.OP_PING, "expected pings only, got " + f);
       raw.pingsSeen++;
-      raw.sendFrame(true, RawWebSocket.OP_PONG, f.payload());
+      raw.sendFrame(true, RawWs.OP_PONG, f.payload());
     }
     assertTrue(raw.pingsSeen >= 2, "pings seen: " + raw.pingsSeen);
   }
@@ -66,7 +66,8 @@ class WwfpTimersTest {
     watcher.subscribe("presence-room");
     watcher.expect(":memberJoined");
     String token = broker.token(v, "silent", ".*");
-    RawWebSocket silent = broker.raw(v.path());
+    RawWs silent = broker.raw(v.path());
+    silent.answerPings = false;
     silent.expect(":connected");
     silent.send("auth", o("token", token));
     silent.expect(":authenticated");
@@ -90,23 +91,18 @@ class WwfpTimersTest {
   void socketThatAnswersPingsStaysOpen() {
     Vhost v = broker.vhost();
     WsClient browser = broker.ws(v); // answers pings by itself, as browsers do
-    RawWebSocket raw = broker.raw(v.path());
+    RawWs raw = broker.raw(v.path());
     raw.answerPings = true;
     raw.expect(":connected");
     long until = System.currentTimeMillis() + 4L * PING_MS; // twice the allowed silence
     while (System.currentTimeMillis() < until) {
-      RawWebSocket.Frame f = raw.readFrame();
-      assertTrue(f != null && f.opcode() == RawWebSocket.OP_PING, "expected pings only, got " + f);
-      raw.sendFrame(true, RawWebSocket.OP_PONG, f.payload());
+      RawWs.Frame f = raw.nextFrame();
+      assertTrue(f != null && f.opcode() == RawWs.OP_PING, "expected pings only, got " + f);
+      raw.sendFrame(true, RawWs.OP_PONG, f.payload());
     }
     raw.send("subscribe", o("channel", "nope"));
     assertEquals(454, raw.expect(":error").getInteger("code"));
     stillServes(browser);
-  }
-
-  @Test
-  void tokenLifetimeDefaultsToFiveMinutes() {
-    assertEquals(300_000L, Settings.defaults().getJsonObject("tokens").getLong("lifetimeMs"));
   }
 
   @Test

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.json.JsonObject;
+import io.webrocket.test.Await;
 import io.webrocket.test.RawWs;
 import io.webrocket.test.Scrape;
 import io.webrocket.test.TestNode;
@@ -281,7 +282,7 @@ class AbuseTest {
         assertEquals(1001, status);
         assertTrue(pings >= 1 && ms <= 5 * pingMs, "closed after " + ms + " ms and " + pings + " pings");
       }
-      assertTrue(Served.eventually(5_000, () -> Scrape.sum(n, "webrocket_websocket_connections") == 0));
+      assertTrue(Await.within(5_000, () -> Scrape.sum(n, "webrocket_websocket_connections") == 0));
       Served.freshClientsAreServed(n);
     }
   }
@@ -341,12 +342,12 @@ class AbuseTest {
     node.createVhost(v);
     node.openChannel(v, "c");
     cycles(v, 200); // warm-up
-    assertTrue(Served.eventually(10_000, () -> Scrape.sum(node, "webrocket_websocket_connections") == 0));
+    assertTrue(Await.within(10_000, () -> Scrape.sum(node, "webrocket_websocket_connections") == 0));
     long heapBefore = Served.usedHeapAfterGc();
     long start = System.nanoTime();
     cycles(v, 10_000);
     long ms = (System.nanoTime() - start) / 1_000_000;
-    assertTrue(Served.eventually(10_000, () -> Scrape.sum(node, "webrocket_websocket_connections") == 0),
+    assertTrue(Await.within(10_000, () -> Scrape.sum(node, "webrocket_websocket_connections") == 0),
         () -> "open connections: " + Scrape.sum(node, "webrocket_websocket_connections"));
     assertEquals(0, Scrape.sum(node, "webrocket_subscriptions"), 0.0);
     assertEquals(0, node.admin().json(v + "/channels/c").getJsonObject("channel").getJsonObject("subscribers").getInteger("size"));
@@ -465,7 +466,7 @@ class AbuseTest {
       for (int i = 0; i < 10; i++) {
         browser.send("trigger", new JsonObject().put("event", "late").put("data", new JsonObject().put("i", i)));
       }
-      assertTrue(Served.eventually(5_000, () -> goodInbox.size() == 10), "the live worker got them all: " + goodInbox);
+      assertTrue(Await.within(5_000, () -> goodInbox.size() == 10), "the live worker got them all: " + goodInbox);
       browser.expectSilence(200);
 
       // No worker at all: 503.
@@ -474,7 +475,7 @@ class AbuseTest {
       synchronized (good) {
         good.write(WbpClient.message(null, "QT"));
       }
-      assertTrue(Served.eventually(5_000, () -> workers(v) == 0));
+      assertTrue(Await.within(5_000, () -> workers(v) == 0));
       browser.send("trigger", new JsonObject().put("event", "none"));
       browser.expectError(503);
     } finally {

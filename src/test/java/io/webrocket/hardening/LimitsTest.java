@@ -7,6 +7,7 @@ import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
+import io.webrocket.test.Await;
 import io.webrocket.test.RawWs;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
@@ -157,7 +158,7 @@ class LimitsTest {
     assertEquals(503, RawWs.handshakeStatus(node.wsPort, "/a", null));
     open(node.ws("/b")); // another vhost has its own count
     a.get(0).close();
-    assertTrue(Served.eventually(5_000, () -> admitted("/a")), "a closed connection frees its place");
+    assertTrue(Await.within(5_000, () -> admitted("/a")), "a closed connection frees its place");
     assertEquals(503, RawWs.handshakeStatus(node.wsPort, "/a", null));
   }
 
@@ -174,7 +175,7 @@ class LimitsTest {
     assertEquals(503, RawWs.handshakeStatus(node.wsPort, "/c", null));
     assertEquals(503, RawWs.handshakeStatus(node.wsPort, "/a", null));
     all.get(2).close();
-    assertTrue(Served.eventually(5_000, () -> admitted("/c")), "a closed connection frees its place");
+    assertTrue(Await.within(5_000, () -> admitted("/c")), "a closed connection frees its place");
     assertEquals(503, RawWs.handshakeStatus(node.wsPort, "/b", null));
     for (AutoCloseable c : open) {
       try {
@@ -184,7 +185,7 @@ class LimitsTest {
       }
     }
     open.clear();
-    assertTrue(Served.eventually(5_000, () -> admitted("/a")));
+    assertTrue(Await.within(5_000, () -> admitted("/a")));
   }
 
   /** Upgrades {@code vhost}; a socket that opened is kept (it holds its place) until the test ends. */
@@ -296,7 +297,7 @@ class LimitsTest {
       for (int i = 0; i < 2; i++) {
         stalled.add(CompletableFuture.supplyAsync(() -> RawWs.handshakeStatus(node.wsPort, "/stall", null)));
       }
-      assertTrue(Served.eventually(5_000, () -> held.size() == 2), "two handshakes in flight");
+      assertTrue(Await.within(5_000, () -> held.size() == 2), "two handshakes in flight");
       assertEquals(503, RawWs.handshakeStatus(node.wsPort, "/v", null));
       assertEquals(503, RawWs.handshakeStatus(node.wsPort, "/stall", null));
       held.forEach(m -> m.fail(404, "Not found"));

@@ -55,21 +55,4 @@ final class Served {
     }
     return used;
   }
-
-  /** Polls {@code condition} every 20 ms until it holds or {@code ms} pass. */
-  static boolean eventually(long ms, java.util.function.BooleanSupplier condition) {
-    long end = System.nanoTime() + ms * 1_000_000;
-    while (System.nanoTime() < end) {
-      if (condition.getAsBoolean()) {
-        return true;
-      }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return false;
-      }
-    }
-    return condition.getAsBoolean();
-  }
 }

@@ -9,6 +9,7 @@ import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.http.WebSocketFrame;
 import io.vertx.core.json.JsonObject;
+import io.webrocket.test.Await;
 import io.webrocket.test.RawWs;
 import io.webrocket.test.Scrape;
 import io.webrocket.test.TestNode;
@@ -104,11 +105,11 @@ class SlowConsumerTest {
           for (int i = 0; i < BURST; i++) {
             assertEquals(Served.OK, backend.read());
           }
-          assertTrue(Served.eventually(20_000, () -> framesRead.get() >= (long) READERS * BURST), "the readers get the burst");
+          assertTrue(Await.within(20_000, () -> framesRead.get() >= (long) READERS * BURST), "the readers get the burst");
           System.out.printf("slow consumers: %d non-readers filled with %d frames of %d bytes;"
                   + " a burst of %d frames of %d bytes to %d subscribers in %d ms%n",
               NON_READERS, filled, FILL_PAD, BURST, BURST_PAD, SUBSCRIBERS, (System.nanoTime() - start) / 1_000_000);
-          Thread.sleep(100); // anything more would be a duplicate or a stray
+          Await.never(100, "a duplicate or a stray frame", () -> framesRead.get() > (long) READERS * BURST);
           for (Reader r : readers) {
             assertEquals(null, r.error);
             assertEquals(BURST, r.next, "a reader got every frame, in order");
@@ -127,7 +128,7 @@ class SlowConsumerTest {
           maxSeen = Math.max(maxSeen, drainUntilClosed(ws));
           ws.close();
         }
-        assertTrue(Served.eventually(10_000,
+        assertTrue(Await.within(10_000,
             () -> Scrape.sum(node, "webrocket_websocket_connections") == READERS), () -> "the non-readers are gone: "
             + Scrape.sum(node, "webrocket_websocket_connections") + " connections, readers closed "
             + readers.stream().filter(r -> r.ws.isClosed()).count());
@@ -148,7 +149,7 @@ class SlowConsumerTest {
         Future.join(closing).await(20, TimeUnit.SECONDS);
         WsClient.await(client.close());
       }
-      assertTrue(Served.eventually(10_000, () -> Scrape.sum(node, "webrocket_websocket_connections") == 0));
+      assertTrue(Await.within(10_000, () -> Scrape.sum(node, "webrocket_websocket_connections") == 0));
       Served.freshClientsAreServed(node);
     }
   }

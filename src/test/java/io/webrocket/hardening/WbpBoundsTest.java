@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonObject;
+import io.webrocket.test.Await;
 import io.webrocket.test.Scrape;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
@@ -255,7 +256,7 @@ class WbpBoundsTest {
         for (int i = 0; i < 3; i++) {
           open.add(n.wbp());
         }
-        assertTrue(Served.eventually(2_000, () -> Scrape.sum(n, "webrocket_backend_connections_unidentified") == 3));
+        assertTrue(Await.within(2_000, () -> Scrape.sum(n, "webrocket_backend_connections_unidentified") == 3));
         try (WbpClient fourth = n.wbp()) {
           assertEquals("ER\n503\n\r\n\r\n", fourth.readToEnd());
         }
@@ -277,7 +278,7 @@ class WbpBoundsTest {
         open.forEach(WbpClient::close);
       }
       // Once they are gone, new ones are served again.
-      assertTrue(Served.eventually(3_000, () -> Scrape.sum(n, "webrocket_backend_connections") == 0));
+      assertTrue(Await.within(3_000, () -> Scrape.sum(n, "webrocket_backend_connections") == 0));
       Served.freshClientsAreServed(n);
     }
   }
@@ -302,7 +303,7 @@ class WbpBoundsTest {
       assertTrue(worker.closedByPeer());
       assertEquals("QT", ka.read().get(0));
       assertTrue(ka.closedByPeer());
-      assertTrue(Served.eventually(3_000, () -> node.admin().json(v + "/workers").getJsonArray("workers").isEmpty()));
+      assertTrue(Await.within(3_000, () -> node.admin().json(v + "/workers").getJsonArray("workers").isEmpty()));
     }
     // The new token works at once.
     try (WbpClient c = node.wbp()) {

@@ -13,9 +13,11 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
 import java.util.UUID;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Properties of the WBP decoder, request parser and encoder over generated input (see {@link Property}). */
+@Tag("fast") // no sockets, no nodes: runs in the fast tier (mvn -Pfast test)
 class WbpPropertiesTest {
   /** What a decoder reported: each message's frames, and "OVERSIZE" where the limit was hit. */
   static List<Object> decode(byte[] bytes, int maxMessageSize, int[] cuts) {

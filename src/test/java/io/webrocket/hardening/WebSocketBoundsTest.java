@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.webrocket.test.Await;
 import io.webrocket.test.RawWs;
 import io.webrocket.test.Scrape;
 import io.webrocket.test.TestNode;
@@ -156,7 +157,7 @@ class WebSocketBoundsTest {
     assertEquals(sockets, sample(CLOSES, "reason", "messageTimeout"), 0.0);
     timer.shutdownNow();
     peers.forEach(RawWs::close);
-    assertTrue(Served.eventually(10_000, () -> Scrape.sum(node, "webrocket_websocket_connections") == 0));
+    assertTrue(Await.within(10_000, () -> Scrape.sum(node, "webrocket_websocket_connections") == 0));
     Memory after = Memory.now();
     System.out.printf("unfinished messages: %d sockets x 60,000-byte fragment held: %s; after the deadline: %s%n",
         sockets, held.since(before), after.since(before));
@@ -236,7 +237,7 @@ class WebSocketBoundsTest {
       }
       byte[] keepalive = RawWs.frame(1, "{\"pong\":{}}".getBytes(StandardCharsets.UTF_8));
       timer.scheduleAtFixedRate(() -> quietly(raw, keepalive), 0, 300, TimeUnit.MILLISECONDS);
-      assertTrue(Served.eventually(10_000, () -> sample(CLOSES, "reason", "slowConsumer") == 1),
+      assertTrue(Await.within(10_000, () -> sample(CLOSES, "reason", "slowConsumer") == 1),
           "closed as a slow consumer");
       Memory during = Memory.now();
       System.out.printf("150 re-subscribes to a presence channel of %d members (1 KB data each), never read: %s;"

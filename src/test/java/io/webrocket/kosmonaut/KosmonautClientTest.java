@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonObject;
+import io.webrocket.test.Await;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WsClient;
 import java.nio.file.Files;
@@ -381,17 +382,8 @@ class KosmonautClientTest {
   }
 
   static void assertNoThreads(String prefix) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    List<String> alive;
-    do {
-      alive = Thread.getAllStackTraces().keySet().stream()
-          .filter(t -> t.isAlive() && t.getName().startsWith(prefix)).map(Thread::getName).toList();
-      if (alive.isEmpty()) {
-        return;
-      }
-      Thread.sleep(50);
-    } while (System.nanoTime() < deadline);
-    throw new AssertionError("threads still running: " + alive);
+    Await.until(5_000, "no " + prefix + " thread running", () -> Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.isAlive() && t.getName().startsWith(prefix)).map(Thread::getName).toList(), List::isEmpty);
   }
 
   static KosmonautException assertCode(int code, Class<? extends KosmonautException> type, Runnable call) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonObject;
+import io.webrocket.test.Await;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WsClient;
 import java.nio.file.Files;
@@ -111,16 +112,11 @@ class KosmonautWorkerTest {
       // Handlers run on a pool: the two triggers may finish in either order.
       assertEquals(java.util.Set.of(1, 2),
           new java.util.HashSet<>(java.util.Arrays.asList(seen.poll(5, TimeUnit.SECONDS), seen.poll(5, TimeUnit.SECONDS))));
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-      while (errors.stream().noneMatch(e -> "boom".equals(e.getMessage())) && System.nanoTime() < deadline) {
-        Thread.sleep(20); // the handler adds to seen before it throws
-      }
+      // The handler adds to seen before it throws.
+      Await.within(5_000, () -> errors.stream().anyMatch(e -> "boom".equals(e.getMessage())));
       assertTrue(errors.stream().anyMatch(e -> "boom".equals(e.getMessage())), errors.toString());
       trigger(ws, "unhandled", new JsonObject());
-      deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-      while (errors.stream().noneMatch(e -> e.getMessage().contains("unhandled")) && System.nanoTime() < deadline) {
-        Thread.sleep(20);
-      }
+      Await.within(5_000, () -> errors.stream().anyMatch(e -> e.getMessage().contains("unhandled")));
       assertTrue(errors.stream().anyMatch(e -> e.getMessage().contains("unhandled")), errors.toString());
     }
   }
@@ -134,7 +130,7 @@ class KosmonautWorkerTest {
     try (w; WsClient ws = browser(node, "/w3", url)) {
       w.start();
       assertTrue(w.awaitConnected(Duration.ofSeconds(10)));
-      Thread.sleep(2500); // 2.5 times the broker's expiry
+      Await.never(2500, "a reconnect", () -> !errors.isEmpty()); // 2.5 times the broker's expiry
       trigger(ws, "e", new JsonObject());
       assertEquals("e", got.poll(5, TimeUnit.SECONDS).event());
       assertTrue(errors.isEmpty(), "no reconnect: " + errors);
@@ -157,11 +153,8 @@ class KosmonautWorkerTest {
       for (int i = 0; i < n; i++) {
         trigger(ws, "n", new JsonObject().put("i", i));
       }
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (a.size() + b.size() < n && System.nanoTime() < deadline) {
-        Thread.sleep(20);
-      }
-      Thread.sleep(200);
+      Await.within(10_000, () -> a.size() + b.size() >= n);
+      Await.never(200, "more than " + n + " triggers (duplicates)", () -> a.size() + b.size() > n);
       assertEquals(n, a.size() + b.size(), "a=" + a + " b=" + b);
       Set<Integer> all = new HashSet<>(a);
       all.addAll(b);
@@ -191,12 +184,9 @@ class KosmonautWorkerTest {
         assertEquals(1, got.poll(5, TimeUnit.SECONDS).data().get("n"));
       }
       first.close(); // sends QT to the worker, then goes away
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-      while (w.isConnected() && System.nanoTime() < deadline) {
-        Thread.sleep(10);
-      }
+      Await.within(5_000, () -> !w.isConnected());
       assertFalse(w.isConnected());
-      Thread.sleep(1000); // a few refused reconnects
+      Await.pause(1000); // a few refused reconnects
       try (TestNode second = TestNode.start(dir, ports.copy())) {
         assertTrue(w.awaitConnected(Duration.ofSeconds(20)), "reconnected");
         try (WsClient ws = browser(second, "/r", url)) {
@@ -226,10 +216,7 @@ class KosmonautWorkerTest {
       for (int i = 0; i < 10; i++) {
         trigger(ws, "n", new JsonObject().put("i", i));
       }
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-      while (order.size() < 10 && System.nanoTime() < deadline) {
-        Thread.sleep(20);
-      }
+      Await.within(10_000, () -> order.size() >= 10);
       assertEquals(List.of(0, 1, 2, 3, 4, 5, 6, 7, 8, 9), order);
       assertEquals(1, maxRunning.get());
       assertTrue(w.isConnected(), "still registered after the reads paused");
@@ -251,19 +238,13 @@ class KosmonautWorkerTest {
       assertTrue(w.awaitConnected(Duration.ofSeconds(10)));
       assertEquals(1, workers("/w6"));
       trigger(ws, "slow", new JsonObject());
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-      while (!started.get() && System.nanoTime() < deadline) {
-        Thread.sleep(10);
-      }
+      Await.within(5_000, started::get);
       assertTrue(started.get());
       w.stop();
       assertTrue(finished.get(), "stop() returned after the handler in flight");
       assertFalse(w.isConnected());
       KosmonautClientTest.assertNoThreads("kosmonaut-worker");
-      deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-      while (workers("/w6") > 0 && System.nanoTime() < deadline) {
-        Thread.sleep(20);
-      }
+      Await.within(5_000, () -> workers("/w6") == 0);
       assertEquals(0, workers("/w6"), "the broker let the worker go");
       // With no worker the browser's trigger now fails.
       trigger(ws, "slow", new JsonObject());
@@ -284,10 +265,7 @@ class KosmonautWorkerTest {
         w.start();
         assertTrue(w.awaitConnected(Duration.ofSeconds(10)));
         proxy.swallowReplies = true; // the broker's heartbeats stop arriving
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (proxy.accepted.get() < 2 && System.nanoTime() < deadline) {
-          Thread.sleep(20);
-        }
+        Await.within(10_000, () -> proxy.accepted.get() >= 2);
         assertTrue(proxy.accepted.get() >= 2, "reconnected");
         assertTrue(errors.stream().anyMatch(e -> e.getMessage().contains("nothing from")), errors.toString());
         proxy.swallowReplies = false;

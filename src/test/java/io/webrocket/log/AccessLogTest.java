@@ -7,6 +7,7 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.vertx.core.json.JsonObject;
+import io.webrocket.test.Await;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
 import java.util.List;
@@ -56,20 +57,11 @@ class AccessLogTest {
   }
 
   static List<String> waitForLines(ListAppender<ILoggingEvent> lines, int count) {
-    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-    while (System.nanoTime() < end) {
+    return Await.until(5_000, count + " access log lines", () -> {
       synchronized (lines.list) {
-        if (lines.list.size() >= count) {
-          return lines.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
-        }
+        return lines.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
       }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-    }
-    throw new AssertionError("access log lines: " + lines.list.size());
+    }, l -> l.size() >= count);
   }
 
 }

@@ -1,5 +1,6 @@
 package io.webrocket.test;
 
+import io.vertx.core.json.JsonObject;
 
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
@@ -16,13 +17,26 @@ import java.util.Base64;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
- * A WebSocket client on a bare {@link Socket}: the HTTP upgrade written by hand, frames masked
- * and parsed here. For what a library client will not do: tiny receive buffers and never
- * reading, half frames, exact handshake statuses, Origin headers. Used from one thread.
+ * The tests' one hand-written WebSocket client (RFC 6455) on a bare {@link Socket}: the HTTP
+ * upgrade written by hand, frames masked and parsed here. For what a library client will not
+ * do: tiny receive buffers and never reading, half frames, exact handshake statuses, Origin
+ * headers, ping frames (counted; answered unless {@link #answerPings} is off), dropping the TCP
+ * connection without a close handshake. Used from one thread.
  */
 public final class RawWs implements AutoCloseable {
-  /** One server frame. */
-  public record Frame(int opcode, byte[] payload) {
+  public static final int OP_CONTINUATION = 0x0;
+  public static final int OP_TEXT = 0x1;
+  public static final int OP_BINARY = 0x2;
+  public static final int OP_CLOSE = 0x8;
+  public static final int OP_PING = 0x9;
+  public static final int OP_PONG = 0xA;
+
+  /** One server frame; {@code fin} false for all but the last fragment of a message. */
+  public record Frame(int opcode, byte[] payload, boolean fin) {
+    public Frame(int opcode, byte[] payload) {
+      this(opcode, payload, true);
+    }
+
     public String text() {
       return new String(payload, StandardCharsets.UTF_8);
     }
@@ -36,6 +50,10 @@ public final class RawWs implements AutoCloseable {
   public final Socket socket;
   /** The HTTP status of the upgrade: 101 if a WebSocket opened. */
   public final int status;
+  /** Pings seen by {@link #next()}, {@link #awaitClose()} and {@link #nextFrame()}'s callers that count them. */
+  public int pingsSeen;
+  /** Whether {@link #next()} and {@link #awaitClose()} answer pings with pongs (a silent peer turns it off). */
+  public boolean answerPings = true;
   private final DataInputStream in;
   private final OutputStream out;
 
@@ -83,6 +101,11 @@ public final class RawWs implements AutoCloseable {
       }
       throw new IllegalStateException("upgrade of " + path + ": " + e, e);
     }
+  }
+
+  /** Upgrades {@code path} without an Origin header; check {@link #status} (101 when it opened). */
+  public static RawWs connect(int port, String path) {
+    return connect(port, path, null, 0);
   }
 
   /** The HTTP status the server answers an upgrade of {@code path} with; the socket is closed. */
@@ -141,6 +164,16 @@ public final class RawWs implements AutoCloseable {
     sendRaw(frame(1, text.getBytes(StandardCharsets.UTF_8)));
   }
 
+  /** Sends {@code {"event": payload}}. */
+  public void send(String event, JsonObject payload) {
+    sendText(new JsonObject().put(event, payload).encode());
+  }
+
+  /** Writes one masked frame. */
+  public void sendFrame(boolean fin, int opcode, byte[] payload) {
+    sendRaw(frame(fin, opcode, payload));
+  }
+
   public void sendRaw(byte[] bytes) {
     try {
       out.write(bytes);
@@ -148,6 +181,10 @@ public final class RawWs implements AutoCloseable {
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  public void setTimeout(int ms) {
+    timeout(ms);
   }
 
   public void timeout(int ms) {
@@ -176,7 +213,54 @@ public final class RawWs implements AutoCloseable {
     }
     byte[] payload = new byte[(int) n];
     in.readFully(payload);
-    return new Frame(b0 & 0x0f, payload);
+    return new Frame(b0 & 0x0f, payload, (b0 & 0x80) != 0);
+  }
+
+  /** The next frame of any kind; null when the connection ended (EOF or reset); fails after the timeout. */
+  public Frame nextFrame() {
+    try {
+      return readFrame();
+    } catch (SocketTimeoutException e) {
+      throw new AssertionError("no frame within the socket timeout");
+    } catch (IOException e) {
+      return null; // EOF or reset by peer
+    }
+  }
+
+  /** The next text message as JSON, skipping (and counting, and if {@link #answerPings} answering) pings. */
+  public JsonObject next() {
+    while (true) {
+      Frame f = nextFrame();
+      if (f == null) {
+        throw new AssertionError("connection ended");
+      }
+      switch (f.opcode()) {
+        case OP_PING -> ping(f);
+        case OP_TEXT -> {
+          if (!f.fin()) {
+            throw new AssertionError("the server fragments its messages");
+          }
+          return new JsonObject(f.text());
+        }
+        default -> throw new AssertionError("unexpected frame opcode " + f.opcode());
+      }
+    }
+  }
+
+  /** The payload of the next message, which must be {@code {"event": {...}}} alone. */
+  public JsonObject expect(String event) {
+    JsonObject m = next();
+    if (!m.containsKey(event) || m.size() != 1) {
+      throw new AssertionError("expected " + event + ", got " + m);
+    }
+    return m.getJsonObject(event);
+  }
+
+  private void ping(Frame f) {
+    pingsSeen++;
+    if (answerPings) {
+      sendRaw(frame(OP_PONG, f.payload()));
+    }
   }
 
   /** The next text frame's text (pings are skipped), failing on anything else. */
@@ -198,17 +282,18 @@ public final class RawWs implements AutoCloseable {
 
   /**
    * Reads until a close frame or the end of the stream and returns the close status: the
-   * frame's, or -1 for an end without one. Pings are answered; everything else is skipped.
+   * frame's, or -1 for an end without one. Pings are counted and (if {@link #answerPings})
+   * answered; everything else is skipped.
    */
   public int awaitClose() {
     try {
       while (true) {
         Frame f = readFrame();
-        if (f.opcode() == 8) {
+        if (f.opcode() == OP_CLOSE) {
           return f.closeStatus();
         }
-        if (f.opcode() == 9) {
-          sendRaw(frame(10, f.payload()));
+        if (f.opcode() == OP_PING) {
+          ping(f);
         }
       }
     } catch (EOFException e) {
@@ -218,6 +303,16 @@ public final class RawWs implements AutoCloseable {
         throw new AssertionError("not closed in time", e);
       }
       return -1; // reset
+    }
+  }
+
+  /** Drops the TCP connection at once: no close frame, a reset instead of a FIN. */
+  public void dropAbruptly() {
+    try {
+      socket.setSoLinger(true, 0);
+      socket.close();
+    } catch (IOException ignored) {
+      // gone either way
     }
   }
 

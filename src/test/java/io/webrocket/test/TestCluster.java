@@ -80,26 +80,14 @@ public final class TestCluster implements AutoCloseable {
    * serving leader and, if {@code safe}, every backup in place; fails once {@code deadline} (ms) passes.
    */
   public static JsonObject awaitCluster(AdminClient admin, int members, boolean safe, long deadline) {
-    while (true) {
-      JsonObject c = admin.json("/cluster");
-      if (c.getJsonArray("members").size() == members && c.getString("leader") != null
-          && (!safe || c.getBoolean("safe"))) {
-        return c;
-      }
-      if (System.currentTimeMillis() > deadline) {
-        throw new AssertionError("cluster not settled: " + c.encodePrettily());
-      }
-      sleep(50);
-    }
+    return Await.until(Math.max(0, deadline - System.currentTimeMillis()), "cluster settled", () -> admin.json("/cluster"),
+        c -> c.getJsonArray("members").size() == members && c.getString("leader") != null
+            && (!safe || c.getBoolean("safe")));
   }
 
+  /** Kept for the tests that call it: {@link Await#pause}. */
   public static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
+    Await.pause(ms);
   }
 
   @Override

@@ -4,7 +4,6 @@ import io.vertx.core.json.JsonObject;
 import io.webrocket.Node;
 import io.webrocket.config.Settings;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -55,38 +54,14 @@ public final class TestNode implements AutoCloseable {
     return new TestNode(Node.start(config).await(), dataDir);
   }
 
-  /** Ports {@link #freeFixedPort()} has returned in this JVM. */
-  private static final java.util.Set<Integer> HANDED_OUT = java.util.concurrent.ConcurrentHashMap.newKeySet();
-
-  /**
-   * A free port below the kernel's ephemeral range (which starts at 32768 here), for a server
-   * that binds it later: a port from {@link #freePort()} is an ephemeral one, and any outgoing
-   * connection made in between (clustered nodes make many) may take it first.
-   */
+  /** A port for a server that binds it later, unique across test JVMs ({@link Ports#reserve()}). */
   public static int freeFixedPort() {
-    java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
-    for (int tries = 0; tries < 200; tries++) {
-      int port = 20_000 + r.nextInt(12_000);
-      // A port handed out earlier may not be bound yet: never hand it out twice in this JVM.
-      if (HANDED_OUT.contains(port)) {
-        continue;
-      }
-      try (ServerSocket s = new ServerSocket(port, 1, java.net.InetAddress.getLoopbackAddress())) {
-        HANDED_OUT.add(port);
-        return s.getLocalPort();
-      } catch (IOException inUse) {
-        // try another
-      }
-    }
-    throw new IllegalStateException("no free port in 20000-31999");
+    return Ports.reserve();
   }
 
+  /** The same as {@link #freeFixedPort()}: every port a test picks comes from {@link Ports}. */
   public static int freePort() {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new IllegalStateException(e);
-    }
+    return Ports.reserve();
   }
 
   public String cookie() {
@@ -95,6 +70,34 @@ public final class TestNode implements AutoCloseable {
 
   public AdminClient admin() {
     return new AdminClient(adminPort, cookie());
+  }
+
+  /** A vhost of its own for one test: its path and access token. */
+  public record Vhost(String path, String token) {
+    /** The WBP identity of a one-shot or persistent client of this vhost. */
+    public String req() {
+      return WbpClient.identity("req", path, token);
+    }
+
+    /** The WBP identity of a worker of this vhost. */
+    public String dlr() {
+      return WbpClient.identity("dlr", path, token);
+    }
+  }
+
+  private static final java.util.concurrent.atomic.AtomicInteger VHOSTS = new java.util.concurrent.atomic.AtomicInteger();
+
+  /**
+   * A new vhost with {@code channels} open, named so that no other test of this JVM has it: a
+   * class can share one node and give each test a fresh vhost instead of a node of its own.
+   */
+  public Vhost freshVhost(String... channels) {
+    String path = "/t" + VHOSTS.incrementAndGet();
+    Vhost v = new Vhost(path, createVhost(path));
+    for (String c : channels) {
+      openChannel(path, c);
+    }
+    return v;
   }
 
   /** Creates a vhost through the admin API and returns its access token. */
