@@ -10,6 +10,8 @@ import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import io.webrocket.admin.AdminEndpoint;
 import io.webrocket.backend.BackendEndpoint;
+import io.webrocket.cluster.ClusterReplica;
+import io.webrocket.cluster.ClusterVhostGrid;
 import io.webrocket.cluster.Clustering;
 import io.webrocket.cluster.Leadership;
 import io.webrocket.vhost.Replica;
@@ -183,16 +185,23 @@ public final class Node {
         .compose(id -> loadCookie(dir))
         .compose(c -> {
           cookie = c;
-          if (Clustering.enabled(config)) {
-            // The directory and registries run on the cluster's leader, wherever that is.
-            return track(vertx.deployVerticle(new Leadership(config.copy().put("metricsRegistry", metricsRegistry))));
-          }
-          return track(vertx.deployVerticle(new VhostDirectory(config.getJsonObject("vhosts"), Replica.NONE,
-              config.getJsonObject("tokens").getLong("lifetimeMs"),
+          // This node's view, which the other nodes' rounds reach (before the directory: its
+          // first changes go round every node, this one included).
+          return track(vertx.deployVerticle(new io.webrocket.vhost.NodeViews()));
+        })
+        .compose(id -> ClusterVhostGrid.of(vertx, config.getJsonObject("cluster")))
+        .compose(grid -> {
+          boolean clustered = Clustering.enabled(config);
+          // Every node serves its own vhost requests from the cluster's maps.
+          return track(vertx.deployVerticle(new VhostDirectory(config.getJsonObject("vhosts"), grid,
+              clustered ? new ClusterReplica(vertx) : Replica.NONE, !isPostgres(config.getJsonObject("store")),
+              !clustered, config.getJsonObject("tokens").getLong("lifetimeMs"),
               config.getJsonObject("limits").getInteger("channelsPerVhost"), metricsRegistry)));
         })
-        // This node's view of its vhosts, which the registries keep current (before the endpoints).
-        .compose(id -> track(vertx.deployVerticle(new io.webrocket.vhost.NodeViews())))
+        // In a cluster, the oldest member does the jobs that need exactly one member.
+        .compose(id -> Clustering.enabled(config)
+            ? track(vertx.deployVerticle(new Leadership(config.copy().put("metricsRegistry", metricsRegistry))))
+            : Future.succeededFuture(id))
         .compose(id -> claimWebSocketPort())
         .compose(id -> track(vertx.deployVerticle(WebSocketEndpoint.class, endpoint("websocket", loops, tls))))
         .compose(id -> track(vertx.deployVerticle(BackendEndpoint.class, endpoint("backend", loops, tls))))

@@ -48,6 +48,11 @@ public final class Bus {
     return requestWith(vertx, address, body, action(action));
   }
 
+  /** A request to a consumer of this node ({@code localConsumer}): never leaves the node. */
+  public static <T> Future<Message<T>> requestLocal(Vertx vertx, String address, String action, Object body) {
+    return vertx.eventBus().request(address, body, action(action).setLocalOnly(true));
+  }
+
   /**
    * A request to {@code address}. In a cluster, requests to the vhost directory and registries
    * (which run on the leader) ride out a change of leader: during a takeover (no leader serves,
