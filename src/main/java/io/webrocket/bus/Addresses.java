@@ -98,6 +98,14 @@ public final class Addresses {
     return PREFIX + "cluster";
   }
 
+  /**
+   * Channel changes published by the registry that made them, for the directories of nodes
+   * that keep a store file of their own (SQLite in a cluster): each writes them to its file.
+   */
+  public static String storeMirror() {
+    return PREFIX + "storeMirror";
+  }
+
   /** The durable store of this node (a local consumer). */
   public static String store() {
     return PREFIX + "store";

@@ -98,6 +98,9 @@ public final class VhostDirectory extends VerticleBase {
         applyDeclared().onFailure(err -> LOG.error("declared vhosts: {}", err.getMessage()));
       }
     });
+    if (ownStore && !alone) {
+      vertx.eventBus().<JsonObject>consumer(Addresses.storeMirror(), m -> mirrorChannel(m.body()));
+    }
     return consumer.completion()
         .compose(x -> grid.vhosts())
         .compose(all -> Future.all(all.keySet().stream().map(this::sync).toList()))
@@ -123,8 +126,8 @@ public final class VhostDirectory extends VerticleBase {
       return vertx.undeploy(v.deployment());
     }
     if (v == null) {
-      return vertx.deployVerticle(new VhostRegistry(path, token, grid, replica, accessTokenLifetimeMs, maxChannels,
-              metricsRegistry))
+      return vertx.deployVerticle(new VhostRegistry(path, token, grid, replica, ownStore && !alone,
+              accessTokenLifetimeMs, maxChannels, metricsRegistry))
           .map(id -> {
             vhosts.put(path, new Vhost(token, id));
             return null;
@@ -277,6 +280,21 @@ public final class VhostDirectory extends VerticleBase {
     }
     Vhost v = vhosts.get(path);
     return (v == null ? store.deleteVhost(path) : store.putVhost(path, v.token())).mapEmpty();
+  }
+
+  /** Another node's channel change, written to this node's own store file. */
+  private void mirrorChannel(JsonObject change) {
+    String path = change.getString("vhost");
+    if (NodeId.of(vertx).equals(change.getString("origin"))) {
+      return;
+    }
+    Future<?> write = switch (change.getString("op")) {
+      case "putChannel" -> store.putChannel(path, change.getString("channel"));
+      case "deleteChannel" -> store.deleteChannel(path, change.getString("channel"));
+      case "deleteChannels" -> store.deleteChannels(path);
+      default -> Future.succeededFuture();
+    };
+    write.onFailure(err -> LOG.warn("{}: copying another node's channel change failed: {}", path, err.getMessage()));
   }
 
   private void reply(Message<JsonObject> msg, Future<?> result) {

@@ -63,6 +63,8 @@ public final class VhostRegistry extends VerticleBase implements Registry {
   private long accessTokenLifetimeMs;
   private int maxChannels;
   private final String metricsRegistry;
+  /** Nodes keep store files of their own (SQLite in a cluster): they copy this one's channel changes. */
+  private final boolean mirror;
   private AtomicLong channelsGauge;
   private Store store;
   private MessageConsumer<Object> consumer;
@@ -73,8 +75,9 @@ public final class VhostRegistry extends VerticleBase implements Registry {
   private long purgeTimer;
   private long gaugeTimer;
 
-  public VhostRegistry(String path, String token, VhostGrid vhostGrid, Replica replica,
+  public VhostRegistry(String path, String token, VhostGrid vhostGrid, Replica replica, boolean mirror,
       long accessTokenLifetimeMs, int maxChannels, String metricsRegistry) {
+    this.mirror = mirror;
     this.path = path;
     this.token = token;
     this.vhostGrid = vhostGrid;
@@ -292,6 +295,7 @@ public final class VhostRegistry extends VerticleBase implements Registry {
             return ifOpen == IfOpen.FAIL ? refused(Status.BAD_REQUEST) : Future.succeededFuture();
           }
           // In the grid: every node finds it now. Durable before the answer.
+          mirror("putChannel", name);
           return whenStored(store.putChannel(path, name), null);
         });
       });
@@ -311,6 +315,7 @@ public final class VhostRegistry extends VerticleBase implements Registry {
         return refused(Status.CHANNEL_NOT_FOUND);
       }
       announceClosed(name);
+      mirror("deleteChannel", name);
       // Gone everywhere before the answer: no node's view or registry still knows it.
       return whenStored(store.deleteChannel(path, name), null).compose(x -> NodeViews.forgetChannel(vertx, path, name));
     }));
@@ -320,8 +325,17 @@ public final class VhostRegistry extends VerticleBase implements Registry {
   public Future<Void> closeChannels() {
     return vhostGrid.closeChannels(path).compose(names -> {
       names.forEach(this::announceClosed);
+      mirror("deleteChannels", null);
       return whenStored(store.deleteChannels(path), null);
     }).compose(x -> NodeViews.forgetVhost(vertx, path));
+  }
+
+  /** The other nodes' store files get the change too (shortly after: not waited for). */
+  private void mirror(String op, String channel) {
+    if (mirror) {
+      vertx.eventBus().publish(Addresses.storeMirror(), new JsonObject().put("op", op).put("vhost", path)
+          .put("channel", channel).put("origin", io.webrocket.bus.NodeId.of(vertx)));
+    }
   }
 
   /** Every endpoint drops the channel's subscribers; no {@code :unsubscribed} is sent. */
