@@ -144,6 +144,13 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     });
   }
 
+  /** The host counts at once what changed through this node (others' changes: within 5 s). */
+  private void countChannels() {
+    if (presenceConsumer != null) {
+      refreshGauge();
+    }
+  }
+
   private void refreshGauge() {
     vhostGrid.channelCount(path).onSuccess(n -> channelsGauge.set(n));
   }
@@ -296,6 +303,7 @@ public final class VhostRegistry extends VerticleBase implements Registry {
           }
           // In the grid: every node finds it now. Durable before the answer.
           mirror("putChannel", name);
+          countChannels();
           return whenStored(store.putChannel(path, name), null);
         });
       });
@@ -316,6 +324,7 @@ public final class VhostRegistry extends VerticleBase implements Registry {
       }
       announceClosed(name);
       mirror("deleteChannel", name);
+      countChannels();
       // Gone everywhere before the answer: no node's view or registry still knows it.
       return whenStored(store.deleteChannel(path, name), null).compose(x -> NodeViews.forgetChannel(vertx, path, name));
     }));
@@ -353,9 +362,7 @@ public final class VhostRegistry extends VerticleBase implements Registry {
         c.subscribers.keySet().forEach(sid -> replica.remove(path, memberKey(sid, n)));
       }
     }
-    if (presenceConsumer != null) {
-      refreshGauge();
-    }
+    countChannels();
     return Future.succeededFuture();
   }
 
