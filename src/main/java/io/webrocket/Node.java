@@ -10,6 +10,8 @@ import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import io.webrocket.admin.AdminEndpoint;
 import io.webrocket.backend.BackendEndpoint;
+import io.webrocket.cluster.ClusterReplica;
+import io.webrocket.cluster.ClusterVhostGrid;
 import io.webrocket.cluster.Clustering;
 import io.webrocket.cluster.Leadership;
 import io.webrocket.config.Settings;
@@ -197,14 +199,22 @@ public final class Node {
         .compose(id -> loadCookie(dir))
         .compose(c -> {
           cookie = c;
-          if (settings.cluster().enabled()) {
-            // The directory and registries run on the cluster's leader, wherever that is.
-            return track(vertx.deployVerticle(new Leadership(settings, metricsRegistry)));
-          }
-          return track(vertx.deployVerticle(new VhostDirectory(settings, Replica.NONE, metricsRegistry)));
+          // This node's view, which the other nodes' rounds reach (before the directory: its
+          // first changes go round every node, this one included).
+          return track(vertx.deployVerticle(new io.webrocket.vhost.NodeViews()));
         })
-        // This node's view of its vhosts, which the registries keep current (before the endpoints).
-        .compose(id -> track(vertx.deployVerticle(new io.webrocket.vhost.NodeViews())))
+        .compose(id -> ClusterVhostGrid.of(vertx, settings.json().getJsonObject("cluster")))
+        .compose(grid -> {
+          boolean clustered = settings.cluster().enabled();
+          // Every node serves its own vhost requests from the cluster's maps.
+          return track(vertx.deployVerticle(new VhostDirectory(settings, grid,
+              clustered ? new ClusterReplica(vertx) : Replica.NONE, !settings.store().postgresql(),
+              !clustered, metricsRegistry)));
+        })
+        // In a cluster, the oldest member does the jobs that need exactly one member.
+        .compose(id -> settings.cluster().enabled()
+            ? track(vertx.deployVerticle(new Leadership(settings.cluster())))
+            : Future.succeededFuture(id))
         .compose(id -> claimWebSocketPort())
         .compose(id -> track(vertx.deployVerticle(WebSocketEndpoint.class, endpoint(settings.websocket().instances(), loops))))
         .compose(id -> track(vertx.deployVerticle(BackendEndpoint.class, endpoint(settings.backend().instances(), loops))))

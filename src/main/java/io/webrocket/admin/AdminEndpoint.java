@@ -106,7 +106,8 @@ public final class AdminEndpoint extends VerticleBase {
   private void ready(RoutingContext ctx) {
     DeliveryOptions quick = new DeliveryOptions().setSendTimeout(READY_TIMEOUT_MS);
     Future<?> store = Bus.requestWith(vertx, Addresses.store(), null, new DeliveryOptions(quick).addHeader(Addresses.ACTION, "ping"));
-    Future<?> vhosts = Bus.requestWith(vertx, Addresses.vhosts(), null, new DeliveryOptions(quick).addHeader(Addresses.ACTION, "list"));
+    Future<?> vhosts = Bus.requestWith(vertx, Addresses.vhosts(), null,
+        new DeliveryOptions(quick).addHeader(Addresses.ACTION, "list").setLocalOnly(true));
     Future<Boolean> cluster = clusterStatus().map(c -> !c.getBoolean("enabled")
         || (c.getString("leader") != null && c.getJsonArray("members").size() >= c.getInteger("minMembers")));
     Future.join(store, vhosts, cluster).onComplete(x -> {
@@ -193,7 +194,7 @@ public final class AdminEndpoint extends VerticleBase {
   }
 
   private Future<JsonObject> directory(String action, JsonObject body) {
-    return Bus.<JsonObject>request(vertx, Addresses.vhosts(), action, body).map(Message::body);
+    return Bus.<JsonObject>requestLocal(vertx, Addresses.vhosts(), action, body).map(Message::body);
   }
 
   /**

@@ -20,19 +20,36 @@ public final class Addresses {
 
   private Addresses() {}
 
-  /** The vhost directory: create, delete, list vhosts; owns vhost access tokens. */
+  /** The vhost directory of this node (a local consumer on every node): create, delete, list vhosts. */
   public static String vhosts() {
     return PREFIX + "vhosts";
   }
 
-  /** The registry of one vhost: channels, single access tokens, presence, worker lobby. */
+  /**
+   * The registry of one vhost on this node (a local consumer on every node): channels, tokens,
+   * single access tokens, workers. Requests to it are sent local-only.
+   */
   public static String vhost(String path) {
     return PREFIX + "vhost:" + path;
   }
 
-  /** True for the addresses served by the cluster leader: the vhost directory and registries. */
+  /** The presence members of one vhost: served by the registry on the cluster's leader only. */
+  public static String presence(String path) {
+    return PREFIX + "presence:" + path;
+  }
+
+  /**
+   * Tells this node's registry of one vhost to start or stop serving its presence members
+   * ({@code {"host": true|false}}; a local consumer): the directory sends it when this node
+   * starts or stops doing the one-member jobs.
+   */
+  public static String presenceHost(String path) {
+    return PREFIX + "presenceHost:" + path;
+  }
+
+  /** True for the addresses served by the cluster leader: the vhosts' presence members. */
   public static boolean isLeaderHosted(String address) {
-    return address.startsWith(PREFIX + "vhost");
+    return address.startsWith(PREFIX + "presence:");
   }
 
   /**
@@ -79,6 +96,14 @@ public final class Addresses {
   /** This node's view of the cluster: members and leader (a local consumer; none when not clustered). */
   public static String cluster() {
     return PREFIX + "cluster";
+  }
+
+  /**
+   * Channel changes published by the registry that made them, for the directories of nodes
+   * that keep a store file of their own (SQLite in a cluster): each writes them to its file.
+   */
+  public static String storeMirror() {
+    return PREFIX + "storeMirror";
   }
 
   /** The durable store of this node (a local consumer). */

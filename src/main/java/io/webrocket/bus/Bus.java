@@ -48,9 +48,14 @@ public final class Bus {
     return requestWith(vertx, address, body, action(action));
   }
 
+  /** A request to a consumer of this node ({@code localConsumer}): never leaves the node. */
+  public static <T> Future<Message<T>> requestLocal(Vertx vertx, String address, String action, Object body) {
+    return vertx.eventBus().request(address, body, action(action).setLocalOnly(true));
+  }
+
   /**
-   * A request to {@code address}. In a cluster, requests to the vhost directory and registries
-   * (which run on the leader) ride out a change of leader: during a takeover (no leader serves,
+   * A request to {@code address}. In a cluster, requests to the presence members (which the
+   * leader's registries keep, see {@link Addresses#isLeaderHosted}) ride out a change of leader: during a takeover (no leader serves,
    * or one was lost less than {@link #TAKEOVER_SETTLE_MS} ago) a request that finds no consumer
    * or times out is sent again, until {@link #REQUEST_TIMEOUT_MS} has passed. Once the leader
    * has settled, "no consumer" means what it says (no such vhost).

@@ -13,7 +13,7 @@ import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.LocalMap;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
-import io.webrocket.config.Settings;
+import io.webrocket.config.ClusterSettings;
 import io.webrocket.vhost.VhostDirectory;
 import java.util.HashSet;
 import java.util.Set;
@@ -22,36 +22,38 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Decides which node of the cluster runs the vhost directory and registries: the oldest member
- * that has not resigned. Deployed on every node when clustering is on.
+ * Decides which node does the jobs that need exactly one member: the oldest member that has
+ * not resigned. Deployed on every node when clustering is on.
  *
- * <p>Why one leader: every vhost's channels, single access tokens, presence and worker lobby
- * then live in one place that every node's requests reach over the event bus, so the broker
- * behaves as one (a token is used once, a channel opened on any node exists everywhere before
- * the OK). The data path does not go through the leader: broadcasts are published by the edge
- * (browsers) or the registry check (backends) straight to every node's endpoints, and triggers
- * go from the edge to any node's workers.
+ * <p>Those jobs are rare and off the request paths: copying the durable store into the
+ * cluster's maps when the cluster forms, creating the vhosts and channels the configuration
+ * declares, and dropping the presence members of a node that died; and, until presence members
+ * move to a partitioned structure of their own, serving them (see {@code VhostRegistry}). Every
+ * other request (channels, tokens, single access tokens, the admin API) is answered by the node
+ * that received it, from the cluster's partitioned maps ({@code ClusterVhostGrid}): the leader
+ * is in none of their paths.
  *
  * <p>Leadership only moves when the leader leaves (it is never taken by a joining node: the
- * oldest member stays the oldest). The new leader rebuilds the registries from the replica and
- * then announces itself; until every node has heard that, control requests wait and retry
- * (see {@link Bus#request}).
+ * oldest member stays the oldest). The new leader's registries rebuild the presence members
+ * from the replica and then it announces itself; until every node has heard that, presence
+ * requests wait and retry (see {@link Bus#request}).
  */
 public final class Leadership extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(Leadership.class);
-  /** Cluster-wide: the id of the node whose registries serve requests. */
+  /** Cluster-wide: the id of the node doing the one-member jobs. */
   private static final String STATE_MAP = "webrocket.cluster";
   private static final String LEADER = Bus.LEADER;
+  /** Taking the lead may copy the whole durable store into the grid (a full cluster start). */
+  private static final long LEAD_TIMEOUT_MS = 120_000;
 
-  /** The node's settings, current after every reload: a node that becomes the leader later deploys the directory with them. */
-  private Settings settings;
-  private final String metricsRegistry;
+  /** The cluster section (it needs a restart to change). */
+  private final ClusterSettings cluster;
   private HazelcastInstance hazelcast;
   private UUID listener;
   private String nodeId;
   private LocalMap<String, Object> local;
-  /** This node's directory deployment while it leads. */
-  private String directory;
+  /** True while this node leads (its directory does the one-member jobs). */
+  private boolean leading;
   private boolean becoming;
   /**
    * Whether every partition has its backups, as last computed off the event loop: Hazelcast's
@@ -66,14 +68,8 @@ public final class Leadership extends VerticleBase {
   /** Leaders that stepped down gracefully but may still be members for a moment. */
   private final Set<String> resigned = new HashSet<>();
 
-  public Leadership(Settings settings, String metricsRegistry) {
-    this.metricsRegistry = metricsRegistry;
-    apply(settings);
-  }
-
-  /** At start and on every reload (the cluster section itself needs a restart). */
-  private void apply(Settings settings) {
-    this.settings = settings;
+  public Leadership(ClusterSettings cluster) {
+    this.cluster = cluster;
   }
 
   @Override
@@ -95,7 +91,6 @@ public final class Leadership extends VerticleBase {
     });
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
     vertx.eventBus().<JsonObject>localConsumer(Addresses.cluster(), m -> m.reply(status()));
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> apply(Settings.parse(m.body())));
     // A node joining a running cluster learns who leads from the shared state.
     return refreshClusterSafe().recover(err -> Future.succeededFuture(false))
         .compose(x -> vertx.sharedData().<String, String>getAsyncMap(STATE_MAP))
@@ -112,11 +107,12 @@ public final class Leadership extends VerticleBase {
   public Future<?> stop() {
     hazelcast.getCluster().removeMembershipListener(listener);
     local.remove(LEADER);
-    if (directory == null) {
+    if (!leading) {
       return Future.succeededFuture();
     }
-    // Registries stop first (no request meets half a state), then the next leader may start.
-    return vertx.undeploy(directory).onComplete(x -> {
+    // Presence stops being served here first (no request meets half a state), then the next
+    // leader may start.
+    return tellDirectory(false).onComplete(x -> {
       LOG.info("cluster: this node steps down as leader");
       vertx.eventBus().publish(Addresses.events(), new JsonObject().put("type", "leaderResigned").put("node", nodeId));
     });
@@ -164,11 +160,11 @@ public final class Leadership extends VerticleBase {
     // Only a broker node can lead: a member without a Vert.x node id runs no registries.
     Member oldest = members.stream().filter(mb -> idOf(mb) != null && !resigned.contains(idOf(mb))).findFirst().orElse(null);
     LOG.info("cluster: {} members", members.size());
-    if (oldest != null && oldest.localMember() && directory == null && !becoming) {
+    if (oldest != null && oldest.localMember() && !leading && !becoming) {
       lead();
-    } else if (directory != null && oldest != null && !oldest.localMember()) {
+    } else if (leading && oldest != null && !oldest.localMember()) {
       stepDown();
-    } else if (directory != null) {
+    } else if (leading) {
       announceLiveNodes();
     }
   }
@@ -179,18 +175,25 @@ public final class Leadership extends VerticleBase {
    */
   private void stepDown() {
     LOG.warn("cluster: an older member leads after a merge; this node steps down");
-    String id = directory;
-    directory = null;
+    leading = false;
     leaderLost();
-    vertx.undeploy(id).onFailure(err -> LOG.error("cluster: stepping down: {}", err.getMessage()));
+    tellDirectory(false).onFailure(err -> LOG.error("cluster: stepping down: {}", err.getMessage()));
+  }
+
+  /** This node's directory starts or stops the one-member jobs. */
+  private Future<Void> tellDirectory(boolean lead) {
+    return vertx.eventBus().request(Addresses.vhosts(), new JsonObject().put("lead", lead),
+            new io.vertx.core.eventbus.DeliveryOptions().addHeader(Addresses.ACTION, VhostDirectory.LEAD)
+                .setLocalOnly(true).setSendTimeout(LEAD_TIMEOUT_MS))
+        .mapEmpty();
   }
 
   private void lead() {
     becoming = true;
     LOG.info("cluster: this node ({}) becomes the leader", nodeId);
-    vertx.deployVerticle(new VhostDirectory(settings, new ClusterReplica(vertx), metricsRegistry))
+    tellDirectory(true)
         .compose(id -> {
-          directory = id;
+          leading = true;
           announceLiveNodes();
           return vertx.sharedData().<String, String>getAsyncMap(STATE_MAP).compose(m -> m.put(LEADER, nodeId));
         })
@@ -233,7 +236,6 @@ public final class Leadership extends VerticleBase {
   }
 
   private JsonObject status() {
-    io.webrocket.config.ClusterSettings cluster = settings.cluster();
     String leader = (String) local.get(LEADER);
     JsonObject members = Clustering.members(hazelcast, leader);
     return new JsonObject()

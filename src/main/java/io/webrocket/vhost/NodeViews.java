@@ -20,11 +20,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves this node's {@link NodeView} to the vhost registries of the cluster on
- * {@link Addresses#node(String)}: they make it forget channels, tokens and vhosts before they
- * confirm such a change, and gather subscriber counts from it. Deployed once on every node.
+ * Serves this node's {@link NodeView}, registries and directory to the other nodes on
+ * {@link Addresses#node(String)}: the node that closes a channel or changes a vhost makes every
+ * node forget it (view and registry) or re-read it from the {@link VhostGrid} (directory)
+ * before it confirms the change, and gathers subscriber counts and workers. Deployed once on
+ * every node.
  *
- * <p>The static helpers are the registries' side: ask every live node and wait for all.
+ * <p>The static helpers are the asking side: ask every live node and wait for all.
  */
 public final class NodeViews extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(NodeViews.class);
@@ -37,7 +39,7 @@ public final class NodeViews extends VerticleBase {
   public Future<?> start() {
     NodeView view = new NodeView(vertx);
     String address = Addresses.node(NodeId.of(vertx));
-    consumer = vertx.eventBus().consumer(address, msg -> handle(view, msg));
+    consumer = vertx.eventBus().consumer(address, msg -> handle(vertx, view, msg));
     return consumer.completion();
   }
 
@@ -46,21 +48,24 @@ public final class NodeViews extends VerticleBase {
     return consumer.unregister();
   }
 
-  private static void handle(NodeView view, Message<JsonObject> msg) {
+  private static void handle(Vertx vertx, NodeView view, Message<JsonObject> msg) {
     JsonObject b = msg.body();
     String vhost = b.getString("vhost");
     switch (Bus.actionOf(msg)) {
       case "forgetChannel" -> {
         view.forgetChannel(vhost, b.getString("channel"));
-        msg.reply(null);
-      }
-      case "forgetToken" -> {
-        view.forgetToken(vhost);
-        msg.reply(null);
+        new RegistryClient(vertx, vhost).dropChannel(b.getString("channel")).onComplete(x -> msg.reply(null));
       }
       case "forgetVhost" -> {
         view.forgetVhost(vhost);
-        msg.reply(null);
+        new RegistryClient(vertx, vhost).dropChannel(null).onComplete(x -> msg.reply(null));
+      }
+      case "vhostChanged" -> {
+        // Created, re-tokened or deleted: this node's directory re-reads it from the grid.
+        view.forgetVhost(vhost);
+        Bus.requestLocal(vertx, Addresses.vhosts(), VhostDirectory.SYNC,
+            new JsonObject().put("path", vhost).put("origin", b.getString("origin")))
+            .onComplete(x -> msg.reply(null));
       }
       case "workers" -> msg.reply(new JsonObject().put("workers", view.workers(vhost)));
       case "counts" -> {
@@ -107,8 +112,13 @@ public final class NodeViews extends VerticleBase {
     return tellAll(vertx, "forgetChannel", new JsonObject().put("vhost", vhost).put("channel", channel)).mapEmpty();
   }
 
-  static Future<Void> forgetToken(Vertx vertx, String vhost) {
-    return tellAll(vertx, "forgetToken", new JsonObject().put("vhost", vhost)).mapEmpty();
+  /**
+   * Every live node's directory has re-read the vhost from the grid (deployed, re-tokened or
+   * undeployed its registry) and its view has forgotten what it knew of it.
+   */
+  static Future<Void> vhostChanged(Vertx vertx, String vhost) {
+    return tellAll(vertx, "vhostChanged", new JsonObject().put("vhost", vhost).put("origin", NodeId.of(vertx)))
+        .mapEmpty();
   }
 
   static Future<Void> forgetVhost(Vertx vertx, String vhost) {

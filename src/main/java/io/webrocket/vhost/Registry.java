@@ -8,7 +8,9 @@ import java.util.List;
 
 /**
  * What one vhost's registry answers: its channels and presence members; it issues single
- * access tokens (used through the {@link AccessTokenGrid}) and lists the workers of every node. Served by {@link VhostRegistry}; every other piece (browser and backend
+ * access tokens (used through the {@link AccessTokenGrid}) and lists the workers of every node.
+ * Served by {@link VhostRegistry} on every node, from the {@link VhostGrid} the nodes share
+ * (presence members: by the leader's registry); every other piece (browser and backend
  * endpoints, admin API, vhost directory) uses it through {@link RegistryClient}. The wire format
  * between the two is in one place, {@link RegistryActions}.
  *
@@ -63,10 +65,18 @@ public interface Registry {
   Future<Info> info();
 
   /**
-   * The vhost's token changed (the directory already made it durable): succeeds once no node
-   * accepts the old one, from its registry or its {@link NodeView}.
+   * This node's registry takes the vhost's new token. Only the directory calls it, on every
+   * node, after the token is durable and in the {@link VhostGrid} and before it confirms the
+   * change (so no node accepts the old token once the operator hears back).
    */
   Future<Void> setToken(String token);
+
+  /**
+   * A channel ({@code null}: every channel of the vhost) was closed by some node's registry:
+   * this node's registry drops what it holds of it (presence members, without a notice). Sent
+   * to every node's registry before the close is confirmed.
+   */
+  Future<Void> dropChannel(String channel);
 
   // ---- browsers ----
 

@@ -19,7 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The registry's wire format on {@link Addresses#vhost(String)}: action names, request bodies
+ * The registry's wire format on {@link Addresses#vhost(String)} and {@link Addresses#presence(String)}: action names, request bodies
  * and replies, in one place for both sides. {@link RegistryClient} encodes calls with the
  * {@code encode*}/{@code decode*} helpers; {@link VhostRegistry} hands each request to
  * {@link #serve} with itself as the {@link Registry}.
@@ -45,6 +45,7 @@ final class RegistryActions {
   static final String CHANNELS = "channels";
   static final String CHANNEL = "channel";
   static final String WORKERS = "workers";
+  static final String DROP_CHANNEL = "dropChannel";
 
   private RegistryActions() {}
 
@@ -104,6 +105,7 @@ final class RegistryActions {
       });
       case CHANNEL -> r.channel(b.getString("channel")).map(RegistryActions::encode);
       case WORKERS -> r.workers().map(ids -> new JsonObject().put("workers", new JsonArray(ids)));
+      case DROP_CHANNEL -> r.dropChannel(b.getString("channel"));
       default -> throw new Malformed();
     };
     return f.map(x -> x);

@@ -9,18 +9,21 @@ import io.webrocket.bus.Bus;
 import java.util.List;
 
 /**
- * {@link Registry} of one vhost over the event bus (its registry may run on another node). Cheap
- * to make: it holds only the vhost's address.
+ * {@link Registry} of one vhost over the event bus: this node's registry of the vhost answers
+ * (every node runs one), except for presence members, which the leader's registry keeps. Cheap
+ * to make: it holds only the vhost's addresses.
  */
 public final class RegistryClient implements Registry {
   private final Vertx vertx;
   private final String address;
+  private final String presence;
   private final String path;
 
   public RegistryClient(Vertx vertx, String path) {
     this.vertx = vertx;
     this.path = path;
     this.address = Addresses.vhost(path);
+    this.presence = Addresses.presence(path);
   }
 
   public String path() {
@@ -28,7 +31,13 @@ public final class RegistryClient implements Registry {
   }
 
   private <T> Future<T> call(String action, Object body) {
-    return Bus.<T>requestWith(vertx, address, body, RegistryActions.options(action)).map(m -> m.body());
+    return vertx.eventBus().<T>request(address, body, RegistryActions.options(action).setLocalOnly(true))
+        .map(m -> m.body());
+  }
+
+  /** Presence members are the leader's: the request rides out a change of leader (see {@link Bus#requestWith}). */
+  private <T> Future<T> callPresence(String action, Object body) {
+    return Bus.<T>requestWith(vertx, presence, body, RegistryActions.options(action)).map(m -> m.body());
   }
 
   private Future<Void> command(String action, JsonObject body) {
@@ -52,19 +61,25 @@ public final class RegistryClient implements Registry {
 
   @Override
   public Future<Joined> subscribe(Join join) {
-    return this.<JsonObject>call(RegistryActions.SUBSCRIBE, RegistryActions.encode(join))
+    return this.<JsonObject>callPresence(RegistryActions.SUBSCRIBE, RegistryActions.encode(join))
         .map(RegistryActions::decodeJoined);
   }
 
   @Override
   public Future<Void> unsubscribe(String sid, String channel, JsonObject data) {
-    return command(RegistryActions.UNSUBSCRIBE, new JsonObject().put("sid", sid).put("channel", channel).put("data", data));
+    return callPresence(RegistryActions.UNSUBSCRIBE, new JsonObject().put("sid", sid).put("channel", channel).put("data", data))
+        .mapEmpty();
   }
 
   @Override
   public Future<Void> leaveAll(String sid, List<String> channels, JsonObject data) {
-    return command(RegistryActions.LEAVE_ALL,
-        new JsonObject().put("sid", sid).put("channels", new JsonArray(channels)).put("data", data));
+    return callPresence(RegistryActions.LEAVE_ALL,
+        new JsonObject().put("sid", sid).put("channels", new JsonArray(channels)).put("data", data)).mapEmpty();
+  }
+
+  @Override
+  public Future<Void> dropChannel(String channel) {
+    return command(RegistryActions.DROP_CHANNEL, new JsonObject().put("channel", channel));
   }
 
   @Override

@@ -4,6 +4,7 @@ import io.webrocket.protocol.Names;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
+import io.vertx.core.eventbus.DeliveryOptions;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
 import io.vertx.core.json.JsonArray;
@@ -13,6 +14,7 @@ import io.webrocket.bus.Bus;
 import io.webrocket.config.RegistrySettings;
 import io.webrocket.config.Settings;
 import io.webrocket.config.VhostSettings;
+import io.webrocket.bus.NodeId;
 import io.webrocket.protocol.Status;
 import io.webrocket.store.Store;
 import io.webrocket.store.Store.VhostRecord;
@@ -25,32 +27,58 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The set of vhosts and their access tokens. Deploys one {@link VhostRegistry} per vhost,
- * rebuilds them from the store at start-up, creates the vhosts and channels the configuration
- * declares, and serves the vhost operations of the admin API.
+ * This node's vhosts: one {@link VhostRegistry} deployed per vhost of the {@link VhostGrid}, and
+ * the vhost operations of the admin API received by this node (a local consumer on {@link
+ * Addresses#vhosts()}). Runs on every node.
  *
- * <p>In a cluster it runs on the leader only, and rebuilds from the {@link Replica} the previous
- * leader kept (or from the store when the cluster has no copy yet: it just formed).
+ * <p>A create, delete or re-token is decided in the grid (atomically), made durable in this
+ * node's store, and then every live node's directory syncs the vhost from the grid ({@link
+ * NodeViews#vhostChanged}) before the reply: the change is in effect on every node when the
+ * operator hears back. A node that starts reads every vhost from the grid.
+ *
+ * <p>The jobs that need exactly one member ({@link #LEAD}: sent by {@code
+ * io.webrocket.cluster.Leadership} on the oldest member, or at start on a node that is not
+ * clustered) run here too: serving presence members, copying the durable store into the grid
+ * once when the cluster forms, and creating the vhosts and channels the configuration declares.
+ * No browser or backend request waits for them, except presence ones for the first.
  */
 public final class VhostDirectory extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(VhostDirectory.class);
+  /** Action: this node starts ({@code {"lead": true}}) or stops doing the one-member jobs. */
+  public static final String LEAD = "lead";
+  /** Action (from {@link NodeViews}): re-read one vhost from the grid. */
+  static final String SYNC = "sync";
 
   private record Vhost(String token, String deployment) {}
 
-  /** Declared vhosts and what new registries get; replaced on reload (see {@link #apply}). */
+  /** Declared vhosts and what new registries get; replaced on reload (see {@link #apply(Settings)}). */
   private Map<String, VhostSettings> declared;
   private RegistrySettings registrySettings;
+  private final VhostGrid grid;
+  private final Replica replica;
+  /** True when each node has a store of its own (SQLite): it then mirrors what other nodes change. */
+  private final boolean ownStore;
+  private final boolean alone;
   private final String metricsRegistry;
   private final Map<String, Vhost> vhosts = new TreeMap<>();
-  /** Paths being created or deleted: a second request for one of them waits for no one and fails. */
+  /** Paths being created or deleted on this node: a second request for one of them fails at once. */
   private final java.util.Set<String> busy = new java.util.HashSet<>();
+  /** Per path: the last sync, so that syncs of one vhost apply in order. */
+  private final Map<String, Future<?>> syncing = new java.util.HashMap<>();
+  private boolean leading;
   private Store store;
-  private final Replica replica;
   private MessageConsumer<JsonObject> consumer;
 
-  /** {@code settings}: the declared vhosts and channels that must exist, and what registries apply. */
-  public VhostDirectory(Settings settings, Replica replica, String metricsRegistry) {
+  /**
+   * @param settings the declared vhosts and channels that must exist, and what registries apply
+   * @param alone a node that is not clustered: it does the one-member jobs itself from the start
+   */
+  public VhostDirectory(Settings settings, VhostGrid grid, Replica replica, boolean ownStore, boolean alone,
+      String metricsRegistry) {
+    this.grid = grid;
     this.replica = replica;
+    this.ownStore = ownStore;
+    this.alone = alone;
     this.metricsRegistry = metricsRegistry;
     apply(settings);
   }
@@ -67,46 +95,106 @@ public final class VhostDirectory extends VerticleBase {
   @Override
   public Future<?> start() {
     store = new StoreClient(vertx);
-    return replica.vhosts()
-        .compose(copy -> copy != null ? restore(copy) : load())
-        .compose(v -> applyDeclared())
-        .compose(v -> {
-          consumer = vertx.eventBus().consumer(Addresses.vhosts(), this::handle);
-          // Live configuration: newly declared vhosts and channels are created; nothing is
-          // ever deleted because a declaration disappeared (removal is explicit).
-          vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
-            apply(Settings.parse(m.body()));
-            applyDeclared().onFailure(err -> LOG.error("declared vhosts: {}", err.getMessage()));
+    vertx.sharedData().getLocalMap(VhostRegistry.PRESENCE_HOST).remove(VhostRegistry.PRESENCE_HOST);
+    // Registered before the grid is read: a vhost created meanwhile is synced, not missed.
+    consumer = vertx.eventBus().localConsumer(Addresses.vhosts(), this::handle);
+    // Live configuration: newly declared vhosts and channels are created (by the one member
+    // that does it); nothing is ever deleted because a declaration disappeared.
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
+      apply(Settings.parse(m.body()));
+      if (leading) {
+        applyDeclared().onFailure(err -> LOG.error("declared vhosts: {}", err.getMessage()));
+      }
+    });
+    if (ownStore && !alone) {
+      vertx.eventBus().<JsonObject>consumer(Addresses.storeMirror(), m -> mirrorChannel(m.body()));
+    }
+    return consumer.completion()
+        .compose(x -> grid.vhosts())
+        .compose(all -> Future.all(all.keySet().stream().map(this::sync).toList()))
+        .compose(x -> alone ? lead(true) : Future.succeededFuture());
+  }
+
+  /** This node's registry of {@code path} as the grid has it now: deployed, re-tokened or undeployed. */
+  private Future<Void> sync(String path) {
+    Future<?> before = syncing.getOrDefault(path, Future.succeededFuture());
+    Future<Void> f = before.transform(x -> grid.token(path).compose(token -> apply(path, token)));
+    syncing.put(path, f);
+    f.onComplete(x -> syncing.remove(path, f));
+    return f;
+  }
+
+  private Future<Void> apply(String path, String token) {
+    Vhost v = vhosts.get(path);
+    if (token == null) {
+      if (v == null) {
+        return Future.succeededFuture();
+      }
+      vhosts.remove(path);
+      return vertx.undeploy(v.deployment());
+    }
+    if (v == null) {
+      return vertx.deployVerticle(new VhostRegistry(path, token, grid, replica, ownStore && !alone,
+              registrySettings, metricsRegistry))
+          .map(id -> {
+            vhosts.put(path, new Vhost(token, id));
+            return null;
           });
-          return consumer.completion();
-        });
+    }
+    if (v.token().equals(token)) {
+      return Future.succeededFuture();
+    }
+    vhosts.put(path, new Vhost(token, v.deployment()));
+    return new RegistryClient(vertx, path).setToken(token);
   }
 
-  /** From the durable store; in a cluster the replica then gets its first copy. */
+  /**
+   * Starts or stops the one-member jobs. Starting: this node's registries serve presence
+   * members, then (only when the cluster has no copy yet) the durable store is copied into the
+   * grid, then the declared vhosts and channels are created.
+   */
+  private Future<Void> lead(boolean lead) {
+    leading = lead;
+    if (lead) {
+      vertx.sharedData().getLocalMap(VhostRegistry.PRESENCE_HOST).put(VhostRegistry.PRESENCE_HOST, Boolean.TRUE);
+    } else {
+      vertx.sharedData().getLocalMap(VhostRegistry.PRESENCE_HOST).remove(VhostRegistry.PRESENCE_HOST);
+    }
+    List<Future<?>> hosts = new ArrayList<>();
+    for (String path : vhosts.keySet()) {
+      hosts.add(vertx.eventBus().request(Addresses.presenceHost(path), new JsonObject().put("host", lead),
+          new DeliveryOptions().setLocalOnly(true)).recover(err -> Future.succeededFuture()));
+    }
+    Future<Void> hosted = Future.all(hosts).mapEmpty();
+    if (!lead) {
+      return hosted;
+    }
+    return hosted.compose(x -> grid.loaded()).compose(loaded -> loaded ? Future.succeededFuture() : load())
+        .compose(x -> applyDeclared());
+  }
+
+  /**
+   * Copies the durable store into the grid: at a full start of the cluster (or of a node that
+   * is not clustered). Every write is a put-if-absent, so a second member doing it (the first
+   * died half-way) changes nothing that is there.
+   */
   private Future<Void> load() {
-    return store.loadAll()
-        .compose(all -> Future.all(all.stream()
-            .map(r -> replica.putVhost(r.path(), r.token()).compose(x -> deploy(r, null)))
-            .toList()))
-        .compose(x -> replica.markComplete());
+    return io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx).compose(tokens -> store.loadAll()
+        .compose(all -> Future.all(all.stream().map(r -> loadOne(r, tokens)).toList())))
+        .compose(x -> grid.markLoaded())
+        .onSuccess(x -> LOG.info("vhosts loaded from the durable store"));
   }
 
-  /** A new leader takes over: every vhost as the replica holds it. */
-  private Future<Void> restore(Map<String, String> copy) {
-    LOG.info("taking over {} vhosts from the cluster's replica", copy.size());
-    return Future.all(copy.entrySet().stream()
-        .map(e -> replica.load(e.getKey()).compose(entries ->
-            deploy(new VhostRecord(e.getKey(), e.getValue(), List.of(), List.of()), entries)))
-        .toList()).mapEmpty();
-  }
-
-  private Future<Void> deploy(VhostRecord record, Map<String, Object> replicated) {
-    return vertx
-        .deployVerticle(new VhostRegistry(record, replicated, replica, registrySettings, metricsRegistry))
-        .map(id -> {
-          vhosts.put(record.path(), new Vhost(record.token(), id));
-          return null;
-        });
+  private Future<Void> loadOne(VhostRecord r, AccessTokenGrid tokens) {
+    long now = System.currentTimeMillis();
+    return grid.createVhost(r.path(), r.token())
+        .compose(x -> {
+          List<Future<?>> writes = new ArrayList<>();
+          r.channels().forEach(c -> writes.add(grid.openChannel(r.path(), c)));
+          r.accessTokens().stream().filter(t -> t.expiresAt() > now).forEach(t -> writes.add(tokens.put(r.path(), t)));
+          return Future.all(writes);
+        })
+        .compose(x -> NodeViews.vhostChanged(vertx, r.path()));
   }
 
   /** Declared vhosts are created once (keeping their token on later starts); declared channels opened. */
@@ -118,12 +206,14 @@ public final class VhostDirectory extends VerticleBase {
       chain = chain.compose(v -> {
         Future<Void> created = Future.succeededFuture();
         if (!vhosts.containsKey(path)) {
-          created = create(path).map(token -> {
+          created = create(path).<Void>map(token -> {
             // Printed for the operator, never logged: logs must not hold secrets.
             io.webrocket.log.SecretOutput.println("declared vhost " + path + " created; access token " + token,
                 "declared vhost " + path + " created; its access token: admin show_vhost " + path);
             return null;
-          });
+          }).recover(err -> Bus.statusOf(err, Status.INTERNAL_ERROR) == Status.BAD_REQUEST
+              ? Future.succeededFuture() // created by another node meanwhile
+              : Future.failedFuture(err));
         }
         return created.compose(x -> openDeclaredChannels(path, channels));
       });
@@ -133,12 +223,8 @@ public final class VhostDirectory extends VerticleBase {
 
   private Future<Void> openDeclaredChannels(String path, List<String> channels) {
     List<Future<?>> opened = new ArrayList<>();
-    for (String c : channels) {
-      opened.add(
-          new RegistryClient(vertx, path).openChannel(null, c, Registry.IfOpen.FAIL)
-              .recover(err -> Bus.statusOf(err, Status.NOT_FOUND) == Status.BAD_REQUEST
-                  ? Future.succeededFuture() // already open
-                  : Future.failedFuture(err)));
+    for (Object c : channels) {
+      opened.add(new RegistryClient(vertx, path).openChannel(null, (String) c, Registry.IfOpen.SUCCEED));
     }
     return Future.all(opened).mapEmpty();
   }
@@ -184,16 +270,49 @@ public final class VhostDirectory extends VerticleBase {
           reply(msg, regenerate(path, v).map(token -> new JsonObject().put("path", path).put("accessToken", token)));
         }
       }
+      case SYNC -> {
+        String origin = b.getString("origin");
+        reply(msg, sync(path).compose(x -> mirror(path, origin)));
+      }
+      case LEAD -> reply(msg, lead(b.getBoolean("lead")));
       default -> Bus.fail(msg, Status.BAD_REQUEST);
     }
+  }
+
+  /**
+   * With a store of its own per node, every node writes a vhost change another node made to
+   * its own file too, so that a full restart from any node's file finds it.
+   */
+  private Future<Void> mirror(String path, String origin) {
+    if (!ownStore || origin == null || origin.equals(NodeId.of(vertx))) {
+      return Future.succeededFuture();
+    }
+    Vhost v = vhosts.get(path);
+    return (v == null ? store.deleteVhost(path) : store.putVhost(path, v.token())).mapEmpty();
+  }
+
+  /** Another node's channel change, written to this node's own store file. */
+  private void mirrorChannel(JsonObject change) {
+    String path = change.getString("vhost");
+    if (NodeId.of(vertx).equals(change.getString("origin"))) {
+      return;
+    }
+    Future<?> write = switch (change.getString("op")) {
+      case "putChannel" -> store.putChannel(path, change.getString("channel"));
+      case "deleteChannel" -> store.deleteChannel(path, change.getString("channel"));
+      case "deleteChannels" -> store.deleteChannels(path);
+      default -> Future.succeededFuture();
+    };
+    write.onFailure(err -> LOG.warn("{}: copying another node's channel change failed: {}", path, err.getMessage()));
   }
 
   private void reply(Message<JsonObject> msg, Future<?> result) {
     result.onComplete(
         r -> msg.reply(r instanceof JsonObject j ? j : null),
         err -> {
-          if (Bus.statusOf(err, Status.INTERNAL_ERROR) == Status.NOT_FOUND) {
-            Bus.fail(msg, Status.NOT_FOUND);
+          Status status = Bus.statusOf(err, Status.INTERNAL_ERROR);
+          if (status == Status.NOT_FOUND || status == Status.BAD_REQUEST) {
+            Bus.fail(msg, status);
             return;
           }
           LOG.error("vhost operation {} failed: {}", Bus.actionOf(msg), err.getMessage());
@@ -204,46 +323,42 @@ public final class VhostDirectory extends VerticleBase {
   private Future<String> create(String path) {
     String token = Secrets.vhostToken();
     busy.add(path);
-    return Future.all(store.putVhost(path, token), replica.putVhost(path, token))
-        .compose(v -> deploy(new VhostRecord(path, token, List.of(), List.of()), null))
-        .map(v -> token)
+    return grid.createVhost(path, token)
+        .compose(created -> created
+            ? Future.all(store.putVhost(path, token), NodeViews.vhostChanged(vertx, path)).map(token)
+            : Future.<String>failedFuture(Status.BAD_REQUEST.failure()))
         .onComplete(x -> busy.remove(path));
   }
 
-  /** The registry goes first, so nobody can use the vhost while its deletion is written. */
+  /** Out of the grid first, so no node serves the vhost while its deletion is written. */
   private Future<Void> delete(String path) {
-    Vhost v = vhosts.remove(path);
     busy.add(path);
-    vertx.eventBus().publish(Addresses.events(), new JsonObject().put("type", "vhostDeleted").put("vhost", path));
-    return vertx
-        .undeploy(v.deployment())
-        .compose(x -> io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx))
-        .compose(grid -> Future.all(store.deleteVhost(path), replica.dropVhost(path), grid.dropVhost(path)))
-        .<Void>mapEmpty()
-        .onComplete(x -> busy.remove(path));
+    return grid.deleteVhost(path).compose(existed -> {
+      if (!existed) {
+        return Future.failedFuture(Status.NOT_FOUND.failure());
+      }
+      vertx.eventBus().publish(Addresses.events(), new JsonObject().put("type", "vhostDeleted").put("vhost", path));
+      return NodeViews.vhostChanged(vertx, path)
+          .compose(x -> io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx))
+          .compose(tokens -> Future.all(store.deleteVhost(path), replica.dropVhost(path), tokens.dropVhost(path)))
+          .<Void>mapEmpty();
+    }).onComplete(x -> busy.remove(path));
   }
 
   private Future<String> regenerate(String path, Vhost v) {
     String token = Secrets.vhostToken();
-    // Durable first: if the write fails nothing changed. The reply waits for the registry, so
-    // the old token authenticates nobody once the caller hears back.
-    return Future.all(store.putVhost(path, token), replica.putVhost(path, token))
-        .compose(x -> new RegistryClient(vertx, path).setToken(token))
-        .transform(r -> {
-          Vhost current = vhosts.get(path);
-          if (current == null || !current.deployment().equals(v.deployment())) {
-            // Deleted while this ran (its deletion reached the store after our write): gone, not back.
-            return Future.failedFuture(Status.NOT_FOUND.failure());
-          }
-          if (r.failed()) {
-            return Future.failedFuture(r.cause());
-          }
-          vhosts.put(path, new Vhost(token, current.deployment()));
+    // The grid decides (the vhost may have been deleted on another node); then durable, then
+    // every node's registry and view take the new token before the caller hears back.
+    return grid.setToken(path, token)
+        .compose(set -> set
+            ? store.putVhost(path, token).compose(x -> NodeViews.vhostChanged(vertx, path))
+            : Future.<Void>failedFuture(Status.NOT_FOUND.failure()))
+        .map(x -> {
           // Every node's backend endpoint disconnects the workers and persistent clients that
           // identified with the old token (named by its fingerprint, not sent).
           vertx.eventBus().publish(Addresses.events(), new JsonObject().put("type", "tokenRegenerated")
               .put("vhost", path).put("previous", Secrets.fingerprint(v.token())));
-          return Future.succeededFuture(token);
+          return token;
         });
   }
 }

@@ -15,7 +15,6 @@ import io.webrocket.protocol.Frame;
 import io.webrocket.protocol.Wwfp;
 import io.webrocket.store.Store;
 import io.webrocket.store.Store.AccessTokenRecord;
-import io.webrocket.store.Store.VhostRecord;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -28,79 +27,64 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves one vhost's {@link Registry}: its access token, channels with their subscribers and
- * presence data ({@link Channels}); it issues single
- * access tokens into the {@link AccessTokenGrid}, where any node uses them. Deployed once per vhost by the directory; requests arrive through
- * {@link RegistryActions#serve} on {@link Addresses#vhost(String)}.
+ * Serves one vhost's {@link Registry} on this node. Every node runs one per vhost (deployed by
+ * its {@link VhostDirectory}) and answers its own node's requests (a local consumer on {@link
+ * Addresses#vhost(String)}): channels and the vhost's token are read and changed in the {@link
+ * VhostGrid} the nodes share, single access tokens in the {@link AccessTokenGrid}, each also
+ * written to the durable store before the reply. No request waits on another node, except that
+ * a change that removes something (a channel closed) is confirmed only once every node's view
+ * and registry has dropped it ({@link NodeViews}).
  *
- * <p>Changes are applied to memory at once and in arrival order (so pipelined WBP requests take
- * effect in the order sent); the reply is sent only after the change is durable.
+ * <p>Presence members ({@link Channels}) are still kept in one place: the registry of the node
+ * doing the one-member jobs (the leader, see {@code io.webrocket.cluster.Leadership}) also
+ * consumes {@link Addresses#presence(String)}, copies each member to the {@link Replica} before
+ * it replies, and a new leader's registry rebuilds them from it. Replica key: {@code
+ * m|SID|CHANNEL}.
  *
- * <p>In a cluster exactly one node runs the registries (the leader, see {@code
- * io.webrocket.cluster.Leadership}), so every node's requests meet the same state; each change
- * is also copied to the {@link Replica} before the reply, and a new leader rebuilds from it.
- * Replica keys: {@code c|CHANNEL} and {@code m|SID|CHANNEL} (a presence member).
+ * <p>Requests of one caller take effect in the order sent: on this node, an operation on a
+ * channel starts only after the previous operation on the same channel has been decided in the
+ * grid ({@link #inOrder}); presence operations keep their arrival order ({@link #presenceChannel}).
  */
 public final class VhostRegistry extends VerticleBase implements Registry {
   private static final Logger LOG = LoggerFactory.getLogger(VhostRegistry.class);
+  /** Node-local shared map key: true while this node's registries host the presence members. */
+  static final String PRESENCE_HOST = "webrocket.presenceHost";
 
   private final String path;
-  private String token;
-  private final Channels channels = new Channels();
-  /** Single access tokens loaded from the store, for the grid (see {@link #seed}); then dropped. */
-  private List<AccessTokenRecord> storedTokens;
+  private volatile String token;
+  private final VhostGrid vhostGrid;
+  /** Presence members, on the presence host only. */
+  private Channels channels = new Channels();
   private AccessTokenGrid grid;
-  /**
-   * Channels whose opening is not durable yet: a second open of one of them answers when the
-   * first is (or fails with it), never before.
-   */
-  private final Map<String, Future<Void>> opening = new HashMap<>();
+  /** Per channel: the last operation of this node on it, until decided in the grid. */
+  private final Map<String, Future<?>> pending = new HashMap<>();
+  /** Presence channel look-ups in the grid, in arrival order. */
+  private Future<?> presenceTail = Future.succeededFuture();
   private final Replica replica;
-  /** True when built from the store in a cluster: the replica gets a copy before anything else. */
-  private final boolean seedReplica;
   /** Token lifetime and channel limit, applied live (see {@link #apply}). */
   private RegistrySettings settings;
   private final String metricsRegistry;
+  /** Nodes keep store files of their own (SQLite in a cluster): they copy this one's channel changes. */
+  private final boolean mirror;
   private AtomicLong channelsGauge;
   private Store store;
   private MessageConsumer<Object> consumer;
+  private MessageConsumer<Object> presenceConsumer;
   private MessageConsumer<JsonObject> configConsumer;
   private MessageConsumer<JsonObject> liveNodesConsumer;
+  private MessageConsumer<JsonObject> hostConsumer;
   private long purgeTimer;
+  private long gaugeTimer;
 
-  /**
-   * @param replicated the vhost's replica entries when a new leader takes over, or null when the
-   *     registry is built from the store (a start, or a vhost just created)
-   */
-  public VhostRegistry(VhostRecord record, Map<String, Object> replicated, Replica replica,
+  public VhostRegistry(String path, String token, VhostGrid vhostGrid, Replica replica, boolean mirror,
       RegistrySettings settings, String metricsRegistry) {
+    this.mirror = mirror;
+    this.path = path;
+    this.token = token;
+    this.vhostGrid = vhostGrid;
     this.replica = replica;
-    this.seedReplica = replicated == null && replica.replicated();
-    apply(settings);
     this.metricsRegistry = metricsRegistry;
-    this.path = record.path();
-    this.token = record.token();
-    record.channels().forEach(channels::open);
-    // Built from the store (a start, a vhost just created): its tokens go to the grid. A new
-    // leader taking over finds them there already.
-    this.storedTokens = replicated == null ? record.accessTokens() : List.of();
-    if (replicated != null) {
-      restore(replicated);
-    }
-  }
-
-  /** Channels and presence members as the previous leader left them in the replica. */
-  private void restore(Map<String, Object> entries) {
-    List<JsonObject> members = new ArrayList<>();
-    entries.forEach((key, value) -> {
-      switch (key.charAt(0)) {
-        case 'c' -> channels.open(key.substring(2));
-        case 'm' -> members.add((JsonObject) value);
-        default -> LOG.warn("{}: unknown replica key {}", path, key);
-      }
-    });
-    members.sort(java.util.Comparator.comparingLong(m -> m.getLong("seq", 0L)));
-    members.forEach(m -> channels.restore(m.getString("channel"), m.getString("sid"), Channel.Member.fromJson(m)));
+    apply(settings);
   }
 
   /** At start and on every reload: new single access tokens get the lifetime; issued ones keep theirs. */
@@ -117,46 +101,115 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     store = new io.webrocket.store.StoreClient(vertx);
     io.webrocket.metrics.Metrics metrics = io.webrocket.metrics.Metrics.of(metricsRegistry);
     channelsGauge = metrics.channels(path);
-    channelsGauge.set(channels.size());
-    // Nodes that left the cluster take their subscribers and workers with them.
+    // Nodes that left the cluster take their presence members with them (published on the leader).
     liveNodesConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.liveNodes(),
         m -> forgetNodesOtherThan(m.body().getJsonArray("nodes")));
     purgeTimer = vertx.setPeriodic(60_000, id -> purgeExpiredTokens());
     // Live configuration: new tokens get the new lifetime; issued ones keep theirs.
     configConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.config(),
         m -> apply(RegistrySettings.of(m.body())));
+    hostConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.presenceHost(path),
+        m -> hostPresence(m.body().getBoolean("host")).onComplete(x -> m.reply(null)));
     return io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx).compose(g -> {
       grid = g;
-      return seed();
-    }).compose(x -> {
-      consumer = vertx.eventBus().consumer(Addresses.vhost(path), msg -> RegistryActions.serve(this, msg));
+      consumer = vertx.eventBus().localConsumer(Addresses.vhost(path), msg -> RegistryActions.serve(this, msg));
       return consumer.completion();
+    }).compose(x -> {
+      // Registered first, read second: a change of host while this started is not missed.
+      boolean host = Boolean.TRUE.equals(vertx.sharedData().getLocalMap(PRESENCE_HOST).get(PRESENCE_HOST));
+      return host ? hostPresence(true) : Future.succeededFuture();
     });
   }
 
   /**
-   * A registry built from the store puts the store's unexpired single access tokens in the
-   * grid, and in a cluster copies its channels to the replica first.
+   * Starts or stops serving the vhost's presence members. A new host starts from the replica
+   * (members of channels still open, in their joining order) and counts the vhost's channels
+   * for {@code webrocket_channels}, which only the host exports.
    */
-  private Future<?> seed() {
-    List<Future<?>> writes = new ArrayList<>();
-    storedTokens.forEach(t -> writes.add(grid.put(path, t)));
-    storedTokens = List.of();
-    if (seedReplica) {
-      channels.names().forEach(c -> writes.add(replica.put(path, "c|" + c, "1")));
+  private Future<Void> hostPresence(boolean host) {
+    if (!host) {
+      vertx.cancelTimer(gaugeTimer);
+      channelsGauge.set(0);
+      channels = new Channels();
+      MessageConsumer<Object> c = presenceConsumer;
+      presenceConsumer = null;
+      return c == null ? Future.succeededFuture() : c.unregister();
     }
-    return Future.all(writes);
+    if (presenceConsumer != null) {
+      return Future.succeededFuture();
+    }
+    gaugeTimer = vertx.setPeriodic(5_000, id -> refreshGauge());
+    refreshGauge();
+    return replica.load(path).compose(this::restore).compose(x -> {
+      presenceConsumer = vertx.eventBus().consumer(Addresses.presence(path), msg -> RegistryActions.serve(this, msg));
+      return presenceConsumer.completion();
+    });
+  }
+
+  /** The host counts at once what changed through this node (others' changes: within 5 s). */
+  private void countChannels() {
+    if (presenceConsumer != null) {
+      refreshGauge();
+    }
+  }
+
+  private void refreshGauge() {
+    vhostGrid.channelCount(path).onSuccess(n -> channelsGauge.set(n));
+  }
+
+  /** Presence members as the previous host left them in the replica, of the channels still open. */
+  private Future<Void> restore(Map<String, Object> entries) {
+    channels = new Channels();
+    List<JsonObject> members = new ArrayList<>();
+    entries.forEach((key, value) -> {
+      if (key.startsWith("m|")) {
+        members.add((JsonObject) value);
+      }
+    });
+    members.sort(java.util.Comparator.comparingLong(m -> m.getLong("seq", 0L)));
+    List<String> names = members.stream().map(m -> m.getString("channel")).distinct().toList();
+    return Future.all(names.stream().map(n -> vhostGrid.channelOpen(path, n)).toList()).map(open -> {
+      for (int i = 0; i < names.size(); i++) {
+        if (open.<Boolean>resultAt(i)) {
+          channels.open(names.get(i));
+        }
+      }
+      for (JsonObject m : members) {
+        if (channels.isOpen(m.getString("channel"))) {
+          channels.restore(m.getString("channel"), m.getString("sid"), Channel.Member.fromJson(m));
+        } else {
+          replica.remove(path, memberKey(m.getString("sid"), m.getString("channel")));
+        }
+      }
+      return null;
+    });
   }
 
   @Override
   public Future<?> stop() {
-    // Deleted (or handed to another leader): no node may go on trusting what it learnt of it.
-    Future<Void> forgotten = NodeViews.forgetVhost(vertx, path);
+    // Deleted: this node may not go on trusting what it learnt of it.
+    new NodeView(vertx).forgetVhost(path);
     vertx.cancelTimer(purgeTimer);
+    vertx.cancelTimer(gaugeTimer);
     liveNodesConsumer.unregister();
+    hostConsumer.unregister();
     channelsGauge.set(0);
     configConsumer.unregister();
-    return Future.join(forgotten, consumer == null ? Future.succeededFuture() : consumer.unregister());
+    return Future.join(presenceConsumer == null ? Future.succeededFuture() : presenceConsumer.unregister(),
+        consumer == null ? Future.succeededFuture() : consumer.unregister());
+  }
+
+  /**
+   * Runs {@code op} on {@code channel} after this node's previous operation on it has been
+   * decided: a pipelined open then broadcast check (or close then subscribe) of one caller is
+   * answered in that order although each asks the grid.
+   */
+  private <T> Future<T> inOrder(String channel, java.util.function.Supplier<Future<T>> op) {
+    Future<?> before = pending.get(channel);
+    Future<T> f = before == null ? op.get() : before.transform(x -> op.get());
+    pending.put(channel, f);
+    f.onComplete(x -> pending.remove(channel, f));
+    return f;
   }
 
   /** Completes when {@code write} does; a failed durable write is logged and answered 597. */
@@ -188,32 +241,35 @@ public final class VhostRegistry extends VerticleBase implements Registry {
 
   @Override
   public Future<Info> info() {
-    return Future.succeededFuture(new Info(path, token, channels.size()));
+    return vhostGrid.channelCount(path).map(n -> new Info(path, token, n));
   }
 
   @Override
   public Future<Void> setToken(String token) {
     this.token = token;
-    // Answered once no node accepts the old token from its view any more.
-    return NodeViews.forgetToken(vertx, path);
+    return Future.succeededFuture();
   }
 
   @Override
   public Future<List<ChannelInfo>> channels() {
     // Subscribers live on the nodes that hold their sockets: counted there when asked.
-    return NodeViews.counts(vertx, path).map(counts -> {
+    return Future.all(vhostGrid.channels(path), NodeViews.counts(vertx, path)).map(both -> {
+      List<String> names = both.resultAt(0);
+      Map<String, Integer> counts = both.resultAt(1);
       List<ChannelInfo> list = new ArrayList<>();
-      channels.names().forEach(c -> list.add(new ChannelInfo(c, counts.getOrDefault(c, 0))));
+      names.forEach(c -> list.add(new ChannelInfo(c, counts.getOrDefault(c, 0))));
       return list;
     });
   }
 
   @Override
   public Future<ChannelInfo> channel(String name) {
-    if (name == null || !channels.isOpen(name)) {
+    if (name == null) {
       return refused(Status.CHANNEL_NOT_FOUND);
     }
-    return NodeViews.counts(vertx, path).map(counts -> new ChannelInfo(name, counts.getOrDefault(name, 0)));
+    return inOrder(name, () -> vhostGrid.channelOpen(path, name)).compose(open -> !open
+        ? refused(Status.CHANNEL_NOT_FOUND)
+        : NodeViews.counts(vertx, path).map(counts -> new ChannelInfo(name, counts.getOrDefault(name, 0))));
   }
 
   @Override
@@ -232,23 +288,28 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     if (!Names.isValidChannel(name)) {
       return refused(Status.INVALID_CHANNEL_NAME);
     }
-    if (channels.isOpen(name)) {
-      if (ifOpen == IfOpen.FAIL) {
-        return refused(Status.BAD_REQUEST);
+    return inOrder(name, () -> vhostGrid.channelOpen(path, name).compose(open -> {
+      if (open) {
+        return ifOpen == IfOpen.FAIL ? refused(Status.BAD_REQUEST) : Future.succeededFuture();
       }
-      // Open, but perhaps not durable yet: the second OK must not overtake the first.
-      Future<Void> pending = opening.get(name);
-      return pending != null ? pending : Future.succeededFuture();
-    }
-    if (channels.size() >= settings.channelsPerVhost()) {
-      return refused(Status.TOO_MANY_REQUESTS);
-    }
-    channels.open(name);
-    channelsGauge.set(channels.size());
-    Future<Void> durable = whenStored(Future.all(store.putChannel(path, name), replica.put(path, "c|" + name, "1")), null);
-    opening.put(name, durable);
-    durable.onComplete(x -> opening.remove(name, durable));
-    return durable;
+      // The limit is counted, then the open is atomic: two nodes racing at the limit may both
+      // open (one channel over it), never lose an open.
+      return vhostGrid.channelCount(path).compose(n -> {
+        if (n >= settings.channelsPerVhost()) {
+          return refused(Status.TOO_MANY_REQUESTS);
+        }
+        return vhostGrid.openChannel(path, name).compose(opened -> {
+          if (!opened) {
+            // Another node opened it meanwhile.
+            return ifOpen == IfOpen.FAIL ? refused(Status.BAD_REQUEST) : Future.succeededFuture();
+          }
+          // In the grid: every node finds it now. Durable before the answer.
+          mirror("putChannel", name);
+          countChannels();
+          return whenStored(store.putChannel(path, name), null);
+        });
+      });
+    }));
   }
 
   @Override
@@ -259,51 +320,89 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     if (name == null || name.isEmpty()) {
       return refused(given == null ? Status.CHANNEL_NOT_FOUND : Status.BAD_REQUEST);
     }
-    if (!channels.isOpen(name)) {
-      return refused(Status.CHANNEL_NOT_FOUND);
-    }
-    List<Future<?>> writes = forgetChannel(name);
-    writes.add(store.deleteChannel(path, name));
-    // Gone everywhere before the answer: no node's view still lets anyone subscribe to it.
-    return whenStored(Future.all(writes), null).compose(x -> NodeViews.forgetChannel(vertx, path, name));
+    return inOrder(name, () -> vhostGrid.closeChannel(path, name).compose(closed -> {
+      if (!closed) {
+        return refused(Status.CHANNEL_NOT_FOUND);
+      }
+      announceClosed(name);
+      mirror("deleteChannel", name);
+      countChannels();
+      // Gone everywhere before the answer: no node's view or registry still knows it.
+      return whenStored(store.deleteChannel(path, name), null).compose(x -> NodeViews.forgetChannel(vertx, path, name));
+    }));
   }
 
   @Override
   public Future<Void> closeChannels() {
-    List<Future<?>> writes = new ArrayList<>();
-    for (String name : channels.names()) {
-      writes.addAll(forgetChannel(name));
-    }
-    writes.add(store.deleteChannels(path));
-    return whenStored(Future.all(writes), null).compose(x -> NodeViews.forgetVhost(vertx, path));
+    return vhostGrid.closeChannels(path).compose(names -> {
+      names.forEach(this::announceClosed);
+      mirror("deleteChannels", null);
+      return whenStored(store.deleteChannels(path), null);
+    }).compose(x -> NodeViews.forgetVhost(vertx, path));
   }
+
+  /** The other nodes' store files get the change too (shortly after: not waited for). */
+  private void mirror(String op, String channel) {
+    if (mirror) {
+      vertx.eventBus().publish(Addresses.storeMirror(), new JsonObject().put("op", op).put("vhost", path)
+          .put("channel", channel).put("origin", io.webrocket.bus.NodeId.of(vertx)));
+    }
+  }
+
+  /** Every endpoint drops the channel's subscribers; no {@code :unsubscribed} is sent. */
+  private void announceClosed(String name) {
+    vertx.eventBus().publish(
+        Addresses.events(),
+        new JsonObject().put("type", "channelClosed").put("vhost", path).put("channel", name));
+  }
+
+  @Override
+  public Future<Void> dropChannel(String name) {
+    for (String n : name == null ? channels.names() : List.of(name)) {
+      Channel c = channels.close(n);
+      if (c != null) {
+        c.subscribers.keySet().forEach(sid -> replica.remove(path, memberKey(sid, n)));
+      }
+    }
+    countChannels();
+    return Future.succeededFuture();
+  }
+
+  // ---- browsers: presence (on the presence host) ----
 
   /**
-   * Closing a channel unsubscribes everyone on it; no {@code :unsubscribed} is sent. Returns the
-   * replica writes it started.
+   * The presence channel {@code name} as this host knows it, looked up in the grid the first
+   * time; null if it is not open. Look-ups keep their arrival order, and so do the operations
+   * that wait for one.
    */
-  private List<Future<?>> forgetChannel(String name) {
-    List<Future<?>> writes = new ArrayList<>();
-    Channel c = channels.close(name);
-    if (c != null) {
-      channelsGauge.set(channels.size());
-      writes.add(replica.remove(path, "c|" + name));
-      c.subscribers.keySet().forEach(sid -> writes.add(replica.remove(path, memberKey(sid, name))));
-      vertx.eventBus().publish(
-          Addresses.events(),
-          new JsonObject().put("type", "channelClosed").put("vhost", path).put("channel", name));
+  private Future<Channel> presenceChannel(String name) {
+    Channel known = name == null ? null : channels.get(name);
+    if (name == null || (known != null && presenceTail.isComplete())) {
+      return Future.succeededFuture(known);
     }
-    return writes;
+    Future<Channel> f = presenceTail.transform(x -> {
+      Channel again = channels.get(name);
+      if (again != null) {
+        return Future.succeededFuture(again);
+      }
+      return vhostGrid.channelOpen(path, name).map(open -> {
+        if (!open) {
+          return null;
+        }
+        channels.open(name);
+        return channels.get(name);
+      });
+    });
+    presenceTail = f;
+    return f;
   }
-
-  // ---- browsers ----
 
   @Override
   public Future<Joined> subscribe(Join j) {
-    Channel c = j.channel() == null ? null : channels.get(j.channel());
-    if (c == null) {
-      return refused(Status.CHANNEL_NOT_FOUND);
-    }
+    return presenceChannel(j.channel()).compose(c -> c == null ? refused(Status.CHANNEL_NOT_FOUND) : join(c, j));
+  }
+
+  private Future<Joined> join(Channel c, Join j) {
     boolean presence = c.type == Names.ChannelType.PRESENCE;
     JsonArray members = presence ? c.presenceList(j.sid()) : null;
     JsonObject data = j.data() == null ? new JsonObject() : j.data();
@@ -324,27 +423,31 @@ public final class VhostRegistry extends VerticleBase implements Registry {
 
   @Override
   public Future<Void> unsubscribe(String sid, String channel, JsonObject data) {
-    Channel c = channel == null ? null : channels.get(channel);
-    if (c == null) {
-      return refused(Status.CHANNEL_NOT_FOUND);
-    }
-    Future<Void> left = leave(c, sid, data);
-    return left == null ? refused(Status.NOT_SUBSCRIBED) : whenStored(left, null);
+    return presenceChannel(channel).compose(c -> {
+      if (c == null) {
+        return refused(Status.CHANNEL_NOT_FOUND);
+      }
+      Future<Void> left = leave(c, sid, data);
+      return left == null ? refused(Status.NOT_SUBSCRIBED) : whenStored(left, null);
+    });
   }
 
   @Override
   public Future<Void> leaveAll(String sid, List<String> names, JsonObject data) {
-    List<Future<?>> writes = new ArrayList<>();
-    for (String name : names) {
-      Channel c = name == null ? null : channels.get(name);
-      if (c != null) {
-        Future<Void> left = leave(c, sid, data);
-        if (left != null) {
-          writes.add(left);
+    // Only channels this host knows can have the subscriber: no look-up needed, but in order.
+    return presenceTail.transform(x -> {
+      List<Future<?>> writes = new ArrayList<>();
+      for (String name : names) {
+        Channel c = name == null ? null : channels.get(name);
+        if (c != null) {
+          Future<Void> left = leave(c, sid, data);
+          if (left != null) {
+            writes.add(left);
+          }
         }
       }
-    }
-    return whenStored(Future.all(writes), null);
+      return whenStored(Future.all(writes), null);
+    });
   }
 
   /** The subscriber {@code sid} leaves {@code c}: null if it was not on it, else the replica write. */
@@ -381,7 +484,11 @@ public final class VhostRegistry extends VerticleBase implements Registry {
 
   @Override
   public Future<Void> channelExists(String channel) {
-    return channel != null && channels.isOpen(channel) ? Future.succeededFuture() : refused(Status.CHANNEL_NOT_FOUND);
+    if (channel == null) {
+      return refused(Status.CHANNEL_NOT_FOUND);
+    }
+    return inOrder(channel, () -> vhostGrid.channelOpen(path, channel))
+        .compose(open -> open ? Future.succeededFuture() : refused(Status.CHANNEL_NOT_FOUND));
   }
 
   private void publish(String channel, Frame frame, String skipSid) {
@@ -400,7 +507,7 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     if (!authorized(given, false)) {
       return refused(Status.UNAUTHORIZED);
     }
-    return channel != null && channels.isOpen(channel) ? Future.succeededFuture() : refused(Status.CHANNEL_NOT_FOUND);
+    return channelExists(channel);
   }
 
   @Override

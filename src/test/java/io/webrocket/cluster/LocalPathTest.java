@@ -21,8 +21,9 @@ import org.junit.jupiter.api.Timeout;
  * Each node pays for its own sockets (issue 11, items 1 and 6): once a node knows a channel and
  * a vhost token, subscriptions to open and private channels and backend broadcasts on it send
  * nothing to the vhost's registry; and what a node learnt is taken back on every node before a
- * change that removes it is confirmed. Node 0 is the oldest member (it runs the registries);
- * the sockets are on the others.
+ * change that removes it is confirmed; and (item 7) channels, tokens and vhosts are changed by
+ * the node that received the request. Node 0 is the oldest member (the leader); the sockets
+ * and requests are on the others.
  */
 @Timeout(120)
 class LocalPathTest {
@@ -70,6 +71,25 @@ class LocalPathTest {
       ctx.next();
     });
     return sent;
+  }
+
+  /**
+   * Counts the requests node {@code i}'s directory and registries serve from now on, apart from
+   * its share of the rounds every node takes part in (a channel dropped, a vhost re-read with
+   * its new token).
+   */
+  private static AtomicInteger servedRequests(int i) {
+    AtomicInteger served = new AtomicInteger();
+    n(i).node.vertx().eventBus().addInboundInterceptor(ctx -> {
+      String address = ctx.message().address();
+      String action = ctx.message().headers().get(Addresses.ACTION);
+      if ((address.equals(Addresses.vhosts()) || address.startsWith(Addresses.vhost("")))
+          && !java.util.Set.of("dropChannel", "sync", "setToken").contains(action)) {
+        served.incrementAndGet();
+      }
+      ctx.next();
+    });
+    return served;
   }
 
   private static List<String> wbp(int node, String vhost, String token, String... frames) {
@@ -123,6 +143,23 @@ class LocalPathTest {
       }
       assertEquals(0, sent.get(), "requests to the registry");
     }
+  }
+
+  @Test
+  void controlRequestsAreAnsweredOnTheNodeThatReceivedThemNotOnTheLeader() {
+    AtomicInteger leader = servedRequests(0);
+    String vhost = "/lp" + SEQ.incrementAndGet();
+    String token = n(1).createVhost(vhost);
+    assertEquals(token, n(2).admin().token(vhost));
+    assertEquals(OK, wbp(1, vhost, token, "OC", "news"));
+    assertEquals(OK, wbp(2, vhost, token, "OC", "news"), "open already: a backend's open succeeds");
+    String single = wbp(2, vhost, token, "AT", "joe", ".*").get(1);
+    track(n(1).ws(vhost)).auth(single);
+    assertEquals(1, n(2).admin().json(vhost + "/channels").getJsonArray("channels").size());
+    assertEquals(OK, wbp(2, vhost, token, "CC", "news"));
+    assertEquals(302, n(1).admin().call("PUT", vhost + "/token").statusCode());
+    assertEquals(202, n(2).admin().call("DELETE", vhost).statusCode());
+    assertEquals(0, leader.get(), "requests the leader's directory and registries served");
   }
 
   @Test

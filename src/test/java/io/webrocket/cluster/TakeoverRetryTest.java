@@ -17,14 +17,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /**
- * Control requests right after a leader is lost. A node may still pick the dead leader's
+ * Presence requests (the leader's) right after a leader is lost. A node may still pick the dead leader's
  * registration for a while; Vert.x does not fail such a request, it waits for its timeout. Here
  * a registration on a live node that leaves its first request unanswered stands in for the dead
  * one: during a takeover the request is sent again and answered, once the leader has settled an
  * unanswered request fails at its timeout as before.
  */
 class TakeoverRetryTest {
-  private static final String ADDRESS = Addresses.vhost("/takeover-retry");
+  private static final String ADDRESS = Addresses.presence("/takeover-retry");
 
   @Test
   void aRequestLeftUnansweredDuringATakeoverIsSentAgainButNotOnceTheLeaderHasSettled() throws Exception {
