@@ -2,7 +2,6 @@ package io.webrocket;
 
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
-import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
@@ -14,7 +13,6 @@ import io.webrocket.cluster.Clustering;
 import io.webrocket.cluster.Leadership;
 import io.webrocket.vhost.Replica;
 import io.webrocket.frontend.WebSocketEndpoint;
-import io.webrocket.store.PgStoreVerticle;
 import io.webrocket.store.StoreClient;
 import io.webrocket.store.StoreVerticle;
 import io.webrocket.vhost.Secrets;
@@ -221,17 +219,16 @@ public final class Node {
   }
 
   /**
-   * The store verticle {@code store.type} names: the embedded SQLite file on a worker thread,
-   * or PostgreSQL through the reactive client on an event loop.
+   * The store {@code store.type} names: the embedded SQLite file (through the JDBC client, on
+   * worker threads) or PostgreSQL (through the reactive client); one event-loop verticle either way.
    */
   private Future<String> deployStore(Path dir) {
     JsonObject store = config.getJsonObject("store");
     if (isPostgres(store)) {
-      return vertx.deployVerticle(new PgStoreVerticle(store.getJsonObject("postgres"),
+      return vertx.deployVerticle(StoreVerticle.postgres(store.getJsonObject("postgres"),
           config.getJsonObject("node").getString("name"), metricsRegistry));
     }
-    return vertx.deployVerticle(new StoreVerticle(dir.resolve("webrocket.db"), store.getBoolean("fsync"), metricsRegistry),
-        new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER));
+    return vertx.deployVerticle(StoreVerticle.sqlite(dir.resolve("webrocket.db"), store.getBoolean("fsync"), metricsRegistry));
   }
 
   private static boolean isPostgres(JsonObject store) {
@@ -340,7 +337,7 @@ public final class Node {
         "  transport: " + ((io.vertx.core.internal.VertxInternal) vertx).transport().getClass().getSimpleName()
             .replace("Transport", "").toLowerCase(java.util.Locale.ROOT),
         "  store:     " + (isPostgres(config.getJsonObject("store"))
-            ? "postgres " + PgStoreVerticle.describe(config.getJsonObject("store").getJsonObject("postgres"))
+            ? "postgres " + StoreVerticle.describePostgres(config.getJsonObject("store").getJsonObject("postgres"))
             : "sqlite " + Path.of(config.getString("storageDir")).resolve("webrocket.db").toAbsolutePath().normalize()),
         "  cluster:   " + (Clustering.enabled(config) ? clusterLine() : "off (single node)"),
         "  cookie:    " + (io.webrocket.log.SecretOutput.shown() ? cookie
