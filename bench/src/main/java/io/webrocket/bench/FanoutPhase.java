@@ -1,36 +1,13 @@
 package io.webrocket.bench;
 
-import static io.webrocket.bench.Generator.cpu;
 import static io.webrocket.bench.Generator.log;
-import static io.webrocket.bench.Generator.ms;
 import static io.webrocket.bench.Generator.sleep;
-import static io.webrocket.bench.Generator.waitShare;
 
-import io.webrocket.bench.Generator.Opened;
-
-import io.netty.channel.ChannelFuture;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
-import java.net.InetSocketAddress;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Instant;
+import io.webrocket.bench.Generator.Opened;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.UUID;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.HdrHistogram.Histogram;
 
 /**
  * Phases "fanoutN": N subscribers, a browser publisher and a WBP {@code KA} publisher (or a
