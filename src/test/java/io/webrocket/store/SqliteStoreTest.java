@@ -22,6 +22,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.Timeout;
  * committed (visible to another connection at once, and after a reopen) — also after a
  * transaction ({@code loadAll}, the schema) ran on the same connection.
  */
+@Tag("fast") // no sockets, no nodes: runs in the fast tier (mvn -Pfast test)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class SqliteStoreTest {
   private static final String TOKEN = "0123456789abcdef0123456789abcdef01234567";
