@@ -2,7 +2,6 @@ package io.webrocket;
 
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
-import io.vertx.core.ThreadingModel;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.json.JsonObject;
@@ -17,7 +16,6 @@ import io.webrocket.cluster.Leadership;
 import io.webrocket.config.Settings;
 import io.webrocket.vhost.Replica;
 import io.webrocket.frontend.WebSocketEndpoint;
-import io.webrocket.store.PgStoreVerticle;
 import io.webrocket.store.StoreClient;
 import io.webrocket.store.StoreVerticle;
 import io.webrocket.vhost.Secrets;
@@ -239,16 +237,15 @@ public final class Node {
   }
 
   /**
-   * The store verticle {@code store.type} names: the embedded SQLite file on a worker thread,
-   * or PostgreSQL through the reactive client on an event loop.
+   * The store {@code store.type} names: the embedded SQLite file (through the JDBC client, on
+   * worker threads) or PostgreSQL (through the reactive client); one event-loop verticle either way.
    */
   private Future<String> deployStore(Path dir) {
     io.webrocket.config.StoreSettings store = settings.store();
     if (store.postgresql()) {
-      return vertx.deployVerticle(new PgStoreVerticle(store.postgres(), settings.nodeName(), metricsRegistry));
+      return vertx.deployVerticle(StoreVerticle.postgres(store.postgres(), settings.nodeName(), metricsRegistry));
     }
-    return vertx.deployVerticle(new StoreVerticle(dir.resolve("webrocket.db"), store.fsync(), metricsRegistry),
-        new DeploymentOptions().setThreadingModel(ThreadingModel.WORKER));
+    return vertx.deployVerticle(StoreVerticle.sqlite(dir.resolve("webrocket.db"), store.fsync(), metricsRegistry));
   }
 
   /** Remembers a deployment so {@link #stop()} undeploys in reverse order. */

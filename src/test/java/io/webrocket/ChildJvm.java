@@ -16,7 +16,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * {@code io.webrocket.WebRocket} in a separate JVM (java + the pom's {@code jdk.opens} flags +
+ * {@code io.webrocket.WebRocket} in a separate JVM (java + the flags of the pom's {@code jdk.addOpens} and {@code jdk.addExports} +
  * this JVM's class path), with its stdout and stderr collected line by line. Always close it:
  * {@link #close()} kills the process (SIGKILL) if it still runs.
  */
@@ -57,15 +57,25 @@ final class ChildJvm implements AutoCloseable {
     }
   }
 
-  /** The Hazelcast flags, read from the pom's {@code jdk.opens} property (tests run in the project directory). */
+  /**
+   * The Hazelcast flags, made from the pom's {@code jdk.addExports} and {@code jdk.addOpens} lists
+   * as the pom makes surefire's argLine (tests run in the project directory).
+   */
   static List<String> jdkOpens() {
     try {
       String pom = Files.readString(Path.of("pom.xml"));
-      Matcher m = Pattern.compile("<jdk\\.opens>(.*?)</jdk\\.opens>", Pattern.DOTALL).matcher(pom);
-      if (!m.find()) {
-        throw new IllegalStateException("pom.xml has no jdk.opens property");
+      List<String> flags = new ArrayList<>();
+      for (String[] kind : new String[][] {{"jdk.addExports", "--add-exports"}, {"jdk.addOpens", "--add-opens"}}) {
+        Matcher m = Pattern.compile("<" + Pattern.quote(kind[0]) + ">(.*?)</", Pattern.DOTALL).matcher(pom);
+        if (!m.find()) {
+          throw new IllegalStateException("pom.xml has no " + kind[0] + " property");
+        }
+        for (String modulePackage : m.group(1).trim().split("\\s+")) {
+          flags.add(kind[1]);
+          flags.add(modulePackage + "=ALL-UNNAMED");
+        }
       }
-      return List.of(m.group(1).trim().split("\\s+"));
+      return flags;
     } catch (IOException e) {
       throw new IllegalStateException(e);
     }
