@@ -193,6 +193,8 @@ public final class Node {
         })
         // This node's view of its vhosts, which the registries keep current (before the endpoints).
         .compose(id -> track(vertx.deployVerticle(new io.webrocket.vhost.NodeViews())))
+        // Presence before the endpoints, so that it stops after them and serves their last leaves.
+        .compose(id -> track(vertx.deployVerticle(new io.webrocket.presence.PresenceService())))
         .compose(id -> claimWebSocketPort())
         .compose(id -> track(vertx.deployVerticle(WebSocketEndpoint.class, endpoint("websocket", loops, tls))))
         .compose(id -> track(vertx.deployVerticle(BackendEndpoint.class, endpoint("backend", loops, tls))))

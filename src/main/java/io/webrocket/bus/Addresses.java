@@ -15,6 +15,11 @@ public final class Addresses {
   public static final String CHANNEL = "channel";
   /** Header on fan-out messages: a connection (sid) that must not receive this frame. */
   public static final String SKIP = "skip";
+  /**
+   * Header on presence announcements: the channel's sequence number (see {@code
+   * io.webrocket.presence.PresenceMembers}); a subscriber gets only those after its own list.
+   */
+  public static final String SEQ = "seq";
 
   private static final String PREFIX = "webrocket.";
 
@@ -51,6 +56,20 @@ public final class Addresses {
   /** Pre-encoded WWFP frames published to every WebSocket endpoint instance. */
   public static String fanout() {
     return PREFIX + "fanout";
+  }
+
+  /** This node's presence service (a local consumer): joins and leaves of presence channels. */
+  public static String presence() {
+    return PREFIX + "presence";
+  }
+
+  /**
+   * Presence announcements ({@code :memberJoined}/{@code :memberLeft} frames with their sequence
+   * number), published by the node that made the change to every node's presence service, which
+   * puts them in order for its endpoints.
+   */
+  public static String presenceEvents() {
+    return PREFIX + "presenceEvents";
   }
 
   /** Control announcements (channel closed, vhost deleted) published to the endpoints. */

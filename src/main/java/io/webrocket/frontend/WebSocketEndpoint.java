@@ -75,10 +75,12 @@ public final class WebSocketEndpoint extends VerticleBase {
   private int startMaxFrameSize;
 
   private String nodeId;
+  private io.webrocket.presence.Presence presence;
 
   @Override
   public Future<?> start() {
     nodeId = NodeId.of(vertx);
+    presence = new io.webrocket.presence.PresenceClient(vertx);
     JsonObject c = config();
     metrics = io.webrocket.metrics.Metrics.of(c.getString("metrics"));
     view = new io.webrocket.vhost.NodeView(vertx);
@@ -214,6 +216,11 @@ public final class WebSocketEndpoint extends VerticleBase {
         : store.deleteAccessToken(token).transform(written -> written.succeeded()
             ? Future.succeededFuture(grant)
             : Future.failedFuture(io.webrocket.protocol.Status.INTERNAL_ERROR.failure())));
+  }
+
+  /** This node's presence service, as a typed client. */
+  io.webrocket.presence.Presence presence() {
+    return presence;
   }
 
   /** The registry of {@code vhost}, as a typed client (cheap: it holds only the address). */
@@ -417,6 +424,11 @@ public final class WebSocketEndpoint extends VerticleBase {
     if (subscribers.subscribers(vhost, channel).isEmpty()) {
       return;
     }
+    String seq = msg.headers().get(Addresses.SEQ);
+    if (seq != null) {
+      deliverPresence(vhost, channel, Long.parseLong(seq), msg.body());
+      return;
+    }
     String skip = msg.headers().get(Addresses.SKIP);
     if (skip == null) {
       outbound.fanout(vhost, channel, msg.body());
@@ -428,6 +440,38 @@ public final class WebSocketEndpoint extends VerticleBase {
       writeSegment(vhost, channel, skip, frame, 1);
     } finally {
       frame.release();
+    }
+  }
+
+  /**
+   * A presence announcement, in its channel's order (the node's presence service ordered it):
+   * written, after what is pending, to the channel's members whose list is older than it (a
+   * member's own list already shows the changes up to its {@code since}).
+   */
+  private void deliverPresence(String vhost, String channel, long seq, Frame frame) {
+    outbound.seal();
+    ByteBuf buf = Outbound.direct(frame);
+    int written = 0;
+    int lost = 0;
+    try {
+      for (BrowserConnection c : subscribers.subscribers(vhost, channel)) {
+        Long since = c.presenceSince.get(channel);
+        if (since == null || seq <= since) {
+          continue;
+        }
+        if (!outbound.hasRoom(c)) {
+          lost++;
+          continue;
+        }
+        outbound.queue(c, buf);
+        written++;
+      }
+    } finally {
+      buf.release();
+    }
+    delivered.computeIfAbsent(vhost, metrics::delivered).increment(written);
+    if (lost > 0) {
+      dropped.computeIfAbsent(vhost, metrics::dropped).increment(lost);
     }
   }
 

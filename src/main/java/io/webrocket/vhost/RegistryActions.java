@@ -11,8 +11,6 @@ import io.webrocket.bus.Bus;
 import io.webrocket.protocol.Status;
 import io.webrocket.vhost.Registry.ChannelInfo;
 import io.webrocket.vhost.Registry.Info;
-import io.webrocket.vhost.Registry.Join;
-import io.webrocket.vhost.Registry.Joined;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -32,9 +30,6 @@ final class RegistryActions {
   static final String EXISTS = "exists";
   static final String INFO = "info";
   static final String SET_TOKEN = "setToken";
-  static final String SUBSCRIBE = "subscribe";
-  static final String UNSUBSCRIBE = "unsubscribe";
-  static final String LEAVE_ALL = "leaveAll";
   static final String CHANNEL_EXISTS = "channelExists";
   static final String IDENTIFY = "identify";
   static final String CHECK_BROADCAST = "checkBroadcast";
@@ -85,9 +80,6 @@ final class RegistryActions {
       case EXISTS -> r.exists();
       case INFO -> r.info().map(RegistryActions::encode);
       case SET_TOKEN -> r.setToken(b.getString("token"));
-      case SUBSCRIBE -> r.subscribe(decodeJoin(b)).map(RegistryActions::encode);
-      case UNSUBSCRIBE -> r.unsubscribe(b.getString("sid"), b.getString("channel"), b.getJsonObject("data"));
-      case LEAVE_ALL -> r.leaveAll(b.getString("sid"), strings(b.getJsonArray("channels")), b.getJsonObject("data"));
       case CHANNEL_EXISTS -> r.channelExists(b.getString("channel"));
       case IDENTIFY -> r.identify(b.getString("token"));
       case CHECK_BROADCAST -> r.checkBroadcast(b.getString("token"), b.getString("channel"));
@@ -121,32 +113,6 @@ final class RegistryActions {
 
   static Info decodeInfo(JsonObject j) {
     return new Info(j.getString("path"), j.getString("accessToken"), j.getInteger("channels"));
-  }
-
-  static JsonObject encode(Join j) {
-    return new JsonObject().put("sid", j.sid()).put("channel", j.channel()).put("uid", j.uid())
-        .put("data", j.data()).put("hidden", j.hidden()).put("node", j.node());
-  }
-
-  static Join decodeJoin(JsonObject b) {
-    return new Join(b.getString("sid"), b.getString("channel"), b.getString("uid"),
-        b.getJsonObject("data", new JsonObject()), b.getBoolean("hidden", false),
-        b.getString("node"));
-  }
-
-  static JsonObject encode(Joined j) {
-    JsonObject o = new JsonObject();
-    if (j.members() != null) {
-      o.put("members", j.members());
-    }
-    if (j.announcement() != null) {
-      o.put("announcement", j.announcement());
-    }
-    return o;
-  }
-
-  static Joined decodeJoined(JsonObject o) {
-    return new Joined(o.getJsonArray("members"), o.getBuffer("announcement"));
   }
 
   static JsonObject encode(ChannelInfo c) {

@@ -2,7 +2,6 @@ package io.webrocket.vhost;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
@@ -48,23 +47,6 @@ public final class RegistryClient implements Registry {
   @Override
   public Future<Void> setToken(String token) {
     return command(RegistryActions.SET_TOKEN, new JsonObject().put("token", token));
-  }
-
-  @Override
-  public Future<Joined> subscribe(Join join) {
-    return this.<JsonObject>call(RegistryActions.SUBSCRIBE, RegistryActions.encode(join))
-        .map(RegistryActions::decodeJoined);
-  }
-
-  @Override
-  public Future<Void> unsubscribe(String sid, String channel, JsonObject data) {
-    return command(RegistryActions.UNSUBSCRIBE, new JsonObject().put("sid", sid).put("channel", channel).put("data", data));
-  }
-
-  @Override
-  public Future<Void> leaveAll(String sid, List<String> channels, JsonObject data) {
-    return command(RegistryActions.LEAVE_ALL,
-        new JsonObject().put("sid", sid).put("channels", new JsonArray(channels)).put("data", data));
   }
 
   @Override

@@ -4,20 +4,15 @@ import io.webrocket.protocol.Names;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageConsumer;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
 import io.webrocket.protocol.Status;
-import io.webrocket.protocol.Frame;
-import io.webrocket.protocol.Wwfp;
 import io.webrocket.store.Store;
 import io.webrocket.store.Store.AccessTokenRecord;
 import io.webrocket.store.Store.VhostRecord;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -27,8 +22,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves one vhost's {@link Registry}: its access token, channels with their subscribers and
- * presence data ({@link Channels}); it issues single
+ * Serves one vhost's {@link Registry}: its access token and channels ({@link Channels}); it
+ * issues single
  * access tokens into the {@link AccessTokenGrid}, where any node uses them. Deployed once per vhost by the directory; requests arrive through
  * {@link RegistryActions#serve} on {@link Addresses#vhost(String)}.
  *
@@ -38,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * <p>In a cluster exactly one node runs the registries (the leader, see {@code
  * io.webrocket.cluster.Leadership}), so every node's requests meet the same state; each change
  * is also copied to the {@link Replica} before the reply, and a new leader rebuilds from it.
- * Replica keys: {@code c|CHANNEL} and {@code m|SID|CHANNEL} (a presence member).
+ * Replica key: {@code c|CHANNEL}. (Presence members are in {@code io.webrocket.presence}'s grid.)
  */
 public final class VhostRegistry extends VerticleBase implements Registry {
   private static final Logger LOG = LoggerFactory.getLogger(VhostRegistry.class);
@@ -64,7 +59,6 @@ public final class VhostRegistry extends VerticleBase implements Registry {
   private Store store;
   private MessageConsumer<Object> consumer;
   private MessageConsumer<JsonObject> configConsumer;
-  private MessageConsumer<JsonObject> liveNodesConsumer;
   private long purgeTimer;
 
   /**
@@ -89,22 +83,15 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     }
   }
 
-  /** Channels and presence members as the previous leader left them in the replica. */
+  /** Channels as the previous leader left them in the replica. */
   private void restore(Map<String, Object> entries) {
-    List<JsonObject> members = new ArrayList<>();
     entries.forEach((key, value) -> {
-      switch (key.charAt(0)) {
-        case 'c' -> channels.open(key.substring(2));
-        case 'm' -> members.add((JsonObject) value);
-        default -> LOG.warn("{}: unknown replica key {}", path, key);
+      if (key.charAt(0) == 'c') {
+        channels.open(key.substring(2));
+      } else {
+        LOG.warn("{}: unknown replica key {}", path, key);
       }
     });
-    members.sort(java.util.Comparator.comparingLong(m -> m.getLong("seq", 0L)));
-    members.forEach(m -> channels.restore(m.getString("channel"), m.getString("sid"), Channel.Member.fromJson(m)));
-  }
-
-  private static String memberKey(String sid, String channel) {
-    return "m|" + sid + "|" + channel;
   }
 
   @Override
@@ -113,9 +100,6 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     io.webrocket.metrics.Metrics metrics = io.webrocket.metrics.Metrics.of(metricsRegistry);
     channelsGauge = metrics.channels(path);
     channelsGauge.set(channels.size());
-    // Nodes that left the cluster take their subscribers and workers with them.
-    liveNodesConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.liveNodes(),
-        m -> forgetNodesOtherThan(m.body().getJsonArray("nodes")));
     purgeTimer = vertx.setPeriodic(60_000, id -> purgeExpiredTokens());
     // Live configuration: new tokens get the new lifetime; issued ones keep theirs.
     configConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.config(),
@@ -151,7 +135,6 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     // Deleted (or handed to another leader): no node may go on trusting what it learnt of it.
     Future<Void> forgotten = NodeViews.forgetVhost(vertx, path);
     vertx.cancelTimer(purgeTimer);
-    liveNodesConsumer.unregister();
     channelsGauge.set(0);
     configConsumer.unregister();
     return Future.join(forgotten, consumer == null ? Future.succeededFuture() : consumer.unregister());
@@ -286,7 +269,6 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     if (c != null) {
       channelsGauge.set(channels.size());
       writes.add(replica.remove(path, "c|" + name));
-      c.subscribers.keySet().forEach(sid -> writes.add(replica.remove(path, memberKey(sid, name))));
       vertx.eventBus().publish(
           Addresses.events(),
           new JsonObject().put("type", "channelClosed").put("vhost", path).put("channel", name));
@@ -297,93 +279,8 @@ public final class VhostRegistry extends VerticleBase implements Registry {
   // ---- browsers ----
 
   @Override
-  public Future<Joined> subscribe(Join j) {
-    Channel c = j.channel() == null ? null : channels.get(j.channel());
-    if (c == null) {
-      return refused(Status.CHANNEL_NOT_FOUND);
-    }
-    boolean presence = c.type == Names.ChannelType.PRESENCE;
-    JsonArray members = presence ? c.presenceList(j.sid()) : null;
-    JsonObject data = j.data() == null ? new JsonObject() : j.data();
-    Channel.Member m = channels.join(c, j.sid(), j.uid(), data, j.hidden(), j.node());
-    if (m == null) {
-      // Re-subscribing changes nothing and announces nothing.
-      return Future.succeededFuture(new Joined(members, null));
-    }
-    Future<Void> replicated = replica.put(path, memberKey(j.sid(), c.name), m.toJson(j.sid(), c.name));
-    Buffer joined = null;
-    if (presence && !j.hidden()) {
-      joined = Wwfp.encodeBuffer(":memberJoined", m.announced(c.name, data));
-      // The joiner's endpoint gets this frame in the reply and writes it after :subscribed.
-      publish(c.name, Frame.text(joined), j.sid());
-    }
-    return whenStored(replicated, new Joined(members, joined));
-  }
-
-  @Override
-  public Future<Void> unsubscribe(String sid, String channel, JsonObject data) {
-    Channel c = channel == null ? null : channels.get(channel);
-    if (c == null) {
-      return refused(Status.CHANNEL_NOT_FOUND);
-    }
-    Future<Void> left = leave(c, sid, data);
-    return left == null ? refused(Status.NOT_SUBSCRIBED) : whenStored(left, null);
-  }
-
-  @Override
-  public Future<Void> leaveAll(String sid, List<String> names, JsonObject data) {
-    List<Future<?>> writes = new ArrayList<>();
-    for (String name : names) {
-      Channel c = name == null ? null : channels.get(name);
-      if (c != null) {
-        Future<Void> left = leave(c, sid, data);
-        if (left != null) {
-          writes.add(left);
-        }
-      }
-    }
-    return whenStored(Future.all(writes), null);
-  }
-
-  /** The subscriber {@code sid} leaves {@code c}: null if it was not on it, else the replica write. */
-  private Future<Void> leave(Channel c, String sid, JsonObject leaveData) {
-    Channel.Member m = channels.leave(c, sid);
-    if (m == null) {
-      return null;
-    }
-    announceLeft(c, m, leaveData);
-    return replica.remove(path, memberKey(sid, c.name));
-  }
-
-  private void announceLeft(Channel c, Channel.Member m, JsonObject leaveData) {
-    if (c.type == Names.ChannelType.PRESENCE && !m.hidden()) {
-      JsonObject data = m.data().copy();
-      if (leaveData != null) {
-        data.mergeIn(leaveData);
-      }
-      publish(c.name, Frame.text(Wwfp.encodeBuffer(":memberLeft", m.announced(c.name, data))), null);
-    }
-  }
-
-  /**
-   * Presence members whose node is not in {@code live} are gone with their node: each is
-   * announced with {@code :memberLeft}.
-   */
-  private void forgetNodesOtherThan(JsonArray live) {
-    java.util.Set<Object> nodes = new HashSet<>(live.getList());
-    for (Channels.Left l : channels.leaveNodesOtherThan(nodes)) {
-      announceLeft(channels.get(l.channel()), l.member(), null);
-      replica.remove(path, memberKey(l.sid(), l.channel()));
-    }
-  }
-
-  @Override
   public Future<Void> channelExists(String channel) {
     return channel != null && channels.isOpen(channel) ? Future.succeededFuture() : refused(Status.CHANNEL_NOT_FOUND);
-  }
-
-  private void publish(String channel, Frame frame, String skipSid) {
-    io.webrocket.bus.Fanout.publish(vertx, path, channel, frame, skipSid);
   }
 
   // ---- backends ----
