@@ -431,7 +431,8 @@ public final class WebSocketEndpoint extends VerticleBase {
     }
     String skip = msg.headers().get(Addresses.SKIP);
     if (skip == null) {
-      outbound.fanout(vhost, channel, msg.body());
+      String frames = msg.headers().get(Addresses.FRAMES);
+      outbound.fanout(vhost, channel, msg.body(), frames == null ? 1 : Integer.parseInt(frames));
       return;
     }
     outbound.seal();
