@@ -62,10 +62,6 @@ final class BackendConnection {
     this.socket = socket;
     this.channel = ((io.vertx.core.internal.net.NetSocketInternal) socket).channelHandlerContext();
     this.endpoint = endpoint;
-    io.vertx.core.Context loop = endpoint.vertx().getOrCreateContext();
-    this.published = new BroadcastBatch(
-        (vhost, ch, frames, count) -> io.webrocket.bus.Fanout.publishRun(endpoint.vertx(), vhost, ch, frames, count),
-        task -> loop.runOnContext(v -> task.run()));
     this.outbound = new WbpOutbound(channel, endpoint.outboundQueueBytes());
     this.decoder = new WbpDecoder(endpoint.maxMessageSize(), this::onMessage, this::onOversize);
     this.decoder.onEmpty(this::onEmptyMessage);
@@ -387,10 +383,7 @@ final class BackendConnection {
       case "CC": {
         // Once this connection's earlier broadcasts have been published: they are written to
         // the subscribers before the close drops them; later ones are checked after it.
-        Future<Void> closed = broadcasts.afterEarlier().compose(x -> {
-          published.send();
-          return registry.closeChannel(id.token(), req.arg(0));
-        });
+        Future<Void> closed = broadcasts.afterEarlier().compose(x -> registry.closeChannel(id.token(), req.arg(0)));
         lastClose = closed.transform(x -> Future.succeededFuture());
         return toReply(closed, Wbp.OK);
       }
@@ -432,11 +425,10 @@ final class BackendConnection {
     // Checked after this connection's last CC has taken effect (a BC pipelined behind a CC of
     // its channel is 454), side by side with the other broadcasts; published in order.
     Future<Void> checked = lastClose.compose(x -> check(id, channel));
-    return toReply(broadcasts.add(checked, () -> published.add(id.vhost(), channel, frame)), Wbp.OK);
+    return toReply(broadcasts.add(checked,
+        () -> io.webrocket.bus.Fanout.publish(endpoint.vertx(), id.vhost(), channel, frame, null)), Wbp.OK);
   }
 
-  /** Consecutive broadcasts to one channel published in one pass leave as one message. */
-  private final BroadcastBatch published;
   private final OrderedBroadcasts broadcasts = new OrderedBroadcasts();
   /** Completes when this connection's last CC has been answered (either way). */
   private Future<Void> lastClose = Future.succeededFuture();

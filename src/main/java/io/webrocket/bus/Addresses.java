@@ -15,8 +15,6 @@ public final class Addresses {
   public static final String CHANNEL = "channel";
   /** Header on fan-out messages: a connection (sid) that must not receive this frame. */
   public static final String SKIP = "skip";
-  /** Header on fan-out messages that carry several frames of one channel back to back: how many. */
-  public static final String FRAMES = "frames";
   /**
    * Header on presence announcements: the channel's sequence number (see {@code
    * io.webrocket.presence.PresenceMembers}); a subscriber gets only those after its own list.

@@ -16,17 +16,4 @@ public final class Fanout {
     }
     vertx.eventBus().publish(Addresses.fanout(), frame, o);
   }
-
-  /**
-   * Like {@link #publish} for {@code count} complete frames of one channel back to back in
-   * {@code frames} (one event-bus message for a run of broadcasts): subscribers get them in
-   * that order, and meters count {@code count} messages.
-   */
-  public static void publishRun(Vertx vertx, String vhost, String channel, Frame frames, int count) {
-    DeliveryOptions o = new DeliveryOptions().addHeader(Addresses.VHOST, vhost).addHeader(Addresses.CHANNEL, channel);
-    if (count > 1) {
-      o.addHeader(Addresses.FRAMES, Integer.toString(count));
-    }
-    vertx.eventBus().publish(Addresses.fanout(), frames, o);
-  }
 }

@@ -70,14 +70,6 @@ final class FanoutBatch {
 
   /** Copies one complete frame for (vhost, channel) into the pass's last segment, or a new one. */
   void append(String vhost, String channel, Frame frame) {
-    append(vhost, channel, frame, 1);
-  }
-
-  /**
-   * Copies {@code messages} complete frames (one, or a backend's run of broadcasts) for
-   * (vhost, channel) into the pass's last segment, or a new one.
-   */
-  void append(String vhost, String channel, Frame frame, int messages) {
     byte[] wire = frame.wire();
     if (pendingBytes > 0 && pendingBytes + wire.length > MAX_PENDING_BYTES) {
       seal();
@@ -88,7 +80,7 @@ final class FanoutBatch {
       pending.addLast(last);
     }
     last.frames.writeBytes(wire);
-    last.messages += messages;
+    last.messages++;
     pendingBytes += wire.length;
   }
 

@@ -77,8 +77,8 @@ final class Outbound {
   }
 
   /** A fan-out message for (vhost, channel): written with the rest of its segment, see {@link FanoutBatch}. */
-  void fanout(String vhost, String channel, Frame frame, int messages) {
-    batch.append(vhost, channel, frame, messages);
+  void fanout(String vhost, String channel, Frame frame) {
+    batch.append(vhost, channel, frame);
     schedulePassEnd();
   }
 

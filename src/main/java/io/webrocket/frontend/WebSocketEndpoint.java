@@ -431,8 +431,7 @@ public final class WebSocketEndpoint extends VerticleBase {
     }
     String skip = msg.headers().get(Addresses.SKIP);
     if (skip == null) {
-      String frames = msg.headers().get(Addresses.FRAMES);
-      outbound.fanout(vhost, channel, msg.body(), frames == null ? 1 : Integer.parseInt(frames));
+      outbound.fanout(vhost, channel, msg.body());
       return;
     }
     outbound.seal();
