@@ -22,7 +22,8 @@
 # Environment: BENCH_PORT_BASE (default 19080; node i (0..2) uses BASE+100i .. +2 and Hazelcast
 # BASE+100i+10, the single node BASE+300 .. +2), SCALE_SOCKETS (10000), SCALE_PRESENCE (1000),
 # SCALE_CONCURRENCY (subscribe handshakes in flight, 256), BENCH_GEN_TRANSPORT (generator: epoll),
-# SCALE_PARTS (default subscribe,ka,presence: the parts to run).
+# SCALE_PARTS (default subscribe,ka,presence: the parts to run), SCALE_KA_MS (the KA part's measured
+# time, 4000 ms; longer gives the servers' JIT time to settle on a loaded machine).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -119,5 +120,5 @@ CLUSTER_SPEC="$(spec 0),$(spec 1),$(spec 2)"
 timeout 1800 taskset -c 1 java "${GEN_JVM[@]}" -cp "$BENCH_JAR" io.webrocket.bench.Scale \
   --single "$(spec "$SINGLE")" --cluster "$CLUSTER_SPEC" --cookie "$COOKIE" \
   --sockets "${SCALE_SOCKETS:-10000}" --presence "${SCALE_PRESENCE:-1000}" --concurrency "${SCALE_CONCURRENCY:-256}" \
-  --parts "${SCALE_PARTS:-subscribe,ka,presence}" --out "$BENCH/results/$RUN.json" | tee "$OUT/generator.log"
+  --parts "${SCALE_PARTS:-subscribe,ka,presence}" --ka-ms "${SCALE_KA_MS:-4000}" --out "$BENCH/results/$RUN.json" | tee "$OUT/generator.log"
 echo "== results: bench/results/$RUN.json (logs in bench/results/$RUN/)"

@@ -9,12 +9,10 @@ import io.vertx.micrometer.MicrometerMetricsOptions;
 import io.vertx.micrometer.VertxPrometheusOptions;
 import io.webrocket.admin.AdminEndpoint;
 import io.webrocket.backend.BackendEndpoint;
-import io.webrocket.cluster.ClusterReplica;
 import io.webrocket.cluster.ClusterVhostGrid;
 import io.webrocket.cluster.Clustering;
 import io.webrocket.cluster.Leadership;
 import io.webrocket.config.Settings;
-import io.webrocket.vhost.Replica;
 import io.webrocket.frontend.WebSocketEndpoint;
 import io.webrocket.store.StoreClient;
 import io.webrocket.store.StoreVerticle;
@@ -205,14 +203,15 @@ public final class Node {
         .compose(grid -> {
           boolean clustered = settings.cluster().enabled();
           // Every node serves its own vhost requests from the cluster's maps.
-          return track(vertx.deployVerticle(new VhostDirectory(settings, grid,
-              clustered ? new ClusterReplica(vertx) : Replica.NONE, !settings.store().postgresql(),
+          return track(vertx.deployVerticle(new VhostDirectory(settings, grid, !settings.store().postgresql(),
               !clustered, metricsRegistry)));
         })
         // In a cluster, the oldest member does the jobs that need exactly one member.
         .compose(id -> settings.cluster().enabled()
             ? track(vertx.deployVerticle(new Leadership(settings.cluster())))
             : Future.succeededFuture(id))
+        // Presence before the endpoints, so that it stops after them and serves their last leaves.
+        .compose(id -> track(vertx.deployVerticle(new io.webrocket.presence.PresenceService())))
         .compose(id -> claimWebSocketPort())
         .compose(id -> track(vertx.deployVerticle(WebSocketEndpoint.class, endpoint(settings.websocket().instances(), loops))))
         .compose(id -> track(vertx.deployVerticle(BackendEndpoint.class, endpoint(settings.backend().instances(), loops))))

@@ -15,6 +15,11 @@ public final class Addresses {
   public static final String CHANNEL = "channel";
   /** Header on fan-out messages: a connection (sid) that must not receive this frame. */
   public static final String SKIP = "skip";
+  /**
+   * Header on presence announcements: the channel's sequence number (see {@code
+   * io.webrocket.presence.PresenceMembers}); a subscriber gets only those after its own list.
+   */
+  public static final String SEQ = "seq";
 
   private static final String PREFIX = "webrocket.";
 
@@ -39,12 +44,12 @@ public final class Addresses {
   }
 
   /**
-   * Tells this node's registry of one vhost to start or stop serving its presence members
+   * Tells this node's registry of one vhost to start or stop exporting its channel gauge
    * ({@code {"host": true|false}}; a local consumer): the directory sends it when this node
-   * starts or stops doing the one-member jobs.
+   * starts or stops doing the one-member jobs, so the cluster counts each channel once.
    */
-  public static String presenceHost(String path) {
-    return PREFIX + "presenceHost:" + path;
+  public static String gaugeHost(String path) {
+    return PREFIX + "gaugeHost:" + path;
   }
 
   /** True for the addresses served by the cluster leader: the vhosts' presence members. */
@@ -68,6 +73,20 @@ public final class Addresses {
   /** Pre-encoded WWFP frames published to every WebSocket endpoint instance. */
   public static String fanout() {
     return PREFIX + "fanout";
+  }
+
+  /** This node's presence service (a local consumer): joins and leaves of presence channels. */
+  public static String presence() {
+    return PREFIX + "presence";
+  }
+
+  /**
+   * Presence announcements ({@code :memberJoined}/{@code :memberLeft} frames with their sequence
+   * number), published by the node that made the change to every node's presence service, which
+   * puts them in order for its endpoints.
+   */
+  public static String presenceEvents() {
+    return PREFIX + "presenceEvents";
   }
 
   /** Control announcements (channel closed, vhost deleted) published to the endpoints. */

@@ -197,6 +197,7 @@ public final class Clustering {
   static Config hazelcast(JsonObject cluster, String nodeName) {
     // Vert.x's default configuration holds the settings of its own internal maps: keep them.
     Config config = ConfigUtil.loadConfig();
+    ClusterPresenceGrid.configure(config);
     config.setClusterName(hazelcastClusterName(cluster));
     if (hasSecret(cluster)) {
       // Hazelcast prefixes every log line with the cluster name: that would print the join secret.

@@ -37,6 +37,11 @@ final class BrowserConnection implements TransportEvents {
    * itself uses the same socket only as its {@link Transport} ({@link #socket}).
    */
   final BrowserSocket wire;
+  /**
+   * Per presence channel, the sequence number its member list was made at: only announcements
+   * numbered after it are written to this socket (see {@code FanoutWriter.deliverPresence}).
+   */
+  final java.util.Map<String, Long> presenceSince = new java.util.HashMap<>();
 
   private final Transport socket;
   private final Sessions sessions;
@@ -260,11 +265,6 @@ final class BrowserConnection implements TransportEvents {
     });
   }
 
-  /** The vhost's registry (typed; over the event bus). */
-  private io.webrocket.vhost.Registry registry() {
-    return vhosts.registry(vhost);
-  }
-
   /** The channel field if it is a string; any string is a name, so an empty one is 451, not 400. */
   private static String channelName(JsonObject p) {
     return p.getValue("channel") instanceof String s ? s : null;
@@ -381,28 +381,28 @@ final class BrowserConnection implements TransportEvents {
       return;
     }
     JsonObject logPayload = payload;
-    Future<io.webrocket.vhost.Registry.Joined> joining;
-    if (type == Names.ChannelType.PRESENCE) {
-      // Presence members are the vhost's registry's: it lists and announces them.
-      joining = registry().subscribe(new io.webrocket.vhost.Registry.Join(sid, name, uid,
-          data == null ? new JsonObject() : data, Boolean.TRUE.equals(hidden), vhosts.nodeId()));
-    } else {
-      // Open and private channels: the subscription is this endpoint's alone, checked against
-      // this node's view of the vhost (a channel it does not know yet is asked of the registry).
-      joining = vhosts.channelOpen(vhost, name)
-          .map(open -> new io.webrocket.vhost.Registry.Joined(null, null));
-    }
+    boolean presenceChannel = type == Names.ChannelType.PRESENCE;
+    // The channel is checked against this node's view of the vhost (a channel it does not know
+    // yet is asked of the registry). Open and private channels: the subscription is this
+    // endpoint's alone. Presence: the member joins the cluster's presence grid too.
+    Future<io.webrocket.presence.Presence.Joined> joining = vhosts.channelOpen(vhost, name).compose(open -> presenceChannel
+        ? vhosts.presence().join(vhost, name, sid, uid, data, Boolean.TRUE.equals(hidden))
+        : Future.succeededFuture(null));
     await(joining.onComplete(
         r -> {
           if (closing) {
-            // The socket went away while the registry added it, after it had left everything
-            // else: it leaves this channel too, or it would stay listed there for good.
-            if (type == Names.ChannelType.PRESENCE) {
-              registry().leaveAll(sid, java.util.List.of(name), null);
+            // The socket went away while it joined, after it had left everything else: it
+            // leaves this channel too, or it would stay listed there for good.
+            if (presenceChannel) {
+              vhosts.presence().leave(vhost, java.util.List.of(name), sid, null);
             }
             return;
           }
           if (channels.add(name)) {
+            if (presenceChannel) {
+              // Announcements up to this number are in its list already (see deliverPresence).
+              presenceSince.put(name, r.since());
+            }
             sessions.subscribers().add(this, name);
           }
           logged(202, "Subscribed", "subscribe", logPayload);
@@ -410,16 +410,31 @@ final class BrowserConnection implements TransportEvents {
           if (type.needsPermission()) {
             subscribed.put("uid", uid);
           }
-          if (type == Names.ChannelType.PRESENCE) {
-            subscribed.put("subscribers", r.members() == null ? new JsonArray() : r.members());
+          if (presenceChannel) {
+            subscribed.put("subscribers", r.members());
           }
           send(Wwfp.encode(":subscribed", subscribed));
-          Buffer joined = r.announcement();
-          if (joined != null) {
-            sendEncoded(joined);
+          if (presenceChannel) {
+            if (r.announcement() != null) {
+              sendFrame(r.announcement());
+            }
+            r.missed().forEach(this::sendFrame);
           }
         },
         err -> fail(Bus.statusOf(err, Status.CHANNEL_NOT_FOUND), "subscribe", logPayload)));
+  }
+
+  /** Writes a complete frame (a presence announcement) to this socket alone. */
+  private void sendFrame(Frame frame) {
+    if (socket.closeSent()) {
+      return;
+    }
+    ByteBuf buf = Outbound.direct(frame);
+    try {
+      reply(buf);
+    } finally {
+      buf.release();
+    }
   }
 
   private void unsubscribe(JsonObject p) {
@@ -436,18 +451,20 @@ final class BrowserConnection implements TransportEvents {
     boolean wasOn = channels.remove(name);
     if (wasOn) {
       sessions.subscribers().remove(this, name);
+      presenceSince.remove(name);
     } else if (foreign(name)) {
       fail(Status.NOT_SUBSCRIBED); // whether it exists or not
       return;
     }
     JsonObject logPayload = payload;
     Future<Void> leaving;
-    if (Names.typeOf(name) == Names.ChannelType.PRESENCE) {
-      leaving = registry().unsubscribe(sid, name, data);
+    if (wasOn) {
+      leaving = Names.typeOf(name) == Names.ChannelType.PRESENCE
+          ? vhosts.presence().leave(vhost, java.util.List.of(name), sid, data)
+          : Future.succeededFuture();
     } else {
       // Not on it: tell apart a missing channel (454) from one it is not subscribed to (453).
-      leaving = wasOn ? Future.succeededFuture()
-          : vhosts.channelOpen(vhost, name).compose(open -> Future.failedFuture(Status.NOT_SUBSCRIBED.failure()));
+      leaving = vhosts.channelOpen(vhost, name).compose(open -> Future.failedFuture(Status.NOT_SUBSCRIBED.failure()));
     }
     await(leaving.onComplete(
         reply -> {
@@ -574,8 +591,9 @@ final class BrowserConnection implements TransportEvents {
       }
     }
     channels.clear();
+    presenceSince.clear();
     if (!presence.isEmpty()) {
-      registry().leaveAll(sid, presence, data);
+      vhosts.presence().leave(vhost, presence, sid, data);
     }
   }
 

@@ -46,6 +46,11 @@ final class FanoutWriter {
     if (subscribers.subscribers(vhost, channel).isEmpty()) {
       return;
     }
+    String seq = msg.headers().get(Addresses.SEQ);
+    if (seq != null) {
+      deliverPresence(vhost, channel, Long.parseLong(seq), msg.body());
+      return;
+    }
     String skip = msg.headers().get(Addresses.SKIP);
     if (skip == null) {
       outbound.fanout(vhost, channel, msg.body());
@@ -57,6 +62,38 @@ final class FanoutWriter {
       writeSegment(vhost, channel, skip, frame, 1);
     } finally {
       frame.release();
+    }
+  }
+
+  /**
+   * A presence announcement, in its channel's order (the node's presence service ordered it):
+   * written, after what is pending, to the channel's members whose list is older than it (a
+   * member's own list already shows the changes up to its {@code since}).
+   */
+  private void deliverPresence(String vhost, String channel, long seq, Frame frame) {
+    outbound.seal();
+    ByteBuf buf = Outbound.direct(frame);
+    int written = 0;
+    int lost = 0;
+    try {
+      for (BrowserConnection c : subscribers.subscribers(vhost, channel)) {
+        Long since = c.presenceSince.get(channel);
+        if (since == null || seq <= since) {
+          continue;
+        }
+        if (!outbound.hasRoom(c.wire)) {
+          lost++;
+          continue;
+        }
+        outbound.queue(c.wire, buf);
+        written++;
+      }
+    } finally {
+      buf.release();
+    }
+    delivered.computeIfAbsent(vhost, metrics::delivered).increment(written);
+    if (lost > 0) {
+      dropped.computeIfAbsent(vhost, metrics::dropped).increment(lost);
     }
   }
 

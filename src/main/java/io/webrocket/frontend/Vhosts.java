@@ -28,6 +28,8 @@ final class Vhosts {
   private final Store store;
   private final String nodeId;
   private long triggerTimeoutMs;
+  /** This node's presence service, as a typed client. */
+  private final io.webrocket.presence.Presence presence;
 
   /**
    * Vhosts this instance has seen exist, so that a handshake does not ask the registry again:
@@ -41,6 +43,12 @@ final class Vhosts {
     this.view = view;
     this.store = store;
     this.nodeId = nodeId;
+    this.presence = new io.webrocket.presence.PresenceClient(vertx);
+  }
+
+  /** This node's presence service (members of presence channels, cluster-wide), as a typed client. */
+  io.webrocket.presence.Presence presence() {
+    return presence;
   }
 
   /** The single access token grid: the cluster's, or this node's (see {@link AccessTokenGrid#of}). */

@@ -54,11 +54,11 @@ public final class NodeViews extends VerticleBase {
     switch (Bus.actionOf(msg)) {
       case "forgetChannel" -> {
         view.forgetChannel(vhost, b.getString("channel"));
-        new RegistryClient(vertx, vhost).dropChannel(b.getString("channel")).onComplete(x -> msg.reply(null));
+        msg.reply(null);
       }
       case "forgetVhost" -> {
         view.forgetVhost(vhost);
-        new RegistryClient(vertx, vhost).dropChannel(null).onComplete(x -> msg.reply(null));
+        msg.reply(null);
       }
       case "vhostChanged" -> {
         // Created, re-tokened or deleted: this node's directory re-reads it from the grid.

@@ -1,16 +1,12 @@
 package io.webrocket.vhost;
 
 import io.vertx.core.Future;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.json.JsonArray;
-import io.vertx.core.json.JsonObject;
 import java.util.List;
 
 /**
- * What one vhost's registry answers: its channels and presence members; it issues single
- * access tokens (used through the {@link AccessTokenGrid}) and lists the workers of every node.
- * Served by {@link VhostRegistry} on every node, from the {@link VhostGrid} the nodes share
- * (presence members: by the leader's registry); every other piece (browser and backend
+ * What one vhost's registry answers: its channels; it issues single access tokens (used
+ * through the {@link AccessTokenGrid}) and lists the workers of every node. Served by {@link
+ * VhostRegistry} on every node, from the {@link VhostGrid} the nodes share; every other piece (browser and backend
  * endpoints, admin API, vhost directory) uses it through {@link RegistryClient}. The wire format
  * between the two is in one place, {@link RegistryActions}.
  *
@@ -41,21 +37,6 @@ public interface Registry {
   /** What a single access token granted: the user id and the permission regexp. */
   record Grant(String uid, String permission) {}
 
-  /**
-   * A connection ({@code sid}) on {@code node} subscribes to {@code channel} as {@code uid}
-   * (null before authentication) with presence {@code data}. The edge has already checked the
-   * connection's permission (a name it does not cover is refused there, whether or not the
-   * channel exists, so that nothing reveals which private channels exist).
-   */
-  record Join(String sid, String channel, String uid, JsonObject data, boolean hidden, String node) {}
-
-  /**
-   * A subscription took effect: the presence members the subscriber sees (null for channels
-   * without presence) and, when it joined visibly, the announcement every other member got,
-   * which its own endpoint writes after the subscription's confirmation.
-   */
-  record Joined(JsonArray members, Buffer announcement) {}
-
   /** Whether an open of an existing channel is an error (the operator's) or a no-op (a backend's). */
   enum IfOpen { FAIL, SUCCEED }
 
@@ -71,32 +52,7 @@ public interface Registry {
    */
   Future<Void> setToken(String token);
 
-  /**
-   * A channel ({@code null}: every channel of the vhost) was closed by some node's registry:
-   * this node's registry drops what it holds of it (presence members, without a notice). Sent
-   * to every node's registry before the close is confirmed.
-   */
-  Future<Void> dropChannel(String channel);
-
-  // ---- browsers ----
-
-  /**
-   * Adds a presence member: {@code CHANNEL_NOT_FOUND} if the channel is not open. Subscribing again changes and announces
-   * nothing. A visible member is announced to every other subscriber of the channel on every
-   * node. (Subscribers of open and private channels are not the registry's: the endpoint that
-   * holds the socket keeps them, checking the channel with {@link #channelExists} through its
-   * node's {@link NodeView}.)
-   */
-  Future<Joined> subscribe(Join join);
-
-  /**
-   * The subscriber leaves: {@code CHANNEL_NOT_FOUND} or {@code NOT_SUBSCRIBED}. A visible
-   * presence member is announced as leaving with its data merged with {@code data}.
-   */
-  Future<Void> unsubscribe(String sid, String channel, JsonObject data);
-
-  /** A connection ended: it leaves every listed channel it is on (no error for the others). */
-  Future<Void> leaveAll(String sid, List<String> channels, JsonObject data);
+  // ---- browsers (presence members are not the registry's: see io.webrocket.presence) ----
 
   /**
    * Succeeds if {@code channel} is open, else {@code CHANNEL_NOT_FOUND}. A node may remember a

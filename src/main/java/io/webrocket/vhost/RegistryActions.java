@@ -11,15 +11,13 @@ import io.webrocket.bus.Bus;
 import io.webrocket.protocol.Status;
 import io.webrocket.vhost.Registry.ChannelInfo;
 import io.webrocket.vhost.Registry.Info;
-import io.webrocket.vhost.Registry.Join;
-import io.webrocket.vhost.Registry.Joined;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The registry's wire format on {@link Addresses#vhost(String)} and {@link Addresses#presence(String)}: action names, request bodies
+ * The registry's wire format on {@link Addresses#vhost(String)}: action names, request bodies
  * and replies, in one place for both sides. {@link RegistryClient} encodes calls with the
  * {@code encode*}/{@code decode*} helpers; {@link VhostRegistry} hands each request to
  * {@link #serve} with itself as the {@link Registry}.
@@ -32,9 +30,6 @@ final class RegistryActions {
   static final String EXISTS = "exists";
   static final String INFO = "info";
   static final String SET_TOKEN = "setToken";
-  static final String SUBSCRIBE = "subscribe";
-  static final String UNSUBSCRIBE = "unsubscribe";
-  static final String LEAVE_ALL = "leaveAll";
   static final String CHANNEL_EXISTS = "channelExists";
   static final String IDENTIFY = "identify";
   static final String CHECK_BROADCAST = "checkBroadcast";
@@ -45,7 +40,6 @@ final class RegistryActions {
   static final String CHANNELS = "channels";
   static final String CHANNEL = "channel";
   static final String WORKERS = "workers";
-  static final String DROP_CHANNEL = "dropChannel";
 
   private RegistryActions() {}
 
@@ -86,9 +80,6 @@ final class RegistryActions {
       case EXISTS -> r.exists();
       case INFO -> r.info().map(RegistryActions::encode);
       case SET_TOKEN -> r.setToken(b.getString("token"));
-      case SUBSCRIBE -> r.subscribe(decodeJoin(b)).map(RegistryActions::encode);
-      case UNSUBSCRIBE -> r.unsubscribe(b.getString("sid"), b.getString("channel"), b.getJsonObject("data"));
-      case LEAVE_ALL -> r.leaveAll(b.getString("sid"), strings(b.getJsonArray("channels")), b.getJsonObject("data"));
       case CHANNEL_EXISTS -> r.channelExists(b.getString("channel"));
       case IDENTIFY -> r.identify(b.getString("token"));
       case CHECK_BROADCAST -> r.checkBroadcast(b.getString("token"), b.getString("channel"));
@@ -105,7 +96,6 @@ final class RegistryActions {
       });
       case CHANNEL -> r.channel(b.getString("channel")).map(RegistryActions::encode);
       case WORKERS -> r.workers().map(ids -> new JsonObject().put("workers", new JsonArray(ids)));
-      case DROP_CHANNEL -> r.dropChannel(b.getString("channel"));
       default -> throw new Malformed();
     };
     return f.map(x -> x);
@@ -123,32 +113,6 @@ final class RegistryActions {
 
   static Info decodeInfo(JsonObject j) {
     return new Info(j.getString("path"), j.getString("accessToken"), j.getInteger("channels"));
-  }
-
-  static JsonObject encode(Join j) {
-    return new JsonObject().put("sid", j.sid()).put("channel", j.channel()).put("uid", j.uid())
-        .put("data", j.data()).put("hidden", j.hidden()).put("node", j.node());
-  }
-
-  static Join decodeJoin(JsonObject b) {
-    return new Join(b.getString("sid"), b.getString("channel"), b.getString("uid"),
-        b.getJsonObject("data", new JsonObject()), b.getBoolean("hidden", false),
-        b.getString("node"));
-  }
-
-  static JsonObject encode(Joined j) {
-    JsonObject o = new JsonObject();
-    if (j.members() != null) {
-      o.put("members", j.members());
-    }
-    if (j.announcement() != null) {
-      o.put("announcement", j.announcement());
-    }
-    return o;
-  }
-
-  static Joined decodeJoined(JsonObject o) {
-    return new Joined(o.getJsonArray("members"), o.getBuffer("announcement"));
   }
 
   static JsonObject encode(ChannelInfo c) {

@@ -2,7 +2,6 @@ package io.webrocket.vhost;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
@@ -10,20 +9,17 @@ import java.util.List;
 
 /**
  * {@link Registry} of one vhost over the event bus: this node's registry of the vhost answers
- * (every node runs one), except for presence members, which the leader's registry keeps. Cheap
- * to make: it holds only the vhost's addresses.
+ * (every node runs one). Cheap to make: it holds only the vhost's address.
  */
 public final class RegistryClient implements Registry {
   private final Vertx vertx;
   private final String address;
-  private final String presence;
   private final String path;
 
   public RegistryClient(Vertx vertx, String path) {
     this.vertx = vertx;
     this.path = path;
     this.address = Addresses.vhost(path);
-    this.presence = Addresses.presence(path);
   }
 
   public String path() {
@@ -33,11 +29,6 @@ public final class RegistryClient implements Registry {
   private <T> Future<T> call(String action, Object body) {
     return vertx.eventBus().<T>request(address, body, RegistryActions.options(action).setLocalOnly(true))
         .map(m -> m.body());
-  }
-
-  /** Presence members are the leader's: the request rides out a change of leader (see {@link Bus#requestWith}). */
-  private <T> Future<T> callPresence(String action, Object body) {
-    return Bus.<T>requestWith(vertx, presence, body, RegistryActions.options(action)).map(m -> m.body());
   }
 
   private Future<Void> command(String action, JsonObject body) {
@@ -57,29 +48,6 @@ public final class RegistryClient implements Registry {
   @Override
   public Future<Void> setToken(String token) {
     return command(RegistryActions.SET_TOKEN, new JsonObject().put("token", token));
-  }
-
-  @Override
-  public Future<Joined> subscribe(Join join) {
-    return this.<JsonObject>callPresence(RegistryActions.SUBSCRIBE, RegistryActions.encode(join))
-        .map(RegistryActions::decodeJoined);
-  }
-
-  @Override
-  public Future<Void> unsubscribe(String sid, String channel, JsonObject data) {
-    return callPresence(RegistryActions.UNSUBSCRIBE, new JsonObject().put("sid", sid).put("channel", channel).put("data", data))
-        .mapEmpty();
-  }
-
-  @Override
-  public Future<Void> leaveAll(String sid, List<String> channels, JsonObject data) {
-    return callPresence(RegistryActions.LEAVE_ALL,
-        new JsonObject().put("sid", sid).put("channels", new JsonArray(channels)).put("data", data)).mapEmpty();
-  }
-
-  @Override
-  public Future<Void> dropChannel(String channel) {
-    return command(RegistryActions.DROP_CHANNEL, new JsonObject().put("channel", channel));
   }
 
   @Override

@@ -38,9 +38,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The jobs that need exactly one member ({@link #LEAD}: sent by {@code
  * io.webrocket.cluster.Leadership} on the oldest member, or at start on a node that is not
- * clustered) run here too: serving presence members, copying the durable store into the grid
- * once when the cluster forms, and creating the vhosts and channels the configuration declares.
- * No browser or backend request waits for them, except presence ones for the first.
+ * clustered) run here too: exporting the channel gauges, copying the durable store into the
+ * grid once when the cluster forms, and creating the vhosts and channels the configuration
+ * declares. No browser or backend request waits for them.
  */
 public final class VhostDirectory extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(VhostDirectory.class);
@@ -55,7 +55,6 @@ public final class VhostDirectory extends VerticleBase {
   private Map<String, VhostSettings> declared;
   private RegistrySettings registrySettings;
   private final VhostGrid grid;
-  private final Replica replica;
   /** True when each node has a store of its own (SQLite): it then mirrors what other nodes change. */
   private final boolean ownStore;
   private final boolean alone;
@@ -73,10 +72,9 @@ public final class VhostDirectory extends VerticleBase {
    * @param settings the declared vhosts and channels that must exist, and what registries apply
    * @param alone a node that is not clustered: it does the one-member jobs itself from the start
    */
-  public VhostDirectory(Settings settings, VhostGrid grid, Replica replica, boolean ownStore, boolean alone,
+  public VhostDirectory(Settings settings, VhostGrid grid, boolean ownStore, boolean alone,
       String metricsRegistry) {
     this.grid = grid;
-    this.replica = replica;
     this.ownStore = ownStore;
     this.alone = alone;
     this.metricsRegistry = metricsRegistry;
@@ -95,7 +93,7 @@ public final class VhostDirectory extends VerticleBase {
   @Override
   public Future<?> start() {
     store = new StoreClient(vertx);
-    vertx.sharedData().getLocalMap(VhostRegistry.PRESENCE_HOST).remove(VhostRegistry.PRESENCE_HOST);
+    vertx.sharedData().getLocalMap(VhostRegistry.GAUGE_HOST).remove(VhostRegistry.GAUGE_HOST);
     // Registered before the grid is read: a vhost created meanwhile is synced, not missed.
     consumer = vertx.eventBus().localConsumer(Addresses.vhosts(), this::handle);
     // Live configuration: newly declared vhosts and channels are created (by the one member
@@ -134,7 +132,7 @@ public final class VhostDirectory extends VerticleBase {
       return vertx.undeploy(v.deployment());
     }
     if (v == null) {
-      return vertx.deployVerticle(new VhostRegistry(path, token, grid, replica, ownStore && !alone,
+      return vertx.deployVerticle(new VhostRegistry(path, token, grid, ownStore && !alone,
               registrySettings, metricsRegistry))
           .map(id -> {
             vhosts.put(path, new Vhost(token, id));
@@ -149,20 +147,20 @@ public final class VhostDirectory extends VerticleBase {
   }
 
   /**
-   * Starts or stops the one-member jobs. Starting: this node's registries serve presence
-   * members, then (only when the cluster has no copy yet) the durable store is copied into the
+   * Starts or stops the one-member jobs. Starting: this node's registries export the channel
+   * gauges, then (only when the cluster has no copy yet) the durable store is copied into the
    * grid, then the declared vhosts and channels are created.
    */
   private Future<Void> lead(boolean lead) {
     leading = lead;
     if (lead) {
-      vertx.sharedData().getLocalMap(VhostRegistry.PRESENCE_HOST).put(VhostRegistry.PRESENCE_HOST, Boolean.TRUE);
+      vertx.sharedData().getLocalMap(VhostRegistry.GAUGE_HOST).put(VhostRegistry.GAUGE_HOST, Boolean.TRUE);
     } else {
-      vertx.sharedData().getLocalMap(VhostRegistry.PRESENCE_HOST).remove(VhostRegistry.PRESENCE_HOST);
+      vertx.sharedData().getLocalMap(VhostRegistry.GAUGE_HOST).remove(VhostRegistry.GAUGE_HOST);
     }
     List<Future<?>> hosts = new ArrayList<>();
     for (String path : vhosts.keySet()) {
-      hosts.add(vertx.eventBus().request(Addresses.presenceHost(path), new JsonObject().put("host", lead),
+      hosts.add(vertx.eventBus().request(Addresses.gaugeHost(path), new JsonObject().put("host", lead),
           new DeliveryOptions().setLocalOnly(true)).recover(err -> Future.succeededFuture()));
     }
     Future<Void> hosted = Future.all(hosts).mapEmpty();
@@ -340,7 +338,7 @@ public final class VhostDirectory extends VerticleBase {
       vertx.eventBus().publish(Addresses.events(), new JsonObject().put("type", "vhostDeleted").put("vhost", path));
       return NodeViews.vhostChanged(vertx, path)
           .compose(x -> io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx))
-          .compose(tokens -> Future.all(store.deleteVhost(path), replica.dropVhost(path), tokens.dropVhost(path)))
+          .compose(tokens -> Future.all(store.deleteVhost(path), tokens.dropVhost(path)))
           .<Void>mapEmpty();
     }).onComplete(x -> busy.remove(path));
   }

@@ -4,20 +4,15 @@ import io.webrocket.protocol.Names;
 
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.MessageConsumer;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
 import io.webrocket.config.RegistrySettings;
 import io.webrocket.protocol.Status;
-import io.webrocket.protocol.Frame;
-import io.webrocket.protocol.Wwfp;
 import io.webrocket.store.Store;
 import io.webrocket.store.Store.AccessTokenRecord;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
@@ -35,32 +30,25 @@ import org.slf4j.LoggerFactory;
  * a change that removes something (a channel closed) is confirmed only once every node's view
  * and registry has dropped it ({@link NodeViews}).
  *
- * <p>Presence members ({@link Channels}) are still kept in one place: the registry of the node
- * doing the one-member jobs (the leader, see {@code io.webrocket.cluster.Leadership}) also
- * consumes {@link Addresses#presence(String)}, copies each member to the {@link Replica} before
- * it replies, and a new leader's registry rebuilds them from it. Replica key: {@code
- * m|SID|CHANNEL}.
+ * <p>Presence members are not the registry's: see {@code io.webrocket.presence}. The registry
+ * of the node doing the one-member jobs (see {@code io.webrocket.cluster.Leadership}) exports
+ * the vhost's {@code webrocket_channels} gauge, so that the cluster counts each channel once.
  *
  * <p>Requests of one caller take effect in the order sent: on this node, an operation on a
  * channel starts only after the previous operation on the same channel has been decided in the
- * grid ({@link #inOrder}); presence operations keep their arrival order ({@link #presenceChannel}).
+ * grid ({@link #inOrder}).
  */
 public final class VhostRegistry extends VerticleBase implements Registry {
   private static final Logger LOG = LoggerFactory.getLogger(VhostRegistry.class);
-  /** Node-local shared map key: true while this node's registries host the presence members. */
-  static final String PRESENCE_HOST = "webrocket.presenceHost";
+  /** Node-local shared map key: true while this node does the one-member jobs (and exports the gauge). */
+  static final String GAUGE_HOST = "webrocket.gaugeHost";
 
   private final String path;
   private volatile String token;
   private final VhostGrid vhostGrid;
-  /** Presence members, on the presence host only. */
-  private Channels channels = new Channels();
   private AccessTokenGrid grid;
   /** Per channel: the last operation of this node on it, until decided in the grid. */
   private final Map<String, Future<?>> pending = new HashMap<>();
-  /** Presence channel look-ups in the grid, in arrival order. */
-  private Future<?> presenceTail = Future.succeededFuture();
-  private final Replica replica;
   /** Token lifetime and channel limit, applied live (see {@link #apply}). */
   private RegistrySettings settings;
   private final String metricsRegistry;
@@ -69,20 +57,18 @@ public final class VhostRegistry extends VerticleBase implements Registry {
   private AtomicLong channelsGauge;
   private Store store;
   private MessageConsumer<Object> consumer;
-  private MessageConsumer<Object> presenceConsumer;
   private MessageConsumer<JsonObject> configConsumer;
-  private MessageConsumer<JsonObject> liveNodesConsumer;
   private MessageConsumer<JsonObject> hostConsumer;
   private long purgeTimer;
-  private long gaugeTimer;
+  /** -1 while this node does not export the gauge; timer ids start at 0. */
+  private long gaugeTimer = -1;
 
-  public VhostRegistry(String path, String token, VhostGrid vhostGrid, Replica replica, boolean mirror,
+  public VhostRegistry(String path, String token, VhostGrid vhostGrid, boolean mirror,
       RegistrySettings settings, String metricsRegistry) {
     this.mirror = mirror;
     this.path = path;
     this.token = token;
     this.vhostGrid = vhostGrid;
-    this.replica = replica;
     this.metricsRegistry = metricsRegistry;
     apply(settings);
   }
@@ -92,63 +78,47 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     this.settings = settings;
   }
 
-  private static String memberKey(String sid, String channel) {
-    return "m|" + sid + "|" + channel;
-  }
-
   @Override
   public Future<?> start() {
     store = new io.webrocket.store.StoreClient(vertx);
     io.webrocket.metrics.Metrics metrics = io.webrocket.metrics.Metrics.of(metricsRegistry);
     channelsGauge = metrics.channels(path);
-    // Nodes that left the cluster take their presence members with them (published on the leader).
-    liveNodesConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.liveNodes(),
-        m -> forgetNodesOtherThan(m.body().getJsonArray("nodes")));
     purgeTimer = vertx.setPeriodic(60_000, id -> purgeExpiredTokens());
     // Live configuration: new tokens get the new lifetime; issued ones keep theirs.
     configConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.config(),
         m -> apply(RegistrySettings.of(m.body())));
-    hostConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.presenceHost(path),
-        m -> hostPresence(m.body().getBoolean("host")).onComplete(x -> m.reply(null)));
+    hostConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.gaugeHost(path), m -> {
+      exportGauge(m.body().getBoolean("host"));
+      m.reply(null);
+    });
     return io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx).compose(g -> {
       grid = g;
       consumer = vertx.eventBus().localConsumer(Addresses.vhost(path), msg -> RegistryActions.serve(this, msg));
       return consumer.completion();
     }).compose(x -> {
       // Registered first, read second: a change of host while this started is not missed.
-      boolean host = Boolean.TRUE.equals(vertx.sharedData().getLocalMap(PRESENCE_HOST).get(PRESENCE_HOST));
-      return host ? hostPresence(true) : Future.succeededFuture();
+      exportGauge(Boolean.TRUE.equals(vertx.sharedData().getLocalMap(GAUGE_HOST).get(GAUGE_HOST)));
+      return Future.succeededFuture();
     });
   }
 
-  /**
-   * Starts or stops serving the vhost's presence members. A new host starts from the replica
-   * (members of channels still open, in their joining order) and counts the vhost's channels
-   * for {@code webrocket_channels}, which only the host exports.
-   */
-  private Future<Void> hostPresence(boolean host) {
+  /** Starts or stops exporting {@code webrocket_channels} for the vhost (one node of the cluster does). */
+  private void exportGauge(boolean host) {
     if (!host) {
-      vertx.cancelTimer(gaugeTimer);
+      if (gaugeTimer >= 0) {
+        vertx.cancelTimer(gaugeTimer);
+        gaugeTimer = -1;
+      }
       channelsGauge.set(0);
-      channels = new Channels();
-      MessageConsumer<Object> c = presenceConsumer;
-      presenceConsumer = null;
-      return c == null ? Future.succeededFuture() : c.unregister();
+    } else if (gaugeTimer < 0) {
+      gaugeTimer = vertx.setPeriodic(5_000, id -> refreshGauge());
+      refreshGauge();
     }
-    if (presenceConsumer != null) {
-      return Future.succeededFuture();
-    }
-    gaugeTimer = vertx.setPeriodic(5_000, id -> refreshGauge());
-    refreshGauge();
-    return replica.load(path).compose(this::restore).compose(x -> {
-      presenceConsumer = vertx.eventBus().consumer(Addresses.presence(path), msg -> RegistryActions.serve(this, msg));
-      return presenceConsumer.completion();
-    });
   }
 
   /** The host counts at once what changed through this node (others' changes: within 5 s). */
   private void countChannels() {
-    if (presenceConsumer != null) {
+    if (gaugeTimer >= 0) {
       refreshGauge();
     }
   }
@@ -157,46 +127,15 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     vhostGrid.channelCount(path).onSuccess(n -> channelsGauge.set(n));
   }
 
-  /** Presence members as the previous host left them in the replica, of the channels still open. */
-  private Future<Void> restore(Map<String, Object> entries) {
-    channels = new Channels();
-    List<JsonObject> members = new ArrayList<>();
-    entries.forEach((key, value) -> {
-      if (key.startsWith("m|")) {
-        members.add((JsonObject) value);
-      }
-    });
-    members.sort(java.util.Comparator.comparingLong(m -> m.getLong("seq", 0L)));
-    List<String> names = members.stream().map(m -> m.getString("channel")).distinct().toList();
-    return Future.all(names.stream().map(n -> vhostGrid.channelOpen(path, n)).toList()).map(open -> {
-      for (int i = 0; i < names.size(); i++) {
-        if (open.<Boolean>resultAt(i)) {
-          channels.open(names.get(i));
-        }
-      }
-      for (JsonObject m : members) {
-        if (channels.isOpen(m.getString("channel"))) {
-          channels.restore(m.getString("channel"), m.getString("sid"), Channel.Member.fromJson(m));
-        } else {
-          replica.remove(path, memberKey(m.getString("sid"), m.getString("channel")));
-        }
-      }
-      return null;
-    });
-  }
-
   @Override
   public Future<?> stop() {
     // Deleted: this node may not go on trusting what it learnt of it.
     new NodeView(vertx).forgetVhost(path);
     vertx.cancelTimer(purgeTimer);
-    vertx.cancelTimer(gaugeTimer);
-    liveNodesConsumer.unregister();
+    exportGauge(false);
     hostConsumer.unregister();
-    channelsGauge.set(0);
     configConsumer.unregister();
-    return Future.join(presenceConsumer == null ? Future.succeededFuture() : presenceConsumer.unregister(),
-        consumer == null ? Future.succeededFuture() : consumer.unregister());
+    return consumer == null ? Future.succeededFuture() : consumer.unregister();
   }
 
   /**
@@ -327,7 +266,7 @@ public final class VhostRegistry extends VerticleBase implements Registry {
       announceClosed(name);
       mirror("deleteChannel", name);
       countChannels();
-      // Gone everywhere before the answer: no node's view or registry still knows it.
+      // Gone everywhere before the answer: no node's view still knows it.
       return whenStored(store.deleteChannel(path, name), null).compose(x -> NodeViews.forgetChannel(vertx, path, name));
     }));
   }
@@ -357,142 +296,12 @@ public final class VhostRegistry extends VerticleBase implements Registry {
   }
 
   @Override
-  public Future<Void> dropChannel(String name) {
-    for (String n : name == null ? channels.names() : List.of(name)) {
-      Channel c = channels.close(n);
-      if (c != null) {
-        c.subscribers.keySet().forEach(sid -> replica.remove(path, memberKey(sid, n)));
-      }
-    }
-    countChannels();
-    return Future.succeededFuture();
-  }
-
-  // ---- browsers: presence (on the presence host) ----
-
-  /**
-   * The presence channel {@code name} as this host knows it, looked up in the grid the first
-   * time; null if it is not open. Look-ups keep their arrival order, and so do the operations
-   * that wait for one.
-   */
-  private Future<Channel> presenceChannel(String name) {
-    Channel known = name == null ? null : channels.get(name);
-    if (name == null || (known != null && presenceTail.isComplete())) {
-      return Future.succeededFuture(known);
-    }
-    Future<Channel> f = presenceTail.transform(x -> {
-      Channel again = channels.get(name);
-      if (again != null) {
-        return Future.succeededFuture(again);
-      }
-      return vhostGrid.channelOpen(path, name).map(open -> {
-        if (!open) {
-          return null;
-        }
-        channels.open(name);
-        return channels.get(name);
-      });
-    });
-    presenceTail = f;
-    return f;
-  }
-
-  @Override
-  public Future<Joined> subscribe(Join j) {
-    return presenceChannel(j.channel()).compose(c -> c == null ? refused(Status.CHANNEL_NOT_FOUND) : join(c, j));
-  }
-
-  private Future<Joined> join(Channel c, Join j) {
-    boolean presence = c.type == Names.ChannelType.PRESENCE;
-    JsonArray members = presence ? c.presenceList(j.sid()) : null;
-    JsonObject data = j.data() == null ? new JsonObject() : j.data();
-    Channel.Member m = channels.join(c, j.sid(), j.uid(), data, j.hidden(), j.node());
-    if (m == null) {
-      // Re-subscribing changes nothing and announces nothing.
-      return Future.succeededFuture(new Joined(members, null));
-    }
-    Future<Void> replicated = replica.put(path, memberKey(j.sid(), c.name), m.toJson(j.sid(), c.name));
-    Buffer joined = null;
-    if (presence && !j.hidden()) {
-      joined = Wwfp.encodeBuffer(":memberJoined", m.announced(c.name, data));
-      // The joiner's endpoint gets this frame in the reply and writes it after :subscribed.
-      publish(c.name, Frame.text(joined), j.sid());
-    }
-    return whenStored(replicated, new Joined(members, joined));
-  }
-
-  @Override
-  public Future<Void> unsubscribe(String sid, String channel, JsonObject data) {
-    return presenceChannel(channel).compose(c -> {
-      if (c == null) {
-        return refused(Status.CHANNEL_NOT_FOUND);
-      }
-      Future<Void> left = leave(c, sid, data);
-      return left == null ? refused(Status.NOT_SUBSCRIBED) : whenStored(left, null);
-    });
-  }
-
-  @Override
-  public Future<Void> leaveAll(String sid, List<String> names, JsonObject data) {
-    // Only channels this host knows can have the subscriber: no look-up needed, but in order.
-    return presenceTail.transform(x -> {
-      List<Future<?>> writes = new ArrayList<>();
-      for (String name : names) {
-        Channel c = name == null ? null : channels.get(name);
-        if (c != null) {
-          Future<Void> left = leave(c, sid, data);
-          if (left != null) {
-            writes.add(left);
-          }
-        }
-      }
-      return whenStored(Future.all(writes), null);
-    });
-  }
-
-  /** The subscriber {@code sid} leaves {@code c}: null if it was not on it, else the replica write. */
-  private Future<Void> leave(Channel c, String sid, JsonObject leaveData) {
-    Channel.Member m = channels.leave(c, sid);
-    if (m == null) {
-      return null;
-    }
-    announceLeft(c, m, leaveData);
-    return replica.remove(path, memberKey(sid, c.name));
-  }
-
-  private void announceLeft(Channel c, Channel.Member m, JsonObject leaveData) {
-    if (c.type == Names.ChannelType.PRESENCE && !m.hidden()) {
-      JsonObject data = m.data().copy();
-      if (leaveData != null) {
-        data.mergeIn(leaveData);
-      }
-      publish(c.name, Frame.text(Wwfp.encodeBuffer(":memberLeft", m.announced(c.name, data))), null);
-    }
-  }
-
-  /**
-   * Presence members whose node is not in {@code live} are gone with their node: each is
-   * announced with {@code :memberLeft}.
-   */
-  private void forgetNodesOtherThan(JsonArray live) {
-    java.util.Set<Object> nodes = new HashSet<>(live.getList());
-    for (Channels.Left l : channels.leaveNodesOtherThan(nodes)) {
-      announceLeft(channels.get(l.channel()), l.member(), null);
-      replica.remove(path, memberKey(l.sid(), l.channel()));
-    }
-  }
-
-  @Override
   public Future<Void> channelExists(String channel) {
     if (channel == null) {
       return refused(Status.CHANNEL_NOT_FOUND);
     }
     return inOrder(channel, () -> vhostGrid.channelOpen(path, channel))
         .compose(open -> open ? Future.succeededFuture() : refused(Status.CHANNEL_NOT_FOUND));
-  }
-
-  private void publish(String channel, Frame frame, String skipSid) {
-    io.webrocket.bus.Fanout.publish(vertx, path, channel, frame, skipSid);
   }
 
   // ---- backends ----

@@ -1,0 +1,208 @@
+package io.webrocket.presence;
+
+import io.webrocket.protocol.Frame;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * One node's presence announcements, put back in each channel's order before its endpoints see
+ * them. Announcements are published by whichever node made the change, so two of them can reach
+ * a node in either order; each carries its channel's sequence number ({@link PresenceMembers}),
+ * and this node forwards them to its endpoints strictly in that order, each once.
+ *
+ * <p>A channel is followed while this node has members on it or joins under way; its first
+ * number comes from the first join's answer (the state as of which its list was made). Numbers
+ * below it are in the joiner's list already and are dropped. A gap (an announcement lost with the
+ * node that made the change, which died between the change and its publish) is waited for
+ * {@link #GAP_MS}, then skipped. Announcements forwarded while a join of this node is under way
+ * are kept until its answer: the ones numbered after the joiner's list were missed by it (its
+ * socket was not subscribed yet) and are handed to it with the answer ({@link #joined}).
+ *
+ * <p>Plain state, confined to the {@link PresenceService}'s event loop; bounded per channel by
+ * {@link #MAX_HELD} (beyond it the oldest gap is skipped, or the oldest kept announcement dropped).
+ */
+final class PresenceStreams {
+  /** How long a missing announcement is waited for before the ones after it go on. */
+  static final long GAP_MS = 2_000;
+  /** Announcements held per channel, out of order or kept for a join under way. */
+  static final int MAX_HELD = 4_096;
+
+  /** Where announcements go once in order: the node's endpoints. */
+  interface Forward {
+    void forward(String key, long seq, Frame frame);
+  }
+
+  private record Held(long seq, Frame frame) {}
+
+  private static final class Stream {
+    /** Members this node added and has not seen leave. */
+    int members;
+    /** Joins of this node under way. */
+    int pending;
+    /** The number forwarded next; -1 until the first join's answer says where to start. */
+    long next = -1;
+    /** Arrived ahead of {@link #next}. */
+    final TreeMap<Long, Frame> early = new TreeMap<>();
+    /** When the gap before {@code early}'s first number was first seen (0: no gap). */
+    long gapSince;
+    /** Forwarded while {@link #pending} > 0, for the joins under way. */
+    final ArrayDeque<Held> recent = new ArrayDeque<>();
+  }
+
+  private final Forward out;
+  private final Map<String, Stream> streams = new HashMap<>();
+  private long gapsSkipped;
+
+  PresenceStreams(Forward out) {
+    this.out = out;
+  }
+
+  /** A join of this node to channel {@code key} is under way. */
+  void joining(String key) {
+    streams.computeIfAbsent(key, k -> new Stream()).pending++;
+  }
+
+  /**
+   * A join of this node was answered: its list is as of {@code since} (with a visible member
+   * added, its own announcement is {@code since}). Returns the announcements after {@code since}
+   * already forwarded, which the joiner missed, in order. Call {@link #drain} after the answer
+   * has gone to the endpoint.
+   */
+  List<Frame> joined(String key, long since, boolean announced, boolean added) {
+    Stream s = streams.get(key);
+    if (s == null) {
+      return List.of();
+    }
+    s.pending--;
+    if (added) {
+      s.members++;
+    }
+    if (s.next < 0) {
+      // The first of this node: its own announcement (if any) goes to this node's other joiners.
+      s.next = announced ? since : since + 1;
+      s.early.headMap(s.next).clear();
+    }
+    List<Frame> missed = new ArrayList<>();
+    for (Held h : s.recent) {
+      if (h.seq() > since) {
+        missed.add(h.frame());
+      }
+    }
+    if (s.pending == 0) {
+      s.recent.clear();
+    }
+    forgetIfIdle(key, s);
+    return missed;
+  }
+
+  /** A join of this node failed: nothing was added (or nobody will know it was). */
+  void joinFailed(String key) {
+    Stream s = streams.get(key);
+    if (s != null) {
+      s.pending--;
+      if (s.pending == 0) {
+        s.recent.clear();
+      }
+      forgetIfIdle(key, s);
+    }
+  }
+
+  /** A member this node added left. */
+  void left(String key) {
+    Stream s = streams.get(key);
+    if (s != null) {
+      s.members--;
+      forgetIfIdle(key, s);
+    }
+  }
+
+  /** An announcement arrived (from any node, this one included). */
+  void arrived(String key, long seq, Frame frame, long now) {
+    Stream s = streams.get(key);
+    if (s == null || (s.next >= 0 && seq < s.next)) {
+      return; // nobody here follows the channel, or it is in every local member's list already
+    }
+    s.early.put(seq, frame);
+    if (s.early.size() > MAX_HELD) {
+      if (s.next < 0) {
+        s.early.pollFirstEntry();
+      } else {
+        skipGap(s);
+      }
+    }
+    drain(key, now);
+  }
+
+  /** Forwards what is in order. */
+  void drain(String key, long now) {
+    Stream s = streams.get(key);
+    if (s == null || s.next < 0) {
+      return;
+    }
+    while (!s.early.isEmpty() && s.early.firstKey() == s.next) {
+      Frame f = s.early.pollFirstEntry().getValue();
+      forward(key, s, s.next, f);
+      s.next++;
+    }
+    s.gapSince = s.early.isEmpty() ? 0 : s.gapSince == 0 ? now : s.gapSince;
+  }
+
+  private void forward(String key, Stream s, long seq, Frame f) {
+    out.forward(key, seq, f);
+    if (s.pending > 0) {
+      s.recent.addLast(new Held(seq, f));
+      if (s.recent.size() > MAX_HELD) {
+        s.recent.pollFirst();
+      }
+    }
+  }
+
+  /** Skips gaps older than {@link #GAP_MS}. */
+  void tick(long now) {
+    for (Map.Entry<String, Stream> e : streams.entrySet()) {
+      Stream s = e.getValue();
+      if (s.next >= 0 && s.gapSince != 0 && now - s.gapSince >= GAP_MS) {
+        skipGap(s);
+        drain(e.getKey(), now);
+      }
+    }
+  }
+
+  private void skipGap(Stream s) {
+    if (!s.early.isEmpty()) {
+      s.next = s.early.firstKey();
+      s.gapSince = 0;
+      gapsSkipped++;
+    }
+  }
+
+  /** Gaps skipped so far (announcements that never came). */
+  long gapsSkipped() {
+    return gapsSkipped;
+  }
+
+  /** The channel is gone (closed): nothing of it is followed any more. */
+  void drop(String key) {
+    streams.remove(key);
+  }
+
+  /** The vhost is gone. */
+  void dropVhost(String vhost) {
+    streams.keySet().removeIf(k -> PresenceGrid.vhostOf(k).equals(vhost));
+  }
+
+  /** Channels followed (for tests and metrics). */
+  int followed() {
+    return streams.size();
+  }
+
+  private void forgetIfIdle(String key, Stream s) {
+    if (s.members <= 0 && s.pending <= 0) {
+      streams.remove(key);
+    }
+  }
+}

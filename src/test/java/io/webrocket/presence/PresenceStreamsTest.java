@@ -1,0 +1,131 @@
+package io.webrocket.presence;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.webrocket.protocol.Frame;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * One node putting presence announcements back in each channel's order, without sockets: what
+ * it forwards to its endpoints, and what a joiner gets with its answer.
+ */
+@Tag("fast")
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class PresenceStreamsTest {
+  private static final String KEY = PresenceGrid.key("/v", "presence-room");
+  private final List<Long> forwarded = new ArrayList<>();
+  private final PresenceStreams streams = new PresenceStreams((key, seq, frame) -> forwarded.add(seq));
+
+  private static Frame f(long seq) {
+    return new Frame(new byte[] {(byte) seq});
+  }
+
+  private static List<Long> seqs(List<Frame> frames) {
+    return frames.stream().map(fr -> (long) fr.wire()[0]).toList();
+  }
+
+  private void arrive(long... seqs) {
+    for (long s : seqs) {
+      streams.arrived(KEY, s, f(s), 0);
+    }
+  }
+
+  @Test
+  void nothingIsForwardedForAChannelThisNodeDoesNotFollow() {
+    arrive(1, 2, 3);
+    assertEquals(List.of(), forwarded);
+    assertEquals(0, streams.followed());
+  }
+
+  @Test
+  void announcementsArrivingOutOfOrderAreForwardedInOrder() {
+    streams.joining(KEY);
+    assertEquals(List.of(), streams.joined(KEY, 3, true, true)); // own join is number 3
+    streams.drain(KEY, 0);
+    arrive(5, 3, 4, 7, 6);
+    assertEquals(List.of(3L, 4L, 5L, 6L, 7L), forwarded);
+  }
+
+  @Test
+  void announcementsBeforeTheFirstAnswerWaitAndThoseInTheListAreDropped() {
+    streams.joining(KEY);
+    arrive(2, 6, 4); // 2 is in the list (as of 4), 4 is the own join, 6 is later
+    streams.joined(KEY, 4, true, true);
+    streams.drain(KEY, 0);
+    assertEquals(List.of(4L), forwarded, "5 has not come yet");
+    arrive(5, 3);
+    assertEquals(List.of(4L, 5L, 6L), forwarded, "3 is older than the list: dropped");
+  }
+
+  @Test
+  void aHiddenJoinStartsAfterItsList() {
+    streams.joining(KEY);
+    streams.joined(KEY, 4, false, true);
+    streams.drain(KEY, 0);
+    arrive(4, 5);
+    assertEquals(List.of(5L), forwarded);
+  }
+
+  @Test
+  void aJoinerGetsWhatWasForwardedAfterItsListBeforeItsAnswer() {
+    streams.joining(KEY);
+    streams.joined(KEY, 1, true, true); // a first member of this node, own join 1
+    streams.drain(KEY, 0);
+    arrive(1, 2);
+    streams.joining(KEY); // a second socket of this node joins (hidden: its list is as of 2)
+    arrive(3, 4); // forwarded to the first member while the second waits for its answer
+    assertEquals(List.of(3L, 4L), seqs(streams.joined(KEY, 2, false, true)));
+    streams.joining(KEY);
+    arrive(5);
+    assertEquals(List.of(), seqs(streams.joined(KEY, 5, true, true)), "its own (5) is in its answer, not missed");
+    assertEquals(List.of(1L, 2L, 3L, 4L, 5L), forwarded);
+  }
+
+  @Test
+  void aGapIsWaitedForThenSkipped() {
+    streams.joining(KEY);
+    streams.joined(KEY, 1, true, true);
+    streams.drain(KEY, 0);
+    arrive(1);
+    streams.arrived(KEY, 3, f(3), 1_000); // 2 was lost with the node that made it
+    streams.tick(1_000 + PresenceStreams.GAP_MS - 1);
+    assertEquals(List.of(1L), forwarded);
+    streams.tick(1_000 + PresenceStreams.GAP_MS);
+    assertEquals(List.of(1L, 3L), forwarded);
+    assertEquals(1, streams.gapsSkipped());
+    arrive(2);
+    assertEquals(List.of(1L, 3L), forwarded, "too late: never forwarded out of order");
+  }
+
+  @Test
+  void aChannelIsForgottenWhenItsLastLocalMemberLeaves() {
+    streams.joining(KEY);
+    streams.joined(KEY, 1, true, true);
+    streams.joining(KEY);
+    streams.joined(KEY, 2, true, true);
+    streams.left(KEY);
+    assertEquals(1, streams.followed());
+    streams.left(KEY);
+    assertEquals(0, streams.followed());
+    streams.joining(KEY);
+    streams.joinFailed(KEY);
+    assertEquals(0, streams.followed());
+  }
+
+  @Test
+  void heldAnnouncementsAreBounded() {
+    streams.joining(KEY);
+    streams.joined(KEY, 1, true, true);
+    streams.drain(KEY, 0);
+    for (long s = 3; s < 3 + PresenceStreams.MAX_HELD + 1; s++) {
+      arrive(s); // 1 and 2 never come
+    }
+    assertEquals(3L, forwarded.get(0), "over the bound the gap is skipped at once");
+    assertEquals(PresenceStreams.MAX_HELD + 1, forwarded.size());
+  }
+}
