@@ -2,6 +2,9 @@ package io.webrocket.vhost;
 
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.eventbus.ReplyException;
+import io.vertx.core.eventbus.ReplyFailure;
+import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
@@ -27,6 +30,18 @@ public final class RegistryClient implements Registry {
   }
 
   private <T> Future<T> call(String action, Object body) {
+    return this.<T>callLocal(action, body).recover(err -> {
+      if (!(err instanceof ReplyException re && re.failureType() == ReplyFailure.NO_HANDLERS)) {
+        return Future.failedFuture(err);
+      }
+      // No registry here: the vhost does not exist, or this node missed the round that made
+      // it (it did not answer in time). Its directory looks in the grid, then it is asked again.
+      return Bus.requestLocal(vertx, Addresses.vhosts(), VhostDirectory.SYNC, new JsonObject().put("path", path))
+          .transform(x -> callLocal(action, body));
+    });
+  }
+
+  private <T> Future<T> callLocal(String action, Object body) {
     return vertx.eventBus().<T>request(address, body, RegistryActions.options(action).setLocalOnly(true))
         .map(m -> m.body());
   }

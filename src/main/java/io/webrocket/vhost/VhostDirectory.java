@@ -34,7 +34,9 @@ import org.slf4j.LoggerFactory;
  * <p>A create, delete or re-token is decided in the grid (atomically), made durable in this
  * node's store, and then every live node's directory syncs the vhost from the grid ({@link
  * NodeViews#vhostChanged}) before the reply: the change is in effect on every node when the
- * operator hears back. A node that starts reads every vhost from the grid.
+ * operator hears back. A node that starts reads every vhost from the grid, and one that missed
+ * a round (it did not answer in time) looks a vhost it does not know up in the grid when asked
+ * for it ({@link RegistryClient}, {@code get}).
  *
  * <p>The jobs that need exactly one member ({@link #LEAD}: sent by {@code
  * io.webrocket.cluster.Leadership} on the oldest member, or at start on a node that is not
@@ -237,12 +239,16 @@ public final class VhostDirectory extends VerticleBase {
         msg.reply(new JsonObject().put("vhosts", list));
       }
       case "get" -> {
-        Vhost v = vhosts.get(path);
-        if (v == null) {
-          Bus.fail(msg, Status.NOT_FOUND);
-        } else {
-          msg.reply(new JsonObject().put("path", path).put("accessToken", v.token()));
-        }
+        // Unknown here: looked up in the grid in case this node missed the round that made it.
+        Future<Void> known = vhosts.containsKey(path) || !Names.isValidVhost(path) ? Future.succeededFuture() : sync(path);
+        known.onComplete(x -> {
+          Vhost v = vhosts.get(path);
+          if (v == null) {
+            Bus.fail(msg, Status.NOT_FOUND);
+          } else {
+            msg.reply(new JsonObject().put("path", path).put("accessToken", v.token()));
+          }
+        });
       }
       case "create" -> {
         if (!Names.isValidVhost(path) || vhosts.containsKey(path) || busy.contains(path)) {
@@ -270,7 +276,11 @@ public final class VhostDirectory extends VerticleBase {
       }
       case SYNC -> {
         String origin = b.getString("origin");
-        reply(msg, sync(path).compose(x -> mirror(path, origin)));
+        if (!Names.isValidVhost(path)) {
+          msg.reply(null);
+        } else {
+          reply(msg, sync(path).compose(x -> mirror(path, origin)));
+        }
       }
       case LEAD -> reply(msg, lead(b.getBoolean("lead")));
       default -> Bus.fail(msg, Status.BAD_REQUEST);
