@@ -141,7 +141,7 @@ public final class VhostDirectory extends VerticleBase {
             return null;
           });
     }
-    if (v.token().equals(token)) {
+    if (Secrets.same(v.token(), token)) {
       return Future.succeededFuture();
     }
     vhosts.put(path, new Vhost(token, v.deployment()));
