@@ -248,7 +248,8 @@ public final class Node {
         .put("tls", tls)
         .put("metrics", metricsRegistry)
         .put("limits", config.getJsonObject("limits"))
-        .put("vhosts", config.getJsonObject("vhosts"));
+        .put("vhosts", config.getJsonObject("vhosts"))
+        .put("history", config.getJsonObject("history"));
     int instances = c.getInteger("instances", 0);
     return new DeploymentOptions().setConfig(c).setInstances(instances > 0 ? instances : loops);
   }

@@ -420,11 +420,18 @@ final class BackendConnection {
     } catch (DecodeException e) {
       return refuse(id, Status.BAD_REQUEST);
     }
-    // Encoded once, here at the edge, and published from here once checked.
-    Frame frame = Frame.text(Wwfp.userEvent(event, data, channel, null));
     // Checked after this connection's last CC has taken effect (a BC pipelined behind a CC of
     // its channel is 454), side by side with the other broadcasts; published in order.
     Future<Void> checked = lastClose.compose(x -> check(id, channel));
+    var history = endpoint.histories().policy(id.vhost(), channel);
+    if (history != null) {
+      // Appended to the channel's history first, then published with its offset (in order).
+      byte[] body = io.webrocket.history.OffsetFrames.body(event, data, channel, null);
+      return toReply(broadcasts.add(checked,
+          () -> endpoint.historyAppender().publish(id.vhost(), channel, history, body)), Wbp.OK);
+    }
+    // Encoded once, here at the edge, and published from here once checked.
+    Frame frame = Frame.text(Wwfp.userEvent(event, data, channel, null));
     return toReply(broadcasts.add(checked,
         () -> io.webrocket.bus.Fanout.publish(endpoint.vertx(), id.vhost(), channel, frame, null)), Wbp.OK);
   }

@@ -48,6 +48,18 @@ public final class BackendEndpoint extends VerticleBase {
   private JsonObject limits;
 
   private String nodeId;
+  private io.webrocket.history.Histories histories;
+  private io.webrocket.history.HistoryAppender historyAppender;
+
+  /** The node's channel histories (policies, reads). */
+  io.webrocket.history.Histories histories() {
+    return histories;
+  }
+
+  /** Appends a broadcast of a channel with history, then publishes it with its offset. */
+  io.webrocket.history.HistoryAppender historyAppender() {
+    return historyAppender;
+  }
 
   @Override
   public Future<?> start() {
@@ -63,6 +75,8 @@ public final class BackendEndpoint extends VerticleBase {
     heartbeatIntervalMs = c.getLong("heartbeatIntervalMs");
     workerExpiryNs = TimeUnit.MILLISECONDS.toNanos(c.getLong("workerExpiryMs"));
     counts = BackendCounts.of(vertx, metrics);
+    histories = io.webrocket.history.Histories.of(vertx, c.getString("metrics"), c);
+    historyAppender = new io.webrocket.history.HistoryAppender(vertx, histories);
     messageTimer = vertx.setPeriodic(Math.max(50, c.getLong("messageTimeoutMs") / 4), t -> closeOverdue());
     NetServerOptions options = new NetServerOptions()
         .setHost(c.getString("host"))
@@ -82,6 +96,7 @@ public final class BackendEndpoint extends VerticleBase {
         .onFailure(err -> LOG.error("TLS reload failed, keeping the previous certificate: {}", err.getMessage())));
     vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
       limits = m.body().getJsonObject("limits");
+      histories.reconfigure(m.body());
       reconfigure(m.body().getJsonObject("backend"));
     });
     server = vertx.createNetServer(options).connectHandler(this::accept);

@@ -15,6 +15,10 @@ public final class Addresses {
   public static final String CHANNEL = "channel";
   /** Header on fan-out messages: a connection (sid) that must not receive this frame. */
   public static final String SKIP = "skip";
+  /** Header on fan-out messages of a channel with history: the event's offset. */
+  public static final String OFFSET = "offset";
+  /** Header on fan-out messages of a channel with history: the history's epoch. */
+  public static final String EPOCH = "epoch";
 
   private static final String PREFIX = "webrocket.";
 

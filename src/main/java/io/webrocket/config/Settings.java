@@ -99,6 +99,7 @@ public final class Settings {
                 .put("user", "webrocket")
                 .putNull("password")
                 .put("poolSize", 4)))
+        .put("history", io.webrocket.history.HistorySettings.defaults())
         .put("vhosts", new JsonObject());
   }
 
@@ -260,6 +261,7 @@ public final class Settings {
         }
       }
     }
+    io.webrocket.history.HistorySettings.parse(c); // checks the history section and rules
     return c;
   }
 

@@ -56,6 +56,16 @@ final class BrowserConnection {
     this.rate = new io.webrocket.limits.TokenBucket(limits.getInteger("messagesPerSecond"), limits.getInteger("messagesBurst"));
   }
 
+  /** Gap notices this socket is owed on channels with history; made when first needed. */
+  private HistoryGaps historyGaps;
+
+  HistoryGaps historyGaps() {
+    if (historyGaps == null) {
+      historyGaps = new HistoryGaps(this);
+    }
+    return historyGaps;
+  }
+
   /** The socket's channel context: frames written there are complete server frames. */
   ChannelHandlerContext channel() {
     return socket.context();
@@ -358,7 +368,8 @@ final class BrowserConnection {
     String name = channelName(p);
     JsonObject data = object(p, "data");
     Object hidden = p.getValue("hidden");
-    if (name == null || data == BAD || (hidden != null && !(hidden instanceof Boolean))) {
+    HistoryStreams.Since since = since(p.getValue("since"));
+    if (name == null || data == BAD || (hidden != null && !(hidden instanceof Boolean)) || since == BAD_SINCE) {
       fail(Status.BAD_REQUEST);
       return;
     }
@@ -382,6 +393,17 @@ final class BrowserConnection {
       return;
     }
     JsonObject logPayload = payload;
+    // A channel with history: the client joins at an offset (recovering from since, if given).
+    // Already on it, only a since changes anything: the client leaves the live set and catches up.
+    io.webrocket.history.HistorySettings.Policy history = endpoint.historyStreams().histories().policy(vhost, name);
+    boolean rejoin = history != null && channels.contains(name) && since != null;
+    if (history != null && channels.contains(name) && since == null) {
+      history = null;
+    }
+    if (rejoin) {
+      endpoint.subscribers().remove(this, name);
+      endpoint.historyStreams().detach(this, name);
+    }
     Future<io.webrocket.vhost.Registry.Joined> joining;
     if (type == Names.ChannelType.PRESENCE) {
       // Presence members are the vhost's registry's: it lists and announces them.
@@ -393,6 +415,15 @@ final class BrowserConnection {
       joining = endpoint.channelOpen(vhost, name)
           .map(open -> new io.webrocket.vhost.Registry.Joined(null, null));
     }
+    io.webrocket.history.HistorySettings.Policy policy = history;
+    HistoryStreams.Position[] position = new HistoryStreams.Position[1];
+    if (policy != null) {
+      joining = joining.compose(r -> endpoint.historyStreams().position(vhost, name, policy, since)
+          .map(at -> {
+            position[0] = at;
+            return r;
+          }));
+    }
     await(joining.onComplete(
         r -> {
           if (closing) {
@@ -403,7 +434,8 @@ final class BrowserConnection {
             }
             return;
           }
-          if (channels.add(name)) {
+          boolean fresh = channels.add(name);
+          if (fresh && position[0] == null) {
             endpoint.subscribers().add(this, name);
           }
           logged(202, "Subscribed", "subscribe", logPayload);
@@ -414,13 +446,40 @@ final class BrowserConnection {
           if (type == Names.ChannelType.PRESENCE) {
             subscribed.put("subscribers", r.members() == null ? new JsonArray() : r.members());
           }
+          if (position[0] != null) {
+            position[0].describe(subscribed);
+          } else if (since != null && policy == null && fresh) {
+            subscribed.put("recovered", false); // no history to recover from
+          }
           send(Wwfp.encode(":subscribed", subscribed));
+          if (position[0] != null) {
+            endpoint.historyStreams().attach(this, name, position[0]);
+          }
           Buffer joined = r.announcement();
           if (joined != null) {
             sendEncoded(joined);
           }
         },
-        err -> fail(Bus.statusOf(err, Status.CHANNEL_NOT_FOUND), "subscribe", logPayload)));
+        err -> {
+          if (rejoin && !closing && channels.contains(name)) {
+            endpoint.subscribers().add(this, name); // the failed recovery leaves it where it was
+          }
+          fail(Bus.statusOf(err, Status.CHANNEL_NOT_FOUND), "subscribe", logPayload);
+        }));
+  }
+
+  private static final HistoryStreams.Since BAD_SINCE = new HistoryStreams.Since(-1, "");
+
+  /** A subscribe's {@code since}: absent (null), {@code {"offset": N >= 0, "epoch": E}}, or bad. */
+  private static HistoryStreams.Since since(Object v) {
+    if (v == null) {
+      return null;
+    }
+    if (v instanceof JsonObject o && o.getValue("offset") instanceof Number n && n.doubleValue() == n.longValue()
+        && n.longValue() >= 0 && o.getValue("epoch") instanceof String e && e.length() <= 64) {
+      return new HistoryStreams.Since(n.longValue(), e);
+    }
+    return BAD_SINCE;
   }
 
   private void unsubscribe(JsonObject p) {
@@ -437,6 +496,7 @@ final class BrowserConnection {
     boolean wasOn = channels.remove(name);
     if (wasOn) {
       endpoint.subscribers().remove(this, name);
+      endpoint.historyStreams().detach(this, name);
     } else if (foreign(name)) {
       fail(Status.NOT_SUBSCRIBED); // whether it exists or not
       return;
@@ -495,7 +555,13 @@ final class BrowserConnection {
     JsonObject triggerData = trigger == null ? null : payload.copy();
     logged(204, "Broadcasted", "broadcast", this.payload);
     endpoint.broadcasts(vhost).increment();
-    endpoint.publish(vhost, name, Frame.text(Wwfp.userEvent(event, payload, name, sid)));
+    io.webrocket.history.HistorySettings.Policy history = endpoint.historyStreams().histories().policy(vhost, name);
+    if (history != null) {
+      endpoint.historyAppender().publish(vhost, name, history,
+          io.webrocket.history.OffsetFrames.body(event, payload, name, sid));
+    } else {
+      endpoint.publish(vhost, name, Frame.text(Wwfp.userEvent(event, payload, name, sid)));
+    }
     if (trigger != null) {
       sendTrigger(trigger, triggerData);
     }

@@ -35,6 +35,9 @@ public final class WebSocketEndpoint extends VerticleBase {
   private static final Logger LOG = LoggerFactory.getLogger(WebSocketEndpoint.class);
 
   private LocalSubscribers subscribers;
+  /** Channels with history: offset order, joining at an offset, gap notices (see HistoryStreams). */
+  private HistoryStreams historyStreams;
+  private io.webrocket.history.HistoryAppender historyAppender;
   /** This node's view of its vhosts' channels and tokens, shared by the node's endpoints. */
   private io.webrocket.vhost.NodeView view;
   private io.webrocket.vhost.AccessTokenGrid accessTokens;
@@ -87,7 +90,11 @@ public final class WebSocketEndpoint extends VerticleBase {
     outbound = new Outbound(loopContext);
     // The pass batch's segments are written by writeSegment; a change to a channel's
     // subscribers writes out what is pending first (see FanoutBatch).
-    outbound.segmentWriter((vhost, channel, frames, messages) -> writeSegment(vhost, channel, null, frames, messages));
+    outbound.segmentWriter((vhost, channel, frames, messages, firstOffset) ->
+        writeSegment(vhost, channel, null, frames, messages, firstOffset));
+    io.webrocket.history.Histories histories = io.webrocket.history.Histories.of(vertx, c.getString("metrics"), c);
+    historyStreams = new HistoryStreams(this, histories);
+    historyAppender = new io.webrocket.history.HistoryAppender(vertx, histories);
     subscribers.beforeChange(outbound::seal);
     triggerTimeoutMs = c.getLong("triggerTimeoutMs");
     outboundQueueBytes = c.getInteger("outboundQueueBytes");
@@ -107,6 +114,7 @@ public final class WebSocketEndpoint extends VerticleBase {
     vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
       limits = m.body().getJsonObject("limits");
       declaredVhosts = m.body().getJsonObject("vhosts");
+      historyStreams.histories().reconfigure(m.body());
       reconfigure(m.body().getJsonObject("websocket"));
     });
     limits = c.getJsonObject("limits");
@@ -399,6 +407,15 @@ public final class WebSocketEndpoint extends VerticleBase {
     release(conn.vhost);
   }
 
+  HistoryStreams historyStreams() {
+    return historyStreams;
+  }
+
+  /** Appends a broadcast of a channel with history, then publishes it with its offset. */
+  io.webrocket.history.HistoryAppender historyAppender() {
+    return historyAppender;
+  }
+
   /** Publishes a user event to every endpoint instance on every node. Encoded once, by the caller. */
   void publish(String vhost, String channel, Frame frame) {
     vertx.eventBus().publish(Addresses.fanout(), frame,
@@ -414,6 +431,11 @@ public final class WebSocketEndpoint extends VerticleBase {
   private void deliver(Message<Frame> msg) {
     String vhost = msg.headers().get(Addresses.VHOST);
     String channel = msg.headers().get(Addresses.CHANNEL);
+    String offset = msg.headers().get(Addresses.OFFSET);
+    if (offset != null) {
+      historyStreams.onFrame(vhost, channel, Long.parseLong(offset), msg.headers().get(Addresses.EPOCH), msg.body());
+      return;
+    }
     if (subscribers.subscribers(vhost, channel).isEmpty()) {
       return;
     }
@@ -425,7 +447,7 @@ public final class WebSocketEndpoint extends VerticleBase {
     outbound.seal();
     ByteBuf frame = Outbound.direct(msg.body());
     try {
-      writeSegment(vhost, channel, skip, frame, 1);
+      writeSegment(vhost, channel, skip, frame, 1, 0);
     } finally {
       frame.release();
     }
@@ -436,7 +458,7 @@ public final class WebSocketEndpoint extends VerticleBase {
    * subscribers as of now but {@code skip}: one write per subscriber, not flushed before the end
    * of the pass. A subscriber over its outbound bound loses all of them, counted per message.
    */
-  private void writeSegment(String vhost, String channel, String skip, ByteBuf frames, int messages) {
+  private void writeSegment(String vhost, String channel, String skip, ByteBuf frames, int messages, long firstOffset) {
     int written = 0;
     int lost = 0;
     for (BrowserConnection c : subscribers.subscribers(vhost, channel)) {
@@ -445,7 +467,13 @@ public final class WebSocketEndpoint extends VerticleBase {
       }
       if (!outbound.hasRoom(c)) {
         lost++;
+        if (firstOffset > 0) {
+          historyStreams.dropped(c, vhost, channel, firstOffset);
+        }
         continue;
+      }
+      if (firstOffset > 0) {
+        historyStreams.beforeEvent(c, channel);
       }
       outbound.queue(c, frames);
       written++;
@@ -460,7 +488,10 @@ public final class WebSocketEndpoint extends VerticleBase {
     JsonObject e = msg.body();
     String vhost = e.getString("vhost");
     switch (e.getString("type", "")) {
-      case "channelClosed" -> subscribers.channelClosed(vhost, e.getString("channel"));
+      case "channelClosed" -> {
+        subscribers.channelClosed(vhost, e.getString("channel"));
+        historyStreams.channelClosed(vhost, e.getString("channel"));
+      }
       case "vhostDeleted" -> {
         knownVhosts.remove(vhost);
         subscribers.connections(vhost).forEach(c -> c.shutdown((short) 1000, "vhost deleted"));

@@ -290,6 +290,8 @@ public final class VhostRegistry extends VerticleBase implements Registry {
       vertx.eventBus().publish(
           Addresses.events(),
           new JsonObject().put("type", "channelClosed").put("vhost", path).put("channel", name));
+      // A channel opened again later starts a new history (a new epoch).
+      writes.add(io.webrocket.history.Histories.dropChannel(vertx, path, name));
     }
     return writes;
   }
