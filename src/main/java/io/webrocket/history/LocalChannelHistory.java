@@ -142,7 +142,7 @@ public final class LocalChannelHistory implements ChannelHistory, Shareable {
     for (Map.Entry<String, Ring> e : rings.entrySet()) {
       String key = e.getKey();
       int colon = key.lastIndexOf(':');
-      Policy p = policyOf.apply(key.substring(0, colon), key.substring(colon + 1));
+      Policy p = colon < 0 ? null : policyOf.apply(key.substring(0, colon), key.substring(colon + 1));
       Ring ring = e.getValue();
       if (p == null) {
         rings.remove(key, ring);
