@@ -93,8 +93,28 @@ public final class ClusterChannelHistory implements ChannelHistory {
     }, false).onFailure(err -> configured.remove(id)));
   }
 
-  private Ringbuffer<byte[]> ring(String key, Policy policy) {
-    return hazelcast.getRingbuffer(ringName(key, policy));
+  /** The ring's proxy: made once per node, on a worker thread (its first creation may talk to other members). */
+  private Future<Ringbuffer<byte[]>> ring(String key, Policy policy) {
+    String name = ringName(key, policy);
+    return proxies.computeIfAbsent(name, n -> vertx.<Ringbuffer<byte[]>>executeBlocking(() -> hazelcast.getRingbuffer(n), false)
+        .onFailure(err -> proxies.remove(n)));
+  }
+
+  private final Map<String, Future<Ringbuffer<byte[]>>> proxies = new ConcurrentHashMap<>();
+
+  /** The epoch as the map has it now, made if missing; on a worker thread. */
+  private String epochNow(String key, Policy policy) {
+    String e = epochMap.putIfAbsent(epochKey(key, policy), io.webrocket.vhost.Secrets.hex(8));
+    return e != null ? e : epochMap.get(epochKey(key, policy));
+  }
+
+  /** The channel was closed (announced on every node): what this node knows of it is stale. */
+  public void forget(String vhost, String channel) {
+    String key = ChannelHistory.key(vhost, channel);
+    String suffix = "|" + key;
+    epochs.keySet().removeIf(k -> k.endsWith(suffix));
+    lastSequence.keySet().removeIf(k -> k.endsWith(suffix));
+    proxies.keySet().removeIf(n -> n.endsWith("." + key + "@" + key));
   }
 
   /** The channel's epoch: the one in the map, or a new one if it has none (first use, or lost). */
@@ -119,8 +139,8 @@ public final class ClusterChannelHistory implements ChannelHistory {
   public Future<Appended> append(String vhost, String channel, Policy policy, List<byte[]> bodies) {
     String key = ChannelHistory.key(vhost, channel);
     String cacheKey = policy.id() + "|" + key;
-    return configure(policy).compose(v -> epoch(key, policy)).compose(epoch -> Future.fromCompletionStage(
-            ring(key, policy).addAllAsync(bodies, OverflowPolicy.OVERWRITE), vertx.getOrCreateContext())
+    return configure(policy).compose(v -> epoch(key, policy)).compose(epoch -> ring(key, policy).compose(ring ->
+        Future.fromCompletionStage(ring.addAllAsync(bodies, OverflowPolicy.OVERWRITE), vertx.getOrCreateContext()))
         .compose(last -> {
           long first = last - bodies.size() + 1;
           Long before = lastSequence.put(cacheKey, last);
@@ -136,8 +156,9 @@ public final class ClusterChannelHistory implements ChannelHistory {
   @Override
   public Future<Page> read(String vhost, String channel, Policy policy, long after, int limit) {
     String key = ChannelHistory.key(vhost, channel);
-    return configure(policy).compose(v -> epoch(key, policy)).compose(epoch -> vertx.executeBlocking(() -> {
-      Ringbuffer<byte[]> ring = ring(key, policy);
+    return configure(policy).compose(v -> ring(key, policy)).compose(ring -> vertx.executeBlocking(() -> {
+      // Read from the map every time, not from this node's cache: a reader must see a loss.
+      String epoch = epochNow(key, policy);
       for (int attempt = 0; ; attempt++) {
         long head = ring.headSequence();
         long tail = ring.tailSequence();
@@ -167,9 +188,11 @@ public final class ClusterChannelHistory implements ChannelHistory {
   public Future<Void> drop(String vhost, String channel) {
     String key = ChannelHistory.key(vhost, channel);
     String suffix = "|" + key;
-    epochs.keySet().removeIf(k -> k.endsWith(suffix));
-    lastSequence.keySet().removeIf(k -> k.endsWith(suffix));
+    forget(vhost, channel);
     return vertx.executeBlocking(() -> {
+      if (epochMap == null) {
+        epochMap = hazelcast.getMap(EPOCHS);
+      }
       for (var o : hazelcast.getDistributedObjects()) {
         if (o.getName().startsWith(RING_PREFIX) && o.getName().endsWith("." + key + "@" + key)) {
           String policyId = o.getName().substring(RING_PREFIX.length(), o.getName().length() - key.length() * 2 - 2);

@@ -168,7 +168,12 @@ final class HistoryStreams {
       s.held.remove(last);
     }
     s.held.put(offset, frame);
-    if (s.next >= 0 && s.timer < 0 && !s.filling) {
+    armTimer(s);
+  }
+
+  /** A gap waits at most the reorder window, then is filled from the history. */
+  private void armTimer(Stream s) {
+    if (s.next >= 0 && s.timer < 0 && !s.filling && !s.held.isEmpty()) {
       s.timer = endpoint.vertx().setTimer(histories.settings().reorderWindowMs(), t -> {
         s.timer = -1;
         fill(s);
@@ -220,8 +225,12 @@ final class HistoryStreams {
     int want = (int) Math.min(s.held.firstKey() - from, histories.settings().replayPage());
     histories.store().read(s.vhost, s.channel, policy, from - 1, want).onComplete(r -> {
       s.filling = false;
-      if (streams.get(key(s.vhost, s.channel)) != s || s.next != from) {
-        return; // forgotten, or moved on meanwhile
+      if (streams.get(key(s.vhost, s.channel)) != s) {
+        return; // forgotten meanwhile
+      }
+      if (s.next != from) {
+        armTimer(s); // moved on meanwhile: what is still missing waits its window again
+        return;
       }
       if (r.succeeded() && r.result().epoch().equals(s.epoch)) {
         Page page = r.result();

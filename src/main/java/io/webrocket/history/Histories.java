@@ -44,6 +44,13 @@ public final class Histories implements Shareable {
       m.gauge("webrocket.history.channels", "Channels with a history in this node's memory", mem::channels);
       if (cluster == null) {
         vertx.setPeriodic(SWEEP_MS, t -> mem.sweep(made::policy, System.currentTimeMillis()));
+      } else if (cluster instanceof io.webrocket.cluster.ClusterChannelHistory c) {
+        // A closed channel's epoch and ring proxy are forgotten on every node (the registry drops the ring).
+        vertx.eventBus().<JsonObject>consumer(io.webrocket.bus.Addresses.events(), ev -> {
+          if ("channelClosed".equals(ev.body().getString("type"))) {
+            c.forget(ev.body().getString("vhost"), ev.body().getString("channel"));
+          }
+        });
       }
       return made;
     });

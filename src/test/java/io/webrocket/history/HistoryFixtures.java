@@ -87,6 +87,8 @@ final class HistoryFixtures {
     if (ws.status != 101) {
       throw new AssertionError("upgrade " + ws.status);
     }
+    // Generous: the machine these run on is shared and often loaded; order, not speed, is tested.
+    ws.timeout(20_000);
     JsonObject connected = new JsonObject(ws.readText());
     if (!connected.containsKey(":connected")) {
       throw new AssertionError("expected :connected: " + connected);
