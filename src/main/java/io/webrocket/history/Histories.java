@@ -58,6 +58,11 @@ public final class Histories implements Shareable {
     return h;
   }
 
+  /** The node's histories if a verticle has made them (the endpoints do, at start), else null. */
+  public static Histories existing(Vertx vertx) {
+    return vertx.sharedData().<String, Histories>getLocalMap(SHARED).get("node");
+  }
+
   /** Forgets a closed channel's history, if this node keeps histories. */
   public static io.vertx.core.Future<Void> dropChannel(Vertx vertx, String vhost, String channel) {
     Histories h = vertx.sharedData().<String, Histories>getLocalMap(SHARED).get("node");

@@ -29,10 +29,33 @@ public final class OffsetFrames {
 
   /** The complete WebSocket frame of {@code body} at {@code offset}. */
   public static Frame frame(byte[] body, long offset) {
+    return Frame.text(json(body, offset));
+  }
+
+  /** The event's JSON at {@code offset}, as subscribers get it. */
+  public static Buffer json(byte[] body, long offset) {
     byte[] tail = (",\"offset\":" + offset + "}}").getBytes(StandardCharsets.US_ASCII);
     Buffer json = Buffer.buffer(body.length + tail.length - 2);
-    json.appendBytes(body, 0, body.length - 2).appendBytes(tail);
-    return Frame.text(json);
+    return json.appendBytes(body, 0, body.length - 2).appendBytes(tail);
+  }
+
+  /**
+   * A history read as the admin API and the WBP {@code HI} command give it:
+   * {@code {"channel", "settings": {size, lifetimeMs, maxBytes}, "epoch", "oldest", "offset", "events": [...]}}
+   * ({@code offset}: the last offset given; {@code oldest}: the oldest still kept).
+   */
+  public static io.vertx.core.json.JsonObject describe(String channel, HistorySettings.Policy policy, ChannelHistory.Page page,
+      boolean withEvents) {
+    io.vertx.core.json.JsonObject o = new io.vertx.core.json.JsonObject().put("channel", channel)
+        .put("settings", policy.toJson()).put("epoch", page.epoch()).put("oldest", page.oldest()).put("offset", page.top());
+    if (withEvents) {
+      io.vertx.core.json.JsonArray events = new io.vertx.core.json.JsonArray();
+      for (ChannelHistory.Entry e : page.entries()) {
+        events.add(new io.vertx.core.json.JsonObject(json(e.body(), e.offset())));
+      }
+      o.put("events", events);
+    }
+    return o;
   }
 
   /**

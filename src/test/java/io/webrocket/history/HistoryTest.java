@@ -291,6 +291,53 @@ class HistoryTest {
   }
 
   @Test
+  void backendsReadAChannelsHistoryWithHI() {
+    node.openChannel("/h", "chat-read");
+    for (int i = 0; i < 5; i++) {
+      bc("chat-read", new JsonObject().put("n", i));
+    }
+    try (WbpClient c = node.wbp()) {
+      List<String> r = c.request(WbpClient.identity("req", "/h", token), "HI", "chat-read", "2", "2");
+      assertEquals("HI", r.get(0));
+      JsonObject head = new JsonObject(r.get(1));
+      assertEquals(5L, head.getLong("offset"));
+      assertEquals(1L, head.getLong("oldest"));
+      assertEquals(5000, head.getJsonObject("settings").getInteger("size"));
+      JsonObject e3 = new JsonObject(r.get(2)).getJsonObject("message");
+      assertEquals(3L, e3.getLong("offset"));
+      assertEquals(2, e3.getInteger("n"));
+      assertEquals(4L, new JsonObject(r.get(3)).getJsonObject("message").getLong("offset"));
+      assertEquals(4, r.size(), "the limit: two events");
+    }
+    try (WbpClient c = node.wbp()) {
+      assertEquals(List.of("ER", "400"), c.request(WbpClient.identity("req", "/h", token), "HI", "plain"));
+    }
+    try (WbpClient c = node.wbp()) {
+      assertEquals(List.of("ER", "454"), c.request(WbpClient.identity("req", "/h", token), "HI", "chat-nope"));
+    }
+    try (WbpClient c = node.wbp()) {
+      assertEquals(List.of("ER", "400"), c.request(WbpClient.identity("req", "/h", token), "HI", "chat-read", "x"));
+    }
+  }
+
+  @Test
+  void operatorsReadAChannelsHistoryThroughWari() {
+    node.openChannel("/h", "chat-wari");
+    for (int i = 0; i < 3; i++) {
+      bc("chat-wari", new JsonObject().put("n", i));
+    }
+    JsonObject h = node.admin().json("/h/channels/chat-wari/history?after=1").getJsonObject("history");
+    assertEquals("chat-wari", h.getString("channel"));
+    assertEquals(3L, h.getLong("offset"));
+    assertEquals(60_000L, h.getJsonObject("settings").getLong("lifetimeMs"));
+    assertEquals(2, h.getJsonArray("events").size());
+    assertEquals(2L, h.getJsonArray("events").getJsonObject(0).getJsonObject("message").getLong("offset"));
+    assertEquals(400, node.admin().call("GET", "/h/channels/plain/history").statusCode());
+    assertEquals(404, node.admin().call("GET", "/h/channels/chat-none/history").statusCode());
+    assertEquals(400, node.admin().call("GET", "/h/channels/chat-wari/history?limit=-1").statusCode());
+  }
+
+  @Test
   void historyMemoryIsCountedInMetrics() {
     bc("chat", new JsonObject().put("n", 1));
     assertTrue(Scrape.sum(node, "webrocket_history_bytes") > 0);
