@@ -135,8 +135,24 @@ public final class ClusterChannelHistory implements ChannelHistory {
         });
   }
 
+  /**
+   * {@code result}, completed on the caller's context: the futures cached here (configuration,
+   * proxies) belong to the context that made them, and their continuations run there, but each
+   * endpoint instance's state is confined to its own event loop.
+   */
+  private <T> Future<T> onCaller(java.util.function.Supplier<Future<T>> work) {
+    io.vertx.core.Context caller = vertx.getOrCreateContext();
+    io.vertx.core.Promise<T> done = io.vertx.core.Promise.promise();
+    work.get().onComplete(r -> caller.runOnContext(v -> done.handle(r)));
+    return done.future();
+  }
+
   @Override
   public Future<Appended> append(String vhost, String channel, Policy policy, List<byte[]> bodies) {
+    return onCaller(() -> appendAnywhere(vhost, channel, policy, bodies));
+  }
+
+  private Future<Appended> appendAnywhere(String vhost, String channel, Policy policy, List<byte[]> bodies) {
     String key = ChannelHistory.key(vhost, channel);
     String cacheKey = policy.id() + "|" + key;
     return configure(policy).compose(v -> epoch(key, policy)).compose(epoch -> ring(key, policy).compose(ring ->
@@ -155,6 +171,10 @@ public final class ClusterChannelHistory implements ChannelHistory {
 
   @Override
   public Future<Page> read(String vhost, String channel, Policy policy, long after, int limit) {
+    return onCaller(() -> readAnywhere(vhost, channel, policy, after, limit));
+  }
+
+  private Future<Page> readAnywhere(String vhost, String channel, Policy policy, long after, int limit) {
     String key = ChannelHistory.key(vhost, channel);
     return configure(policy).compose(v -> ring(key, policy)).compose(ring -> vertx.executeBlocking(() -> {
       // Read from the map every time, not from this node's cache: a reader must see a loss.

@@ -69,6 +69,8 @@ final class HistoryStreams {
     int reading;
     /** Subscribers whose cursor is ahead of the stream: they join when it gets there. */
     final Map<BrowserConnection, Joiner> joining = new HashMap<>();
+    /** Subscribers catching up from the history (not live yet): the stream stays while they do. */
+    final java.util.Set<Joiner> catching = new java.util.HashSet<>();
 
     Stream(String vhost, String channel) {
       this.vhost = vhost;
@@ -120,7 +122,7 @@ final class HistoryStreams {
       s.epoch = epoch;
       s.next = offset;
       streams.put(k, s);
-    } else if (!listeners && s.joining.isEmpty() && s.reading == 0) {
+    } else if (!listeners && s.joining.isEmpty() && s.catching.isEmpty() && s.reading == 0) {
       forget(k, s);
       return;
     }
@@ -339,6 +341,7 @@ final class HistoryStreams {
     });
     conn.historyGaps().clear(channel);
     Joiner j = new Joiner(conn, s, p.policy(), p.cursor());
+    s.catching.add(j);
     if (p.recovered()) {
       j.pending.addAll(p.page().entries());
     }
@@ -350,6 +353,7 @@ final class HistoryStreams {
     Stream s = streams.get(key(conn.vhost, channel));
     if (s != null) {
       s.joining.remove(conn);
+      s.catching.removeIf(j -> j.conn == conn);
     }
   }
 
@@ -362,6 +366,7 @@ final class HistoryStreams {
   private void serve(Joiner j) {
     Stream s = j.stream;
     if (!wanted(j)) {
+      s.catching.remove(j);
       return;
     }
     while (!j.pending.isEmpty() && j.pending.peekFirst().offset() <= j.cursor) {
@@ -398,6 +403,7 @@ final class HistoryStreams {
     histories.store().read(s.vhost, s.channel, j.policy, j.cursor, histories.settings().replayPage())
         .onComplete(r -> {
           if (!wanted(j)) {
+            s.catching.remove(j);
             return;
           }
           if (r.succeeded() && r.result().epoch().equals(s.epoch)) {
@@ -419,6 +425,7 @@ final class HistoryStreams {
   }
 
   private void live(Joiner j) {
+    j.stream.catching.remove(j);
     if (wanted(j)) {
       endpoint.subscribers().add(j.conn, j.stream.channel);
     }
