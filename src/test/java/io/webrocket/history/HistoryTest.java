@@ -338,6 +338,22 @@ class HistoryTest {
   }
 
   @Test
+  void theAdminToolShowsAChannelsHistory() {
+    node.openChannel("/h", "chat-cli");
+    bc("chat-cli", new JsonObject().put("n", 7));
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    int status = io.webrocket.admin.AdminCli.run(new String[] {"-admin-addr", "127.0.0.1:" + node.adminPort,
+        "-cookie", node.cookie(), "show_history", "/h", "chat-cli"}, new java.io.PrintStream(out, true),
+        new java.io.PrintStream(err, true));
+    assertEquals(0, status, err.toString());
+    String[] lines = out.toString().split("\n");
+    assertEquals("size 5000, lifetime 60000 ms", lines[0]);
+    assertTrue(lines[1].matches("epoch [0-9a-f]+, offset 1, oldest kept 1"), lines[1]);
+    assertEquals(1L, new JsonObject(lines[2]).getJsonObject("message").getLong("offset"));
+  }
+
+  @Test
   void historyMemoryIsCountedInMetrics() {
     bc("chat", new JsonObject().put("n", 1));
     assertTrue(Scrape.sum(node, "webrocket_history_bytes") > 0);
