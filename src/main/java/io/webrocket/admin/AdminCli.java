@@ -42,6 +42,7 @@ public final class AdminCli {
       "  clear_channels VHOST                close every channel of the vhost",
       "  list_workers VHOST                  connected worker ids",
       "  list_members                        cluster members: name, address, id; the leader marked (extension)",
+      "  show_history VHOST NAME [AFTER [LIMIT]]  a channel's history settings, epoch, offsets and events (extension)",
       "",
       "Options (one or two dashes, '=' or a space):",
       "  -admin-addr HOST:PORT   the node's admin endpoint (default: from the configuration)",
@@ -217,6 +218,19 @@ public final class AdminCli {
           JsonObject m = (JsonObject) o;
           out.println(m.getString("name") + "\t" + m.getString("address", "-") + "\t" + m.getString("id")
               + (m.getBoolean("leader", false) ? "\tleader" : ""));
+        }
+      }
+      case "show_history" -> {
+        if (a.size() < 3 || a.size() > 5) {
+          throw new Failure("show_history takes VHOST NAME [AFTER [LIMIT]]");
+        }
+        String query = "?after=" + enc(a.size() > 3 ? a.get(3) : "0") + (a.size() > 4 ? "&limit=" + enc(a.get(4)) : "");
+        JsonObject h = get(vhost(a.get(1)) + "/channels/" + enc(a.get(2)) + "/history" + query).getJsonObject("history");
+        JsonObject settings = h.getJsonObject("settings");
+        out.println("size " + settings.getInteger("size") + ", lifetime " + settings.getLong("lifetimeMs") + " ms");
+        out.println("epoch " + h.getString("epoch") + ", offset " + h.getLong("offset") + ", oldest kept " + h.getLong("oldest"));
+        for (Object e : h.getJsonArray("events")) {
+          out.println(((JsonObject) e).encode());
         }
       }
       default -> throw new Failure("unknown command: " + cmd + " (admin -help lists them)");

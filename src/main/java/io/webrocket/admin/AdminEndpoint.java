@@ -95,6 +95,7 @@ public final class AdminEndpoint extends VerticleBase {
     r.delete("/:vhost/channels/:channel").handler(ctx -> accepted(ctx,
         withRegistry(ctx, reg -> reg.closeChannel(null, ctx.pathParam("channel")))));
     r.get("/:vhost/workers").handler(this::listWorkers);
+    r.get("/:vhost/channels/:channel/history").handler(this::channelHistory);
     r.route().handler(ctx -> error(ctx, 404, "not found"));
     return r;
   }
@@ -289,6 +290,44 @@ public final class AdminEndpoint extends VerticleBase {
         .put("links", links(path + "/channels/" + c.name())))),
         err -> failed(ctx, err, Bus.statusOf(err, Status.NOT_FOUND) == Status.CHANNEL_NOT_FOUND
             ? "channel doesn't exist" : "vhost doesn't exist"));
+  }
+
+  /**
+   * Extension: a channel's history settings, epoch, offsets and events after {@code after}
+   * (default 0), at most {@code limit} (default and most: {@code history.replayPage}). 400 for a
+   * channel without history or bad numbers; 404 as for the channel.
+   */
+  private void channelHistory(RoutingContext ctx) {
+    String path = vhostPath(ctx);
+    String channel = ctx.pathParam("channel");
+    io.webrocket.history.Histories histories = io.webrocket.history.Histories.existing(vertx);
+    long after;
+    int limit;
+    try {
+      after = Long.parseLong(ctx.queryParams().get("after") == null ? "0" : ctx.queryParams().get("after"));
+      int most = histories == null ? 0 : histories.settings().replayPage();
+      limit = ctx.queryParams().get("limit") == null ? most : Integer.parseInt(ctx.queryParams().get("limit"));
+      if (after < 0 || limit < 0) {
+        throw new NumberFormatException();
+      }
+      limit = Math.min(limit, most);
+    } catch (NumberFormatException e) {
+      error(ctx, 400, "after and limit are non-negative integers");
+      return;
+    }
+    int max = limit;
+    withRegistry(ctx, r -> r.channel(channel)).onComplete(c -> {
+      var policy = histories == null ? null : histories.policy(path, channel);
+      if (policy == null) {
+        error(ctx, 400, "channel keeps no history");
+        return;
+      }
+      histories.store().read(path, channel, policy, after, max).onComplete(
+          page -> ok(ctx, new JsonObject().put("history",
+              io.webrocket.history.OffsetFrames.describe(channel, policy, page, true))),
+          err -> error(ctx, 500, "history unavailable"));
+    }, err -> failed(ctx, err, Bus.statusOf(err, Status.NOT_FOUND) == Status.CHANNEL_NOT_FOUND
+        ? "channel doesn't exist" : "vhost doesn't exist"));
   }
 
   private void listWorkers(RoutingContext ctx) {

@@ -313,7 +313,7 @@ final class BackendConnection {
 
   private static final long LINGER_MS = 500;
 
-  private static final java.util.Set<String> COMMANDS = java.util.Set.of("OC", "CC", "BC", "AT", "KA", "RD", "HB", "QT");
+  private static final java.util.Set<String> COMMANDS = java.util.Set.of("OC", "CC", "BC", "AT", "KA", "RD", "HB", "QT", "HI");
 
   /**
    * Counts and logs a request's outcome: the code is the {@code ER} code, or the success code
@@ -339,6 +339,7 @@ final class BackendConnection {
         case "CC" -> { code = 252; text = "Channel closed"; }
         case "BC" -> { code = 204; text = "Broadcasted"; }
         case "AT" -> { code = 270; text = "Single access token generated"; }
+        case "HI" -> { code = 200; text = "History"; }
         case "RD" -> { code = 300; text = "Ready"; }
         case "QT", "HB" -> { code = 309; text = "Disconnected"; }
         default -> { code = 200; text = "OK"; }
@@ -393,6 +394,8 @@ final class BackendConnection {
             .recover(err -> Future.succeededFuture(errorReply(err)));
       case "BC":
         return broadcast(id, req);
+      case "HI":
+        return history(id, req);
       default:
         return refuse(id, Status.BAD_REQUEST);
     }
@@ -420,13 +423,58 @@ final class BackendConnection {
     } catch (DecodeException e) {
       return refuse(id, Status.BAD_REQUEST);
     }
-    // Encoded once, here at the edge, and published from here once checked.
-    Frame frame = Frame.text(Wwfp.userEvent(event, data, channel, null));
     // Checked after this connection's last CC has taken effect (a BC pipelined behind a CC of
     // its channel is 454), side by side with the other broadcasts; published in order.
     Future<Void> checked = lastClose.compose(x -> check(id, channel));
+    var history = endpoint.histories().policy(id.vhost(), channel);
+    if (history != null) {
+      // Appended to the channel's history first, then published with its offset (in order).
+      byte[] body = io.webrocket.history.OffsetFrames.body(event, data, channel, null);
+      return toReply(broadcasts.add(checked,
+          () -> endpoint.historyAppender().publish(id.vhost(), channel, history, body)), Wbp.OK);
+    }
+    // Encoded once, here at the edge, and published from here once checked.
+    Frame frame = Frame.text(Wwfp.userEvent(event, data, channel, null));
     return toReply(broadcasts.add(checked,
         () -> io.webrocket.bus.Fanout.publish(endpoint.vertx(), id.vhost(), channel, frame, null)), Wbp.OK);
+  }
+
+  /**
+   * Extension {@code HI}: a channel's history. Frames: channel, after (offset, default 0), limit
+   * (default and most {@code history.replayPage}). Reply {@code HI}, one JSON frame with the
+   * settings, epoch, oldest and last offset, then one frame per event (as subscribers get it,
+   * with its offset), oldest first. {@code ER 400} for bad numbers or a channel without history.
+   */
+  private Future<Buffer> history(Identity id, WbpRequest req) {
+    String channel = req.arg(0);
+    var histories = endpoint.histories();
+    long after;
+    int limit;
+    try {
+      after = req.arg(1) == null || req.arg(1).isEmpty() ? 0 : Long.parseLong(req.arg(1));
+      limit = req.arg(2) == null || req.arg(2).isEmpty() ? histories.settings().replayPage() : Integer.parseInt(req.arg(2));
+    } catch (NumberFormatException e) {
+      return refuse(id, Status.BAD_REQUEST);
+    }
+    if (channel == null || channel.isEmpty() || after < 0 || limit < 0) {
+      return refuse(id, Status.BAD_REQUEST);
+    }
+    int max = Math.min(limit, histories.settings().replayPage());
+    return check(id, channel).compose(ok -> {
+      var policy = histories.policy(id.vhost(), channel);
+      if (policy == null) {
+        return Future.failedFuture(Status.BAD_REQUEST.failure());
+      }
+      return histories.store().read(id.vhost(), channel, policy, after, max).map(page -> {
+        String[] frames = new String[page.entries().size() + 1];
+        frames[0] = io.webrocket.history.OffsetFrames.describe(channel, policy, page, false).encode();
+        for (int i = 0; i < page.entries().size(); i++) {
+          var e = page.entries().get(i);
+          frames[i + 1] = io.webrocket.history.OffsetFrames.json(e.body(), e.offset()).toString();
+        }
+        return Wbp.encode("HI", frames);
+      });
+    }).recover(err -> Future.succeededFuture(errorReply(err)));
   }
 
   private final OrderedBroadcasts broadcasts = new OrderedBroadcasts();

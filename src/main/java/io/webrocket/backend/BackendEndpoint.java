@@ -50,6 +50,18 @@ public final class BackendEndpoint extends VerticleBase {
   private long idleTimer;
 
   private String nodeId;
+  private io.webrocket.history.Histories histories;
+  private io.webrocket.history.HistoryAppender historyAppender;
+
+  /** The node's channel histories (policies, reads). */
+  io.webrocket.history.Histories histories() {
+    return histories;
+  }
+
+  /** Appends a broadcast of a channel with history, then publishes it with its offset. */
+  io.webrocket.history.HistoryAppender historyAppender() {
+    return historyAppender;
+  }
 
   @Override
   public Future<?> start() {
@@ -60,6 +72,8 @@ public final class BackendEndpoint extends VerticleBase {
     apply(settings);
     BackendSettings started = settings.backend();
     counts = BackendCounts.of(vertx, metrics);
+    histories = io.webrocket.history.Histories.of(vertx, c.getString("metrics"), c);
+    historyAppender = new io.webrocket.history.HistoryAppender(vertx, histories);
     // The check period is fixed at start; a reloaded timeout is checked at that pace.
     messageTimer = vertx.setPeriodic(Math.max(50, started.messageTimeoutMs() / 4), t -> closeOverdue());
     NetServerOptions options = new NetServerOptions()
@@ -79,7 +93,10 @@ public final class BackendEndpoint extends VerticleBase {
     vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(),
         m -> server.updateSSLOptions(Tls.sslOptions(TlsSettings.of(m.body()), true), true)
             .onFailure(err -> LOG.error("TLS reload failed, keeping the previous certificate: {}", err.getMessage())));
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> apply(Settings.parse(m.body())));
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
+      histories.reconfigure(m.body());
+      apply(Settings.parse(m.body()));
+    });
     server = vertx.createNetServer(options).connectHandler(this::accept);
     return server.listen();
   }

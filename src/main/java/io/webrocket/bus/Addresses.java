@@ -20,6 +20,10 @@ public final class Addresses {
    * io.webrocket.presence.PresenceMembers}); a subscriber gets only those after its own list.
    */
   public static final String SEQ = "seq";
+  /** Header on fan-out messages of a channel with history: the event's offset. */
+  public static final String OFFSET = "offset";
+  /** Header on fan-out messages of a channel with history: the history's epoch. */
+  public static final String EPOCH = "epoch";
 
   private static final String PREFIX = "webrocket.";
 

@@ -16,4 +16,14 @@ public final class Fanout {
     }
     vertx.eventBus().publish(Addresses.fanout(), frame, o);
   }
+
+  /**
+   * Like {@link #publish}, for an event of a channel with history: the headers carry its offset
+   * and the history's epoch, so that every endpoint delivers the channel's events in offset order.
+   */
+  public static void publishAt(Vertx vertx, String vhost, String channel, Frame frame, long offset, String epoch) {
+    DeliveryOptions o = new DeliveryOptions().addHeader(Addresses.VHOST, vhost).addHeader(Addresses.CHANNEL, channel)
+        .addHeader(Addresses.OFFSET, Long.toString(offset)).addHeader(Addresses.EPOCH, epoch);
+    vertx.eventBus().publish(Addresses.fanout(), frame, o);
+  }
 }

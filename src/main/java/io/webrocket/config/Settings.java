@@ -42,6 +42,8 @@ public final class Settings {
   private final long shutdownTimeoutMs;
   private final long reloadScanPeriodMs;
   private final Map<String, VhostSettings> vhosts;
+  /** Which channels keep a history (per vhost) and the node's bounds on it. */
+  private final io.webrocket.history.HistorySettings history;
   private final JsonObject json;
 
   private Settings(Section root) {
@@ -72,6 +74,7 @@ public final class Settings {
     log = LogSettings.parse(root.section("log"));
     tls = TlsSettings.parse(root.section("tls"));
     vhosts = VhostSettings.parseAll(root.section("vhosts"));
+    history = io.webrocket.history.HistorySettings.parse(root.json());
     json = root.json();
   }
 
@@ -188,6 +191,10 @@ public final class Settings {
   }
 
   /** Declared vhosts by path, in the order written. */
+  public io.webrocket.history.HistorySettings history() {
+    return history;
+  }
+
   public Map<String, VhostSettings> vhosts() {
     return vhosts;
   }
@@ -281,6 +288,7 @@ public final class Settings {
                 .put("user", "webrocket")
                 .putNull("password")
                 .put("poolSize", 4)))
+        .put("history", io.webrocket.history.HistorySettings.defaults())
         .put("vhosts", new JsonObject());
   }
 

@@ -67,6 +67,16 @@ final class BrowserConnection implements TransportEvents {
     this.rate = new io.webrocket.limits.TokenBucket(limits.messagesPerSecond(), limits.messagesBurst());
   }
 
+  /** Gap notices this socket is owed on channels with history; made when first needed. */
+  private HistoryGaps historyGaps;
+
+  HistoryGaps historyGaps() {
+    if (historyGaps == null) {
+      historyGaps = new HistoryGaps(this);
+    }
+    return historyGaps;
+  }
+
   @Override
   public void opened() {
     send(Wwfp.encode(":connected", new JsonObject().put("sid", sid)));
@@ -357,7 +367,8 @@ final class BrowserConnection implements TransportEvents {
     String name = channelName(p);
     JsonObject data = object(p, "data");
     Object hidden = p.getValue("hidden");
-    if (name == null || data == BAD || (hidden != null && !(hidden instanceof Boolean))) {
+    HistoryStreams.Since since = since(p.getValue("since"));
+    if (name == null || data == BAD || (hidden != null && !(hidden instanceof Boolean)) || since == BAD_SINCE) {
       fail(Status.BAD_REQUEST);
       return;
     }
@@ -381,6 +392,17 @@ final class BrowserConnection implements TransportEvents {
       return;
     }
     JsonObject logPayload = payload;
+    // A channel with history: the client joins at an offset (recovering from since, if given).
+    // Already on it, only a since changes anything: the client leaves the live set and catches up.
+    io.webrocket.history.HistorySettings.Policy history = sessions.historyStreams().histories().policy(vhost, name);
+    boolean rejoin = history != null && channels.contains(name) && since != null;
+    if (history != null && channels.contains(name) && since == null) {
+      history = null;
+    }
+    if (rejoin) {
+      sessions.subscribers().remove(this, name);
+      sessions.historyStreams().detach(this, name);
+    }
     boolean presenceChannel = type == Names.ChannelType.PRESENCE;
     // The channel is checked against this node's view of the vhost (a channel it does not know
     // yet is asked of the registry). Open and private channels: the subscription is this
@@ -388,6 +410,15 @@ final class BrowserConnection implements TransportEvents {
     Future<io.webrocket.presence.Presence.Joined> joining = vhosts.channelOpen(vhost, name).compose(open -> presenceChannel
         ? vhosts.presence().join(vhost, name, sid, uid, data, Boolean.TRUE.equals(hidden))
         : Future.succeededFuture(null));
+    io.webrocket.history.HistorySettings.Policy policy = history;
+    HistoryStreams.Position[] position = new HistoryStreams.Position[1];
+    if (policy != null) {
+      joining = joining.compose(r -> sessions.historyStreams().position(vhost, name, policy, since)
+          .map(at -> {
+            position[0] = at;
+            return r;
+          }));
+    }
     await(joining.onComplete(
         r -> {
           if (closing) {
@@ -398,12 +429,15 @@ final class BrowserConnection implements TransportEvents {
             }
             return;
           }
-          if (channels.add(name)) {
+          boolean fresh = channels.add(name);
+          if (fresh) {
             if (presenceChannel) {
               // Announcements up to this number are in its list already (see deliverPresence).
               presenceSince.put(name, r.since());
             }
-            sessions.subscribers().add(this, name);
+            if (position[0] == null) {
+              sessions.subscribers().add(this, name);
+            }
           }
           logged(202, "Subscribed", "subscribe", logPayload);
           JsonObject subscribed = new JsonObject().put("channel", name);
@@ -413,7 +447,15 @@ final class BrowserConnection implements TransportEvents {
           if (presenceChannel) {
             subscribed.put("subscribers", r.members());
           }
+          if (position[0] != null) {
+            position[0].describe(subscribed);
+          } else if (since != null && policy == null && fresh) {
+            subscribed.put("recovered", false); // no history to recover from
+          }
           send(Wwfp.encode(":subscribed", subscribed));
+          if (position[0] != null) {
+            sessions.historyStreams().attach(this, name, position[0]);
+          }
           if (presenceChannel) {
             if (r.announcement() != null) {
               sendFrame(r.announcement());
@@ -421,7 +463,26 @@ final class BrowserConnection implements TransportEvents {
             r.missed().forEach(this::sendFrame);
           }
         },
-        err -> fail(Bus.statusOf(err, Status.CHANNEL_NOT_FOUND), "subscribe", logPayload)));
+        err -> {
+          if (rejoin && !closing && channels.contains(name)) {
+            sessions.subscribers().add(this, name); // the failed recovery leaves it where it was
+          }
+          fail(Bus.statusOf(err, Status.CHANNEL_NOT_FOUND), "subscribe", logPayload);
+        }));
+  }
+
+  private static final HistoryStreams.Since BAD_SINCE = new HistoryStreams.Since(-1, "");
+
+  /** A subscribe's {@code since}: absent (null), {@code {"offset": N >= 0, "epoch": E}}, or bad. */
+  private static HistoryStreams.Since since(Object v) {
+    if (v == null) {
+      return null;
+    }
+    if (v instanceof JsonObject o && o.getValue("offset") instanceof Number n && n.doubleValue() == n.longValue()
+        && n.longValue() >= 0 && o.getValue("epoch") instanceof String e && e.length() <= 64) {
+      return new HistoryStreams.Since(n.longValue(), e);
+    }
+    return BAD_SINCE;
   }
 
   /** Writes a complete frame (a presence announcement) to this socket alone. */
@@ -451,6 +512,7 @@ final class BrowserConnection implements TransportEvents {
     boolean wasOn = channels.remove(name);
     if (wasOn) {
       sessions.subscribers().remove(this, name);
+      sessions.historyStreams().detach(this, name);
       presenceSince.remove(name);
     } else if (foreign(name)) {
       fail(Status.NOT_SUBSCRIBED); // whether it exists or not
@@ -511,7 +573,13 @@ final class BrowserConnection implements TransportEvents {
     JsonObject triggerData = trigger == null ? null : payload.copy();
     logged(204, "Broadcasted", "broadcast", this.payload);
     sessions.broadcasts(vhost).increment();
-    vhosts.publish(vhost, name, Frame.text(Wwfp.userEvent(event, payload, name, sid)));
+    io.webrocket.history.HistorySettings.Policy history = sessions.historyStreams().histories().policy(vhost, name);
+    if (history != null) {
+      sessions.historyAppender().publish(vhost, name, history,
+          io.webrocket.history.OffsetFrames.body(event, payload, name, sid));
+    } else {
+      vhosts.publish(vhost, name, Frame.text(Wwfp.userEvent(event, payload, name, sid)));
+    }
     if (trigger != null) {
       sendTrigger(trigger, triggerData);
     }

@@ -37,7 +37,7 @@ import java.util.ArrayDeque;
 final class FanoutBatch {
   /** Writes one segment, {@code messages} complete frames of one channel, to its subscribers as of now. */
   interface Writer {
-    void write(String vhost, String channel, ByteBuf frames, int messages);
+    void write(String vhost, String channel, ByteBuf frames, int messages, long firstOffset);
   }
 
   /** Frames pending per endpoint instance, across its segments: 64 KiB. */
@@ -49,12 +49,15 @@ final class FanoutBatch {
     final String vhost;
     final String channel;
     final ByteBuf frames;
+    /** The offset of the segment's first event (channels with history; they come in order), or 0. */
+    final long firstOffset;
     int messages;
 
-    Segment(String vhost, String channel, ByteBuf frames) {
+    Segment(String vhost, String channel, ByteBuf frames, long firstOffset) {
       this.vhost = vhost;
       this.channel = channel;
       this.frames = frames;
+      this.firstOffset = firstOffset;
     }
   }
 
@@ -70,13 +73,21 @@ final class FanoutBatch {
 
   /** Copies one complete frame for (vhost, channel) into the pass's last segment, or a new one. */
   void append(String vhost, String channel, Frame frame) {
+    append(vhost, channel, frame, 0);
+  }
+
+  /**
+   * Like {@link #append(String, String, Frame)}; {@code offset}: the event's offset if the channel keeps history, else 0.
+   */
+  void append(String vhost, String channel, Frame frame, long offset) {
     byte[] wire = frame.wire();
     if (pendingBytes > 0 && pendingBytes + wire.length > MAX_PENDING_BYTES) {
       seal();
     }
     Segment last = pending.peekLast();
     if (last == null || !last.channel.equals(channel) || !last.vhost.equals(vhost)) {
-      last = new Segment(vhost, channel, PooledByteBufAllocator.DEFAULT.directBuffer(Math.max(FIRST_CAPACITY, wire.length)));
+      last = new Segment(vhost, channel, PooledByteBufAllocator.DEFAULT.directBuffer(Math.max(FIRST_CAPACITY, wire.length)),
+          offset);
       pending.addLast(last);
     }
     last.frames.writeBytes(wire);
@@ -99,7 +110,7 @@ final class FanoutBatch {
       while ((s = pending.pollFirst()) != null) {
         pendingBytes -= s.frames.readableBytes();
         try {
-          writer.write(s.vhost, s.channel, s.frames, s.messages);
+          writer.write(s.vhost, s.channel, s.frames, s.messages, s.firstOffset);
         } finally {
           s.frames.release();
         }

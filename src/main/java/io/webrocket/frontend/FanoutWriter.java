@@ -20,6 +20,8 @@ final class FanoutWriter {
   private final LocalSubscribers subscribers;
   private final Outbound outbound;
   private final Metrics metrics;
+  /** Channels with history (set once at start, before the first message). */
+  private HistoryStreams historyStreams;
   /** Hot-path counters per vhost: Micrometer lookups allocate. */
   private final Map<String, Counter> delivered = new HashMap<>();
   private final Map<String, Counter> dropped = new HashMap<>();
@@ -30,8 +32,13 @@ final class FanoutWriter {
     this.metrics = metrics;
     // The pass batch's segments are written by writeSegment; a change to a channel's
     // subscribers writes out what is pending first (see FanoutBatch).
-    outbound.segmentWriter((vhost, channel, frames, messages) -> writeSegment(vhost, channel, null, frames, messages));
+    outbound.segmentWriter((vhost, channel, frames, messages, firstOffset) ->
+        writeSegment(vhost, channel, null, frames, messages, firstOffset));
     subscribers.beforeChange(outbound::seal);
+  }
+
+  void historyStreams(HistoryStreams streams) {
+    this.historyStreams = streams;
   }
 
   /**
@@ -43,6 +50,12 @@ final class FanoutWriter {
   void deliver(Message<Frame> msg) {
     String vhost = msg.headers().get(Addresses.VHOST);
     String channel = msg.headers().get(Addresses.CHANNEL);
+    String offset = msg.headers().get(Addresses.OFFSET);
+    if (offset != null) {
+      // A channel with history: delivered in offset order (held, or filled from the history).
+      historyStreams.onFrame(vhost, channel, Long.parseLong(offset), msg.headers().get(Addresses.EPOCH), msg.body());
+      return;
+    }
     if (subscribers.subscribers(vhost, channel).isEmpty()) {
       return;
     }
@@ -59,7 +72,7 @@ final class FanoutWriter {
     outbound.seal();
     ByteBuf frame = Outbound.direct(msg.body());
     try {
-      writeSegment(vhost, channel, skip, frame, 1);
+      writeSegment(vhost, channel, skip, frame, 1, 0);
     } finally {
       frame.release();
     }
@@ -102,7 +115,7 @@ final class FanoutWriter {
    * subscribers as of now but {@code skip}: one write per subscriber, not flushed before the end
    * of the pass. A subscriber over its outbound bound loses all of them, counted per message.
    */
-  private void writeSegment(String vhost, String channel, String skip, ByteBuf frames, int messages) {
+  private void writeSegment(String vhost, String channel, String skip, ByteBuf frames, int messages, long firstOffset) {
     int written = 0;
     int lost = 0;
     for (BrowserConnection c : subscribers.subscribers(vhost, channel)) {
@@ -112,7 +125,13 @@ final class FanoutWriter {
       BrowserSocket s = c.wire;
       if (!outbound.hasRoom(s)) {
         lost++;
+        if (firstOffset > 0) {
+          historyStreams.dropped(c, vhost, channel, firstOffset);
+        }
         continue;
+      }
+      if (firstOffset > 0) {
+        historyStreams.beforeEvent(c, channel);
       }
       outbound.queue(s, frames);
       written++;

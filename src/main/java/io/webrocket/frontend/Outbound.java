@@ -78,7 +78,12 @@ final class Outbound {
 
   /** A fan-out message for (vhost, channel): written with the rest of its segment, see {@link FanoutBatch}. */
   void fanout(String vhost, String channel, Frame frame) {
-    batch.append(vhost, channel, frame);
+    fanout(vhost, channel, frame, 0);
+  }
+
+  /** A fan-out event of a channel with history, at {@code offset} (delivered in offset order). */
+  void fanout(String vhost, String channel, Frame frame, long offset) {
+    batch.append(vhost, channel, frame, offset);
     schedulePassEnd();
   }
 

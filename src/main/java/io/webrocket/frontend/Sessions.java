@@ -16,6 +16,10 @@ final class Sessions {
   private final LocalSubscribers subscribers;
   private final Admission admission;
   private final Metrics metrics;
+  /** Channels with history: offset order, joining at an offset, gap notices. */
+  private final HistoryStreams historyStreams;
+  /** Appends a broadcast of a channel with history, then publishes it with its offset. */
+  private final io.webrocket.history.HistoryAppender historyAppender;
   /** Hot-path counters per vhost: Micrometer lookups allocate. */
   private final Map<String, Counter> broadcasts = new HashMap<>();
   private final Map<String, Counter> pongsDropped = new HashMap<>();
@@ -24,7 +28,10 @@ final class Sessions {
   private volatile LimitsSettings limits;
   private int maxFrameSize;
 
-  Sessions(LocalSubscribers subscribers, Admission admission, Metrics metrics) {
+  Sessions(LocalSubscribers subscribers, Admission admission, Metrics metrics, HistoryStreams historyStreams,
+      io.webrocket.history.HistoryAppender historyAppender) {
+    this.historyStreams = historyStreams;
+    this.historyAppender = historyAppender;
     this.subscribers = subscribers;
     this.admission = admission;
     this.metrics = metrics;
@@ -42,6 +49,14 @@ final class Sessions {
 
   int maxFrameSize() {
     return maxFrameSize;
+  }
+
+  HistoryStreams historyStreams() {
+    return historyStreams;
+  }
+
+  io.webrocket.history.HistoryAppender historyAppender() {
+    return historyAppender;
   }
 
   LocalSubscribers subscribers() {

@@ -71,7 +71,12 @@ public final class WebSocketEndpoint extends VerticleBase implements Handshake.G
     outbound = new Outbound(loop);
     fanout = new FanoutWriter(subscribers, outbound, metrics);
     admission = new Admission(vertx.sharedData().getLocalMap("webrocket.connections"), instances);
-    sessions = new Sessions(subscribers, admission, metrics);
+    // Channels with history: offset order, joining at an offset, gap notices (see HistoryStreams).
+    io.webrocket.history.Histories histories = io.webrocket.history.Histories.of(vertx, c.getString("metrics"), c);
+    HistoryStreams historyStreams = new HistoryStreams(vertx, subscribers, outbound, histories);
+    fanout.historyStreams(historyStreams);
+    sessions = new Sessions(subscribers, admission, metrics, historyStreams,
+        new io.webrocket.history.HistoryAppender(vertx, histories));
     liveness = new Liveness(vertx, subscribers::all, metrics);
     tls = new ServerTls(vertx);
     vhosts = new Vhosts(vertx, view, new io.webrocket.store.StoreClient(vertx), NodeId.of(vertx));
@@ -85,7 +90,10 @@ public final class WebSocketEndpoint extends VerticleBase implements Handshake.G
     vertx.eventBus().<JsonObject>consumer(Addresses.events(), this::onEvent);
     vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(), m -> tls.reload(TlsSettings.of(m.body()))
         .onFailure(err -> LOG.error("TLS reload failed, keeping the previous certificate: {}", err.getMessage())));
-    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> apply(Settings.parse(m.body())));
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
+      historyStreams.histories().reconfigure(m.body());
+      apply(Settings.parse(m.body()));
+    });
 
     return io.webrocket.vhost.AccessTokenGrid.of(vertx)
         .compose(grid -> {
@@ -202,7 +210,10 @@ public final class WebSocketEndpoint extends VerticleBase implements Handshake.G
     JsonObject e = msg.body();
     String vhost = e.getString("vhost");
     switch (e.getString("type", "")) {
-      case "channelClosed" -> subscribers.channelClosed(vhost, e.getString("channel"));
+      case "channelClosed" -> {
+        subscribers.channelClosed(vhost, e.getString("channel"));
+        sessions.historyStreams().channelClosed(vhost, e.getString("channel"));
+      }
       case "vhostDeleted" -> {
         vhosts.forget(vhost);
         subscribers.connections(vhost).forEach(c -> c.shutdown((short) 1000, "vhost deleted"));

@@ -267,7 +267,9 @@ public final class VhostRegistry extends VerticleBase implements Registry {
       mirror("deleteChannel", name);
       countChannels();
       // Gone everywhere before the answer: no node's view still knows it.
-      return whenStored(store.deleteChannel(path, name), null).compose(x -> NodeViews.forgetChannel(vertx, path, name));
+      // A channel opened again later starts a new history (a new epoch).
+      return whenStored(Future.all(store.deleteChannel(path, name), io.webrocket.history.Histories.dropChannel(vertx, path, name)), null)
+          .compose(x -> NodeViews.forgetChannel(vertx, path, name));
     }));
   }
 
@@ -276,7 +278,10 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     return vhostGrid.closeChannels(path).compose(names -> {
       names.forEach(this::announceClosed);
       mirror("deleteChannels", null);
-      return whenStored(store.deleteChannels(path), null);
+      List<Future<?>> writes = new ArrayList<>();
+      writes.add(store.deleteChannels(path));
+      names.forEach(n -> writes.add(io.webrocket.history.Histories.dropChannel(vertx, path, n)));
+      return whenStored(Future.all(writes), null);
     }).compose(x -> NodeViews.forgetVhost(vertx, path));
   }
 

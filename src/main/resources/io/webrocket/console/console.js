@@ -168,8 +168,15 @@
       api("GET", `${path}/workers`),
     ]);
     const details = await Promise.all(channels.map((c) =>
-      api("GET", `${path}/channels/${encodeURIComponent(c.name)}`)
-        .then((r) => r.channel)
+      Promise.all([
+        api("GET", `${path}/channels/${encodeURIComponent(c.name)}`),
+        // Extension: the channel's history settings and current offset (400: it keeps none).
+        api("GET", `${path}/channels/${encodeURIComponent(c.name)}/history?limit=0`).catch((e) => {
+          if (e.status === 400 || e.status === 404) return null;
+          throw e;
+        }),
+      ])
+        .then(([r, h]) => ({ ...r.channel, history: h && h.history }))
         .catch((e) => {
           if (e.status === 404) return null; // closed meanwhile
           throw e;
@@ -206,13 +213,20 @@
   }
 
   function renderChannels(path, channels) {
-    const key = JSON.stringify([path, channels.map((c) => [c.name, c.subscribers.size])]);
+    const key = JSON.stringify([path, channels.map((c) => [c.name, c.subscribers.size, c.history])]);
     renderRows("channel-rows", "no-channels", key, channels, (c) =>
       el("tr", { "data-channel": c.name },
         el("td", {}, el("code", {}, c.name)),
         el("td", {}, typeOf(c.name)),
         el("td", { class: "subscribers" }, String(c.subscribers.size)),
+        el("td", { class: "history" }, historyOf(c.history)),
         el("td", { class: "actions" }, button("Close", "danger delete", () => deleteChannel(path, c.name)))));
+  }
+
+  /** "size 1000, 300 s · offset 42" for a channel with history, else a dash. */
+  function historyOf(h) {
+    if (!h) return "—";
+    return `size ${h.settings.size}, ${Math.round(h.settings.lifetimeMs / 1000)} s · offset ${h.offset}`;
   }
 
   function typeOf(channel) {

@@ -30,7 +30,7 @@ class FanoutBatchTest {
   final FanoutBatch batch = new FanoutBatch();
 
   FanoutBatchTest() {
-    batch.writer((vhost, channel, frames, messages) ->
+    batch.writer((vhost, channel, frames, messages, firstOffset) ->
         written.add(new Written(vhost, channel, ByteBufUtil.getBytes(frames), messages, frames)));
   }
 
@@ -98,7 +98,7 @@ class FanoutBatchTest {
   @Test
   void aWriterThatKeepsADuplicateKeepsTheBytesAlive() {
     List<ByteBuf> kept = new ArrayList<>();
-    batch.writer((vhost, channel, frames, messages) -> kept.add(frames.retainedDuplicate()));
+    batch.writer((vhost, channel, frames, messages, firstOffset) -> kept.add(frames.retainedDuplicate()));
     Frame x1 = frame("x1");
     batch.append("/v", "x", x1);
     batch.seal();
@@ -140,7 +140,7 @@ class FanoutBatchTest {
   @Test
   void aSealFromInsideTheWriterDoesNotJumpTheQueue() {
     List<String> order = new ArrayList<>();
-    batch.writer((vhost, channel, frames, messages) -> {
+    batch.writer((vhost, channel, frames, messages, firstOffset) -> {
       batch.seal(); // e.g. a failed write that closes a socket, which leaves its channels
       order.add(channel);
     });

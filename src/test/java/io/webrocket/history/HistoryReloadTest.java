@@ -1,0 +1,78 @@
+package io.webrocket.history;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import io.vertx.core.json.JsonObject;
+import io.webrocket.Node;
+import io.webrocket.config.Settings;
+import io.webrocket.test.AdminClient;
+import io.webrocket.test.RawWs;
+import io.webrocket.test.TestNode;
+import io.webrocket.test.WbpClient;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** History rules apply live when the configuration file is edited. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class HistoryReloadTest {
+
+  @Test
+  void aHistoryRuleAddedToTheFileAppliesWithoutARestart() throws Exception {
+    Path dir = Files.createTempDirectory("webrocket-history-reload");
+    Path file = dir.resolve("webrocket.json");
+    JsonObject conf = new JsonObject()
+        .put("host", "127.0.0.1")
+        .put("storageDir", dir.resolve("data").toString())
+        .put("node", new JsonObject().put("name", "reload"))
+        .put("websocket", new JsonObject().put("port", TestNode.freeFixedPort()))
+        .put("backend", new JsonObject().put("port", TestNode.freeFixedPort()))
+        .put("admin", new JsonObject().put("port", TestNode.freeFixedPort()))
+        .put("reload", new JsonObject().put("scanPeriodMs", 100))
+        .put("vhosts", new JsonObject().put("/live", new JsonObject().put("channels", List.of("chat"))));
+    Files.writeString(file, conf.encodePrettily());
+    Node node = Node.start(Settings.resolve(conf.copy(), Map.of(), Map.of(), new JsonObject())).await();
+    try {
+      node.watch(file, new JsonObject());
+      int wsPort = node.config().getJsonObject("websocket").getInteger("port");
+      int bePort = node.config().getJsonObject("backend").getInteger("port");
+      String token = new AdminClient(node.config().getJsonObject("admin").getInteger("port"), node.cookie()).token("/live");
+      try (RawWs ws = HistoryFixtures.connect(wsPort, "/live")) {
+        JsonObject s = HistoryFixtures.subscribe(ws, new JsonObject().put("channel", "chat"));
+        assertFalse(s.containsKey("offset"), "no history yet");
+        // A copy: the node's running configuration shares objects with the one it was started from.
+        JsonObject next = conf.copy();
+        next.getJsonObject("vhosts").getJsonObject("/live")
+            .put("history", new JsonObject().put("chat", new JsonObject().put("size", 10)));
+        Path tmp = dir.resolve("next.json");
+        Files.writeString(tmp, next.encodePrettily());
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        long deadline = System.currentTimeMillis() + 10_000;
+        while (true) {
+          try (WbpClient c = WbpClient.connect(bePort)) {
+            c.request(WbpClient.identity("req", "/live", token), "BC", "chat", "m", "{}");
+          }
+          JsonObject e = new JsonObject(ws.readText()).getJsonObject("m");
+          if (e.containsKey("offset")) {
+            break; // the subscriber from before the rule gets offsets too
+          }
+          if (System.currentTimeMillis() > deadline) {
+            throw new AssertionError("the rule did not apply within 10 s");
+          }
+          Thread.sleep(100);
+        }
+        try (RawWs again = HistoryFixtures.connect(wsPort, "/live")) {
+          JsonObject r = HistoryFixtures.subscribe(again, new JsonObject().put("channel", "chat"));
+          assertEquals(true, r.getLong("offset") >= 1, "a fresh subscribe gets the position: " + r);
+        }
+      }
+    } finally {
+      node.stop().await();
+    }
+  }
+}
