@@ -96,6 +96,11 @@ public final class AdminEndpoint extends VerticleBase {
         withRegistry(ctx, reg -> reg.closeChannel(null, ctx.pathParam("channel")))));
     r.get("/:vhost/workers").handler(this::listWorkers);
     r.get("/:vhost/channels/:channel/history").handler(this::channelHistory);
+    r.get("/:vhost/history").handler(this::showHistoryRules);
+    r.put("/:vhost/history").handler(io.vertx.ext.web.handler.BodyHandler.create(false).setBodyLimit(HISTORY_BODY_LIMIT))
+        .handler(this::setHistoryRules);
+    r.delete("/:vhost/history").handler(ctx -> accepted(ctx,
+        directory("setHistoryRules", vhost(ctx).putNull("rules"))));
     r.route().handler(ctx -> error(ctx, 404, "not found"));
     return r;
   }
@@ -328,6 +333,56 @@ public final class AdminEndpoint extends VerticleBase {
           err -> error(ctx, 500, "history unavailable"));
     }, err -> failed(ctx, err, Bus.statusOf(err, Status.NOT_FOUND) == Status.CHANNEL_NOT_FOUND
         ? "channel doesn't exist" : "vhost doesn't exist"));
+  }
+
+  /** Bytes a {@code PUT /VHOST/history} body may have (a larger one is answered 413). */
+  static final int HISTORY_BODY_LIMIT = 64 * 1024;
+
+  /**
+   * Extension: the vhost's history rules in force on this node and where they come from
+   * ({@code "admin"}: set through {@code PUT /VHOST/history}; {@code "file"}: the configuration).
+   */
+  private void showHistoryRules(RoutingContext ctx) {
+    String path = vhostPath(ctx);
+    directory("historyRules", vhost(ctx)).onComplete(
+        d -> ok(ctx, new JsonObject().put("history", historyRules(path, d.getString("rules")))),
+        err -> failed(ctx, err, "vhost doesn't exist"));
+  }
+
+  private JsonObject historyRules(String path, String adminRules) {
+    io.webrocket.history.Histories histories = io.webrocket.history.Histories.existing(vertx);
+    JsonObject inForce = histories != null ? histories.rulesInForce(path)
+        : new JsonObject().put("source", adminRules != null ? "admin" : "file")
+            .put("rules", adminRules != null ? new JsonObject(adminRules) : new JsonObject());
+    return new JsonObject().put("vhost", path).mergeIn(inForce);
+  }
+
+  /**
+   * Extension: replaces the vhost's history rules by the body's ({@code {"chat*": {"size": 1000,
+   * "lifetimeMs": 300000}}}, checked as the file's rules are); in effect on every node when it
+   * answers 200 with the rules in force. 400 for a bad body, 404 for no such vhost.
+   */
+  private void setHistoryRules(RoutingContext ctx) {
+    String path = vhostPath(ctx);
+    Object rules;
+    try {
+      rules = ctx.body().buffer() == null ? null : io.vertx.core.json.Json.decodeValue(ctx.body().buffer());
+    } catch (RuntimeException e) {
+      rules = null;
+    }
+    if (!(rules instanceof JsonObject o)) {
+      error(ctx, 400, "the body must be a JSON object of channel patterns");
+      return;
+    }
+    directory("setHistoryRules", vhost(ctx).put("rules", o)).onComplete(
+        d -> ok(ctx, new JsonObject().put("history", historyRules(path, d.getString("rules")))),
+        err -> {
+          if (Bus.statusOf(err, Status.NOT_FOUND) == Status.BAD_REQUEST) {
+            error(ctx, 400, err.getMessage());
+          } else {
+            failed(ctx, err, "vhost doesn't exist");
+          }
+        });
   }
 
   private void listWorkers(RoutingContext ctx) {

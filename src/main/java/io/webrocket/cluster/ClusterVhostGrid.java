@@ -39,6 +39,8 @@ import javax.crypto.spec.SecretKeySpec;
 public final class ClusterVhostGrid implements VhostGrid {
   static final String VHOSTS = "webrocket.grid.vhosts";
   private static final String CHANNELS = "webrocket.grid.channels:";
+  /** Vhost path to the history rules set through the admin API (their JSON). */
+  static final String HISTORY = "webrocket.grid.history";
   /** Not a vhost path (paths start with '/'): set once the durable store has been copied here. */
   private static final String LOADED = "#loaded";
   private static final String CHANNEL_VALUE = "1";
@@ -47,6 +49,7 @@ public final class ClusterVhostGrid implements VhostGrid {
   private final Vertx vertx;
   private final HazelcastInstance hazelcast;
   private final IMap<String, String> vhosts;
+  private final IMap<String, String> history;
   private final SecretKeySpec sealKey;
   private final Map<String, IMap<String, String>> channelMaps = new ConcurrentHashMap<>();
 
@@ -55,6 +58,7 @@ public final class ClusterVhostGrid implements VhostGrid {
     this.hazelcast = hazelcast;
     this.sealKey = sealKey;
     this.vhosts = hazelcast.getMap(VHOSTS);
+    this.history = hazelcast.getMap(HISTORY);
   }
 
   /**
@@ -161,7 +165,8 @@ public final class ClusterVhostGrid implements VhostGrid {
 
   @Override
   public Future<Boolean> deleteVhost(String vhost) {
-    return async(vhosts.removeAsync(vhost)).compose(previous -> channelMap(vhost).compose(m ->
+    return async(vhosts.removeAsync(vhost)).compose(previous -> async(history.removeAsync(vhost)).map(previous))
+        .compose(previous -> channelMap(vhost).compose(m ->
         vertx.executeBlocking(() -> {
           m.clear();
           return previous != null;
@@ -206,6 +211,16 @@ public final class ClusterVhostGrid implements VhostGrid {
   @Override
   public Future<Integer> channelCount(String vhost) {
     return channelMap(vhost).compose(m -> vertx.executeBlocking(m::size, false));
+  }
+
+  @Override
+  public Future<String> historyRules(String vhost) {
+    return async(history.getAsync(vhost));
+  }
+
+  @Override
+  public Future<Void> setHistoryRules(String vhost, String rules) {
+    return rules == null ? async(history.removeAsync(vhost)).mapEmpty() : async(history.setAsync(vhost, rules)).mapEmpty();
   }
 
   @Override

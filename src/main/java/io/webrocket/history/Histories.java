@@ -4,6 +4,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.Shareable;
 import io.webrocket.history.HistorySettings.Policy;
+import java.util.List;
 
 /**
  * A node's channel histories: the {@link ChannelHistory} (its own memory, or the cluster's ring
@@ -12,6 +13,14 @@ import io.webrocket.history.HistorySettings.Policy;
  */
 public final class Histories implements Shareable {
   private static final String SHARED = "webrocket.history";
+  /**
+   * The rules set through the admin API, per vhost (the rules' JSON), in the node's local shared
+   * data: the vhost directory writes them (from the grid) whether or not an endpoint has made
+   * this node's histories yet. A vhost listed here uses these rules instead of the file's.
+   */
+  private static final String OVERRIDES = "webrocket.history.overrides";
+  /** Parsed override rules by their JSON; bounded (cleared when full: it is only a cache). */
+  private static final int PARSED_MAX = 1024;
   private static final long SWEEP_MS = 1_000;
 
   private final ChannelHistory store;
@@ -20,8 +29,12 @@ public final class Histories implements Shareable {
   private volatile HistorySettings settings = HistorySettings.NONE;
   /** What the settings were parsed from: a reload with the same sections parses nothing. */
   private volatile JsonObject source;
+  private final io.vertx.core.shareddata.LocalMap<String, String> overrides;
+  private final java.util.Map<String, java.util.List<HistorySettings.Rule>> parsed =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
-  private Histories(ChannelHistory store, LocalChannelHistory local, HistoryMetrics metrics) {
+  private Histories(Vertx vertx, ChannelHistory store, LocalChannelHistory local, HistoryMetrics metrics) {
+    this.overrides = vertx.sharedData().getLocalMap(OVERRIDES);
     this.store = store;
     this.local = local;
     this.metrics = metrics;
@@ -38,7 +51,7 @@ public final class Histories implements Shareable {
       HistoryMetrics m = new HistoryMetrics(io.webrocket.metrics.Metrics.of(metricsRegistry).registry());
       ChannelHistory cluster = io.webrocket.cluster.ClusterChannelHistory.of(vertx, m);
       LocalChannelHistory mem = new LocalChannelHistory(HistorySettings.NONE.maxBytesPerNode(), m);
-      Histories made = new Histories(cluster != null ? cluster : mem, cluster != null ? null : mem, m);
+      Histories made = new Histories(vertx, cluster != null ? cluster : mem, cluster != null ? null : mem, m);
       m.gauge("webrocket.history.bytes", "Bytes of channel history kept in this node's memory", mem::bytes);
       m.gauge("webrocket.history.entries", "Channel history events kept in this node's memory", mem::entries);
       m.gauge("webrocket.history.channels", "Channels with a history in this node's memory", mem::channels);
@@ -83,6 +96,7 @@ public final class Histories implements Shareable {
         withDefaults.put("vhosts", new JsonObject());
       }
       settings = HistorySettings.parse(withDefaults);
+      parsed.clear(); // the bounds may have changed
       source = parts;
       if (local != null) {
         local.maxBytesPerNode(settings.maxBytesPerNode());
@@ -94,9 +108,60 @@ public final class Histories implements Shareable {
     return settings;
   }
 
-  /** The history policy of a channel, or null: it keeps none. */
+  /**
+   * The history policy of a channel, or null: it keeps none. The vhost's rules set through the
+   * admin API win over the file's for the whole vhost.
+   */
   public Policy policy(String vhost, String channel) {
-    return settings.policy(vhost, channel);
+    List<HistorySettings.Rule> rules = overrideRules(vhost);
+    return rules == null ? settings.policy(vhost, channel) : HistorySettings.match(rules, channel);
+  }
+
+  /** The rules in force for the vhost, as JSON, and where they come from ({@code "admin"} or {@code "file"}). */
+  public JsonObject rulesInForce(String vhost) {
+    List<HistorySettings.Rule> rules = overrideRules(vhost);
+    JsonObject out = new JsonObject();
+    if (rules == null) {
+      return out.put("source", "file").put("rules", settings.rulesJson(vhost));
+    }
+    JsonObject r = new JsonObject();
+    rules.forEach(rule -> r.put(rule.pattern(), rule.policy().toJson()));
+    return out.put("source", "admin").put("rules", r);
+  }
+
+  private List<HistorySettings.Rule> overrideRules(String vhost) {
+    String json = overrides.get(vhost);
+    if (json == null) {
+      return null;
+    }
+    List<HistorySettings.Rule> rules = parsed.get(json);
+    if (rules == null) {
+      HistorySettings s = settings;
+      try {
+        rules = HistorySettings.rules("history", new JsonObject(json), s.maxSize(), s.maxLifetimeMs(), s.maxBytesPerChannel());
+      } catch (RuntimeException e) {
+        // Checked when set; only a later reload that lowered the bounds makes them invalid: no history then.
+        rules = List.of();
+      }
+      if (parsed.size() >= PARSED_MAX) {
+        parsed.clear();
+      }
+      parsed.put(json, rules);
+    }
+    return rules;
+  }
+
+  /**
+   * Sets ({@code rules} non-null) or removes the vhost's admin rules on this node. Called by the
+   * vhost directory with what the grid holds; checked by {@link HistorySettings#rules} before.
+   */
+  public static void override(Vertx vertx, String vhost, String rules) {
+    io.vertx.core.shareddata.LocalMap<String, String> m = vertx.sharedData().getLocalMap(OVERRIDES);
+    if (rules == null) {
+      m.remove(vhost);
+    } else {
+      m.put(vhost, rules);
+    }
   }
 
   public ChannelHistory store() {

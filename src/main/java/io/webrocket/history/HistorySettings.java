@@ -62,9 +62,11 @@ public record HistorySettings(Map<String, List<Rule>> vhosts, long maxBytesPerNo
   /** The policy of {@code channel} of {@code vhost}, or null if it keeps no history. */
   public Policy policy(String vhost, String channel) {
     List<Rule> rules = vhosts.get(vhost);
-    if (rules == null) {
-      return null;
-    }
+    return rules == null ? null : match(rules, channel);
+  }
+
+  /** The policy of the first rule that matches {@code channel}, or null. */
+  public static Policy match(List<Rule> rules, String channel) {
     for (Rule r : rules) {
       if (r.regex().matcher(channel).matches()) {
         return r.policy();
@@ -108,13 +110,21 @@ public record HistorySettings(Map<String, List<Rule>> vhosts, long maxBytesPerNo
       if (!(spec.getValue("history") instanceof JsonObject rules)) {
         throw new InvalidException(key, "must be an object of channel patterns");
       }
-      List<Rule> list = new ArrayList<>();
-      for (String pattern : rules.fieldNames()) {
-        list.add(rule(key + "." + pattern, pattern, rules.getValue(pattern), maxSize, maxLifetime, perChannel));
-      }
-      vhosts.put(path, List.copyOf(list));
+      vhosts.put(path, rules(key, rules, maxSize, maxLifetime, perChannel));
     }
     return new HistorySettings(Map.copyOf(vhosts), perNode, perChannel, maxSize, maxLifetime, window, page, held);
+  }
+
+  /**
+   * A vhost's rules, in declaration order, from the file or as given through the admin API
+   * ({@code key} names them in errors). Throws {@link InvalidException}.
+   */
+  public static List<Rule> rules(String key, JsonObject rules, int maxSize, long maxLifetime, long perChannel) {
+    List<Rule> list = new ArrayList<>();
+    for (String pattern : rules.fieldNames()) {
+      list.add(rule(key + "." + pattern, pattern, rules.getValue(pattern), maxSize, maxLifetime, perChannel));
+    }
+    return List.copyOf(list);
   }
 
   /** One rule, also as given through the admin API. */

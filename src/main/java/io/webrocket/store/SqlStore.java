@@ -54,6 +54,8 @@ final class SqlStore implements Store {
     statements.add("CREATE TABLE IF NOT EXISTS access_tokens (token TEXT PRIMARY KEY,"
         + " vhost TEXT NOT NULL REFERENCES vhosts(path) ON DELETE CASCADE,"
         + " uid TEXT NOT NULL, permission TEXT NOT NULL, expires_at " + dialect.int64() + " NOT NULL)");
+    statements.add("CREATE TABLE IF NOT EXISTS history_rules (vhost TEXT PRIMARY KEY REFERENCES vhosts(path)"
+        + " ON DELETE CASCADE, rules TEXT NOT NULL)");
     statements.add("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     return pool.withConnection(conn -> inTransaction(conn, "BEGIN", "COMMIT", () -> {
       Future<?> f = Future.succeededFuture();
@@ -179,6 +181,24 @@ final class SqlStore implements Store {
   @Override
   public Future<Void> deleteExpiredAccessTokens(long now) {
     return write("DELETE FROM access_tokens WHERE expires_at <= ?", Tuple.of(now));
+  }
+
+  @Override
+  public Future<Map<String, String>> historyRules() {
+    return read(() -> pool.query("SELECT vhost, rules FROM history_rules").execute().map(rows -> {
+      Map<String, String> out = new LinkedHashMap<>();
+      for (Row r : rows) {
+        out.put(r.getString(0), r.getString(1));
+      }
+      return out;
+    }));
+  }
+
+  @Override
+  public Future<Void> putHistoryRules(String vhost, String rules) {
+    return rules == null ? write("DELETE FROM history_rules WHERE vhost = ?", Tuple.of(vhost))
+        : write("INSERT INTO history_rules (vhost, rules) VALUES (?, ?) ON CONFLICT (vhost) DO UPDATE SET rules = excluded.rules",
+            Tuple.of(vhost, rules));
   }
 
   @Override

@@ -39,6 +39,12 @@ public interface Store {
 
   Future<Void> deleteExpiredAccessTokens(long now);
 
+  /** The history rules set through the admin API, per vhost (their JSON). */
+  Future<java.util.Map<String, String>> historyRules();
+
+  /** Keeps the vhost's admin history rules ({@code rules} null removes them); gone with the vhost. */
+  Future<Void> putHistoryRules(String vhost, String rules);
+
   /**
    * A setting of this node, or null. Settings are per node: a store shared by several nodes
    * keeps each node's settings apart.

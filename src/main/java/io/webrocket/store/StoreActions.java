@@ -72,6 +72,12 @@ final class StoreActions {
       case "putAccessToken" -> s.putAccessToken(b.getString("vhost"), decodeToken(b)).mapEmpty();
       case "deleteAccessToken" -> s.deleteAccessToken(b.getString("token")).mapEmpty();
       case "deleteExpiredAccessTokens" -> s.deleteExpiredAccessTokens(b.getLong("now")).mapEmpty();
+      case "historyRules" -> s.historyRules().map(m -> {
+        JsonObject out = new JsonObject();
+        m.forEach(out::put);
+        return out;
+      });
+      case "putHistoryRules" -> s.putHistoryRules(b.getString("vhost"), b.getString("rules")).mapEmpty();
       case "getSetting" -> s.getSetting(b.getString("key")).map(v -> new JsonObject().put("value", v));
       case "putSetting" -> s.putSetting(b.getString("key"), b.getString("value")).mapEmpty();
       default -> Future.failedFuture(new UnknownAction());

@@ -77,6 +77,20 @@ public final class StoreClient implements Store {
   }
 
   @Override
+  public Future<java.util.Map<String, String>> historyRules() {
+    return this.<JsonObject>call("historyRules", new JsonObject()).map(j -> {
+      java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+      j.forEach(e -> out.put(e.getKey(), (String) e.getValue()));
+      return out;
+    });
+  }
+
+  @Override
+  public Future<Void> putHistoryRules(String vhost, String rules) {
+    return write("putHistoryRules", new JsonObject().put("vhost", vhost).put("rules", rules));
+  }
+
+  @Override
   public Future<String> getSetting(String key) {
     return this.<JsonObject>call("getSetting", new JsonObject().put("key", key)).map(j -> j.getString("value"));
   }

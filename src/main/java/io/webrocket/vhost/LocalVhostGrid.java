@@ -14,6 +14,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class LocalVhostGrid implements VhostGrid {
   private final Map<String, String> tokens = new ConcurrentHashMap<>();
   private final Map<String, Set<String>> channels = new ConcurrentHashMap<>();
+  private final Map<String, String> historyRules = new ConcurrentHashMap<>();
   private volatile boolean loaded;
 
   private Set<String> of(String vhost) {
@@ -48,6 +49,7 @@ public final class LocalVhostGrid implements VhostGrid {
   public Future<Boolean> deleteVhost(String vhost) {
     boolean existed = tokens.remove(vhost) != null;
     channels.remove(vhost);
+    historyRules.remove(vhost);
     return Future.succeededFuture(existed);
   }
 
@@ -82,6 +84,21 @@ public final class LocalVhostGrid implements VhostGrid {
   @Override
   public Future<Integer> channelCount(String vhost) {
     return Future.succeededFuture(of(vhost).size());
+  }
+
+  @Override
+  public Future<String> historyRules(String vhost) {
+    return Future.succeededFuture(historyRules.get(vhost));
+  }
+
+  @Override
+  public Future<Void> setHistoryRules(String vhost, String rules) {
+    if (rules == null) {
+      historyRules.remove(vhost);
+    } else {
+      historyRules.put(vhost, rules);
+    }
+    return Future.succeededFuture();
   }
 
   @Override

@@ -67,6 +67,9 @@ public final class NodeViews extends VerticleBase {
             new JsonObject().put("path", vhost).put("origin", b.getString("origin")))
             .onComplete(x -> msg.reply(null));
       }
+      case "historyChanged" -> Bus.requestLocal(vertx, Addresses.vhosts(), VhostDirectory.SYNC_HISTORY,
+              new JsonObject().put("path", vhost).put("origin", b.getString("origin")))
+          .onComplete(x -> msg.reply(null));
       case "workers" -> msg.reply(new JsonObject().put("workers", view.workers(vhost)));
       case "counts" -> {
         JsonObject counts = new JsonObject();
@@ -118,6 +121,12 @@ public final class NodeViews extends VerticleBase {
    */
   static Future<Void> vhostChanged(Vertx vertx, String vhost) {
     return tellAll(vertx, "vhostChanged", new JsonObject().put("vhost", vhost).put("origin", NodeId.of(vertx)))
+        .mapEmpty();
+  }
+
+  /** Every live node's histories use the vhost's admin history rules as the grid has them now. */
+  static Future<Void> historyChanged(Vertx vertx, String vhost) {
+    return tellAll(vertx, "historyChanged", new JsonObject().put("vhost", vhost).put("origin", NodeId.of(vertx)))
         .mapEmpty();
   }
 

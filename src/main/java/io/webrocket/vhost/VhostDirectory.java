@@ -50,12 +50,18 @@ public final class VhostDirectory extends VerticleBase {
   public static final String LEAD = "lead";
   /** Action (from {@link NodeViews}): re-read one vhost from the grid. */
   static final String SYNC = "sync";
+  /** Action (from {@link NodeViews}): re-read one vhost's admin history rules from the grid. */
+  static final String SYNC_HISTORY = "syncHistory";
+  /** Patterns one vhost's admin history rules may have. */
+  static final int MAX_HISTORY_RULES = 100;
 
   private record Vhost(String token, String deployment) {}
 
   /** Declared vhosts and what new registries get; replaced on reload (see {@link #apply(Settings)}). */
   private Map<String, VhostSettings> declared;
   private RegistrySettings registrySettings;
+  /** The bounds admin history rules are checked against (the file's {@code history} section). */
+  private io.webrocket.history.HistorySettings historyBounds;
   private final VhostGrid grid;
   /** True when each node has a store of its own (SQLite): it then mirrors what other nodes change. */
   private final boolean ownStore;
@@ -90,6 +96,7 @@ public final class VhostDirectory extends VerticleBase {
   private void apply(Settings settings) {
     declared = settings.vhosts();
     registrySettings = settings.registry();
+    historyBounds = settings.history();
   }
 
   @Override
@@ -118,10 +125,21 @@ public final class VhostDirectory extends VerticleBase {
   /** This node's registry of {@code path} as the grid has it now: deployed, re-tokened or undeployed. */
   private Future<Void> sync(String path) {
     Future<?> before = syncing.getOrDefault(path, Future.succeededFuture());
-    Future<Void> f = before.transform(x -> grid.token(path).compose(token -> apply(path, token)));
+    Future<Void> f = before.transform(x -> grid.token(path).compose(token -> apply(path, token)))
+        .compose(x -> syncHistory(path).<Void>mapEmpty());
     syncing.put(path, f);
     f.onComplete(x -> syncing.remove(path, f));
     return f;
+  }
+
+  /**
+   * This node's histories take the vhost's admin history rules as the grid has them now (none
+   * for a vhost that is gone): in effect for the next broadcast on this node.
+   */
+  private Future<String> syncHistory(String path) {
+    return grid.historyRules(path).compose(rules -> vhosts.containsKey(path) || rules == null
+        ? Future.succeededFuture(rules) : grid.token(path).map(t -> t == null ? null : rules))
+        .onSuccess(rules -> io.webrocket.history.Histories.override(vertx, path, rules));
   }
 
   private Future<Void> apply(String path, String token) {
@@ -179,17 +197,21 @@ public final class VhostDirectory extends VerticleBase {
    * died half-way) changes nothing that is there.
    */
   private Future<Void> load() {
-    return io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx).compose(tokens -> store.loadAll()
-        .compose(all -> Future.all(all.stream().map(r -> loadOne(r, tokens)).toList())))
+    return io.webrocket.cluster.ClusterAccessTokenGrid.of(vertx).compose(tokens -> store.historyRules()
+        .compose(rules -> store.loadAll()
+        .compose(all -> Future.all(all.stream().map(r -> loadOne(r, tokens, rules.get(r.path()))).toList()))))
         .compose(x -> grid.markLoaded())
         .onSuccess(x -> LOG.info("vhosts loaded from the durable store"));
   }
 
-  private Future<Void> loadOne(VhostRecord r, AccessTokenGrid tokens) {
+  private Future<Void> loadOne(VhostRecord r, AccessTokenGrid tokens, String historyRules) {
     long now = System.currentTimeMillis();
     return grid.createVhost(r.path(), r.token())
         .compose(x -> {
           List<Future<?>> writes = new ArrayList<>();
+          if (historyRules != null) {
+            writes.add(grid.setHistoryRules(r.path(), historyRules));
+          }
           r.channels().forEach(c -> writes.add(grid.openChannel(r.path(), c)));
           r.accessTokens().stream().filter(t -> t.expiresAt() > now).forEach(t -> writes.add(tokens.put(r.path(), t)));
           return Future.all(writes);
@@ -282,9 +304,62 @@ public final class VhostDirectory extends VerticleBase {
           reply(msg, sync(path).compose(x -> mirror(path, origin)));
         }
       }
+      case SYNC_HISTORY -> {
+        String origin = b.getString("origin");
+        if (!Names.isValidVhost(path)) {
+          msg.reply(null);
+        } else {
+          reply(msg, syncHistory(path).compose(rules -> ownStore && origin != null && !origin.equals(NodeId.of(vertx))
+              && vhosts.containsKey(path) ? store.putHistoryRules(path, rules) : Future.succeededFuture()));
+        }
+      }
+      case "historyRules" -> {
+        if (!vhosts.containsKey(path)) {
+          Bus.fail(msg, Status.NOT_FOUND);
+        } else {
+          reply(msg, grid.historyRules(path).map(rules -> new JsonObject().put("path", path).put("rules", rules)));
+        }
+      }
+      case "setHistoryRules" -> setHistoryRules(msg, path, b.getValue("rules"));
       case LEAD -> reply(msg, lead(b.getBoolean("lead")));
       default -> Bus.fail(msg, Status.BAD_REQUEST);
     }
+  }
+
+  /**
+   * Sets ({@code rules} a JSON object of patterns) or removes ({@code rules} null) the vhost's
+   * history rules given through the admin API, checked as the file's are: in the grid, then
+   * durable, then every live node's histories use them before the reply. A bad rule is refused
+   * (400, the reason in the failure's message) and changes nothing.
+   */
+  private void setHistoryRules(Message<JsonObject> msg, String path, Object rules) {
+    if (!vhosts.containsKey(path) || busy.contains(path)) {
+      Bus.fail(msg, Status.NOT_FOUND);
+      return;
+    }
+    String json = null;
+    if (rules != null) {
+      io.webrocket.history.HistorySettings h = historyBounds;
+      try {
+        if (!(rules instanceof JsonObject o)) {
+          throw new Settings.InvalidException("history", "must be an object of channel patterns");
+        }
+        if (o.size() > MAX_HISTORY_RULES) {
+          throw new Settings.InvalidException("history", "at most " + MAX_HISTORY_RULES + " patterns");
+        }
+        io.webrocket.history.HistorySettings.rules("history", o, h.maxSize(), h.maxLifetimeMs(), h.maxBytesPerChannel());
+        json = o.encode();
+      } catch (Settings.InvalidException e) {
+        msg.fail(Status.BAD_REQUEST.code, e.getMessage());
+        return;
+      }
+    }
+    String value = json;
+    reply(msg, grid.setHistoryRules(path, value)
+        .compose(x -> store.putHistoryRules(path, value))
+        .compose(x -> NodeViews.historyChanged(vertx, path))
+        .compose(x -> grid.historyRules(path))
+        .map(now -> new JsonObject().put("path", path).put("rules", now)));
   }
 
   /**

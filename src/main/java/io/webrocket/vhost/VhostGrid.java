@@ -53,6 +53,18 @@ public interface VhostGrid {
   Future<Integer> channelCount(String vhost);
 
   /**
+   * The vhost's history rules set through the admin API (their JSON), or null: the
+   * configuration file's apply.
+   */
+  Future<String> historyRules(String vhost);
+
+  /**
+   * Sets the vhost's admin history rules ({@code rules} null removes them). Deleting the vhost
+   * removes them too.
+   */
+  Future<Void> setHistoryRules(String vhost, String rules);
+
+  /**
    * Whether the durable store has been copied here since the cluster formed: a full start
    * loads it once ({@link #markLoaded}); later members and leaders find the copy.
    */

@@ -77,6 +77,32 @@ class ClusterHistoryTest {
     }
   }
 
+  /** Rules set through WARI on one node are in force on every node when it answers. */
+  @Test
+  void aRuleSetThroughWariOnNodeOneAppliesToBroadcastsOnNodeTwo() {
+    cluster.node(0).openChannel("/h", "alerts");
+    try (RawWs ws = io.webrocket.history.HistoryFixturesAccess.connect(cluster.node(1).wsPort, "/h");
+         WbpClient c = cluster.node(1).wbp()) {
+      JsonObject before = io.webrocket.history.HistoryFixturesAccess.subscribe(ws, new JsonObject().put("channel", "alerts"));
+      assertEquals(null, before.getValue("offset"), "no rule for alerts yet");
+      JsonObject rules = new JsonObject()
+          .put("chat*", new JsonObject().put("size", 5000).put("lifetimeMs", 60_000))
+          .put("small", new JsonObject().put("size", 10).put("lifetimeMs", 60_000))
+          .put("alerts", new JsonObject().put("size", 20).put("lifetimeMs", 60_000));
+      var put = cluster.node(0).admin().send("PUT", "/h/history", rules.encode());
+      assertEquals(200, put.statusCode(), put.body());
+      c.request(WbpClient.identity("req", "/h", token), "BC", "alerts", "message", "{}");
+      JsonObject e = new JsonObject(ws.readText()).getJsonObject("message");
+      assertEquals(1L, e.getLong("offset"), "node 2's broadcast is kept under node 1's rule");
+      JsonObject seen = cluster.node(2).admin().json("/h/history").getJsonObject("history");
+      assertEquals("admin", seen.getString("source"));
+      assertEquals(20, seen.getJsonObject("rules").getJsonObject("alerts").getInteger("size"));
+    } finally {
+      // The other tests use the file's rules.
+      cluster.node(0).admin().call("DELETE", "/h/history");
+    }
+  }
+
   @Test
   void broadcastsFromTwoNodesArriveInOffsetOrder() throws Exception {
     cluster.node(0).openChannel("/h", "chat-two");

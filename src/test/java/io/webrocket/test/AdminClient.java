@@ -42,6 +42,21 @@ public final class AdminClient {
     }
   }
 
+  /** {@code method path} with {@code body} (JSON text) and the node's cookie. */
+  public HttpResponse<String> send(String method, String path, String body) {
+    HttpRequest r = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .timeout(Duration.ofSeconds(15))
+        .header("X-WebRocket-Cookie", cookie)
+        .header("Content-Type", "application/json")
+        .method(method, HttpRequest.BodyPublishers.ofString(body))
+        .build();
+    try {
+      return HTTP.send(r, HttpResponse.BodyHandlers.ofString());
+    } catch (IOException | InterruptedException e) {
+      throw new IllegalStateException(method + " " + path + ": " + e, e);
+    }
+  }
+
   public JsonObject json(String path) {
     HttpResponse<String> r = call("GET", path);
     if (r.statusCode() != 200) {
