@@ -14,7 +14,9 @@
 # for the memory test, default 19000; needs ulimit -n > BENCH_IDLE + a few hundred for both
 # processes), BENCH_CONNECT (connections for the connect-rate test, default 5000),
 # BENCH_TARGETS (default "webrocket relay-flush relay-coalesced"), BENCH_PHASES (default
-# "memory,connect,fanout1000,fanout10000,backend").
+# "memory,connect,fanout1000,fanout10000,backend,history1000,history10000,recovery"; historyN is the
+# fan-out to N on the bench channel without and then with a history rule, recovery the replay of
+# 1,000 messages to 1,000 reconnecting subscribers: WebRocket only, see docs/performance.md).
 set -euo pipefail
 
 PROFILE="${1:-quick}"
@@ -28,7 +30,7 @@ WS_PORT=$BASE; BE_PORT=$((BASE + 1)); AD_PORT=$((BASE + 2)); RELAY_PORT=$((BASE 
 IDLE="${BENCH_IDLE:-19000}"
 CONNECT="${BENCH_CONNECT:-5000}"
 TARGETS="${BENCH_TARGETS:-webrocket relay-flush relay-coalesced}"
-PHASES="${BENCH_PHASES:-memory,connect,fanout1000,fanout10000,backend}"
+PHASES="${BENCH_PHASES:-memory,connect,fanout1000,fanout10000,backend,history1000,history10000,recovery}"
 source "$BENCH/common.sh"
 
 ulimit -n 20000 2>/dev/null || true

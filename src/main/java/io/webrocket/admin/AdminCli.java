@@ -43,6 +43,9 @@ public final class AdminCli {
       "  list_workers VHOST                  connected worker ids",
       "  list_members                        cluster members: name, address, id; the leader marked (extension)",
       "  show_history VHOST NAME [AFTER [LIMIT]]  a channel's history settings, epoch, offsets and events (extension)",
+      "  show_history_rules VHOST            the vhost's history rules in force and their source, admin or file (extension)",
+      "  set_history_rules VHOST JSON        replace them, e.g. '{\"chat*\": {\"size\": 1000, \"lifetimeMs\": 300000}}' (extension)",
+      "  clear_history_rules VHOST           remove the rules set with set_history_rules: the file's apply again (extension)",
       "",
       "Options (one or two dashes, '=' or a space):",
       "  -admin-addr HOST:PORT   the node's admin endpoint (default: from the configuration)",
@@ -233,7 +236,30 @@ public final class AdminCli {
           out.println(((JsonObject) e).encode());
         }
       }
+      case "show_history_rules" -> {
+        need(a, 1);
+        printRules(get(vhost(a.get(1)) + "/history"));
+      }
+      case "set_history_rules" -> {
+        need(a, 2);
+        printRules(parse(call("PUT", vhost(a.get(1)) + "/history", a.get(2))));
+      }
+      case "clear_history_rules" -> {
+        need(a, 1);
+        send("DELETE", vhost(a.get(1)) + "/history");
+      }
       default -> throw new Failure("unknown command: " + cmd + " (admin -help lists them)");
+    }
+  }
+
+  /** {@code source admin|file}, then one line per pattern in the order they are tried. */
+  private void printRules(JsonObject body) {
+    JsonObject h = body.getJsonObject("history");
+    out.println("source " + h.getString("source"));
+    JsonObject rules = h.getJsonObject("rules");
+    for (String pattern : rules.fieldNames()) {
+      JsonObject r = rules.getJsonObject(pattern);
+      out.println(pattern + "\tsize " + r.getInteger("size") + ", lifetime " + r.getLong("lifetimeMs") + " ms");
     }
   }
 
@@ -281,10 +307,15 @@ public final class AdminCli {
   }
 
   private HttpResponse<String> call(String method, String path) throws Failure {
+    return call(method, path, null);
+  }
+
+  private HttpResponse<String> call(String method, String path, String body) throws Failure {
     HttpRequest req = HttpRequest.newBuilder(URI.create(base + path))
         .timeout(Duration.ofSeconds(30))
         .header(AdminEndpoint.COOKIE_HEADER, cookie)
-        .method(method, HttpRequest.BodyPublishers.noBody())
+        .header("Content-Type", "application/json")
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
         .build();
     try {
       return http.send(req, HttpResponse.BodyHandlers.ofString());

@@ -73,6 +73,34 @@ class HistoryRulesWariTest {
     }
   }
 
+  private static String cli(TestNode node, java.io.ByteArrayOutputStream err, String... args) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    String[] all = new String[args.length + 4];
+    all[0] = "-admin-addr";
+    all[1] = "127.0.0.1:" + node.adminPort;
+    all[2] = "-cookie";
+    all[3] = node.cookie();
+    System.arraycopy(args, 0, all, 4, args.length);
+    int status = io.webrocket.admin.AdminCli.run(all, new java.io.PrintStream(out, true), new java.io.PrintStream(err, true));
+    return status + "\n" + out;
+  }
+
+  @Test
+  void theAdminToolShowsSetsAndClearsTheRules() {
+    try (TestNode node = TestNode.start(HistoryFixtures.config())) {
+      java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+      assertEquals("0\nsource file\nchat*\tsize 5000, lifetime 60000 ms\nsmall\tsize 10, lifetime 60000 ms\n",
+          cli(node, err, "show_history_rules", "/h"), err.toString());
+      assertEquals("0\nsource admin\nnews*\tsize 7, lifetime 2000 ms\n",
+          cli(node, err, "set_history_rules", "/h", rules("news*", 7, 2000).encode()), err.toString());
+      assertEquals("0\nsource admin\nnews*\tsize 7, lifetime 2000 ms\n", cli(node, err, "show_history_rules", "/h"));
+      assertTrue(cli(node, err, "set_history_rules", "/h", "{\"x\": {\"size\": -1}}").startsWith("1\n"));
+      assertTrue(err.toString().contains("size"), err.toString());
+      assertEquals("0\n", cli(node, err, "clear_history_rules", "/h"));
+      assertTrue(cli(node, err, "show_history_rules", "/h").startsWith("0\nsource file\n"));
+    }
+  }
+
   @Test
   void badRulesAreRefusedWithTheProtocolsErrorAndChangeNothing() {
     try (TestNode node = TestNode.start(HistoryFixtures.config())) {

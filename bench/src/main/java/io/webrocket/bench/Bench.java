@@ -86,7 +86,7 @@ public final class Bench {
     if (!g.relay) {
       g.setup();
     }
-    // --phases: a comma-separated subset of memory,connect,fanout1000,fanout10000,backend (default
+    // --phases: a comma-separated subset of memory,connect,fanout1000,fanout10000,backend,historyN,recovery (default
     // all); any fanoutN (N subscribers) may be listed, with the p99 limit N/20 ms (at least 50 ms)
     // unless --p99-limit-ms sets one for all
     List<String> phases = List.of(args.getOrDefault("phases", "memory,connect,fanout1000,fanout10000,backend").split(","));
@@ -108,6 +108,26 @@ public final class Bench {
       }
     }
     out.put("fanout", fanout);
+    // historyN (N subscribers, without and with a history on the channel) and recovery (--recovery-
+    // subscribers, default 1,000, each replaying --recovery-messages, default 1,000): WebRocket only
+    if (!g.relay) {
+      HistoryPhase history = new HistoryPhase(g);
+      JsonObject hist = new JsonObject();
+      for (String ph : phases) {
+        if (ph.matches("history[1-9][0-9]*")) {
+          int n = Integer.parseInt(ph.substring(7));
+          double limit = args.containsKey("p99-limit-ms") ? Double.parseDouble(args.get("p99-limit-ms")) : Math.max(50, n / 20);
+          hist.put(String.valueOf(n), history.fanout(n, limit));
+        }
+      }
+      if (phases.contains("recovery")) {
+        hist.put("recovery", history.recovery(Integer.parseInt(args.getOrDefault("recovery-subscribers", "1000")),
+            Integer.parseInt(args.getOrDefault("recovery-messages", "1000"))));
+      }
+      if (!hist.isEmpty()) {
+        out.put("history", hist);
+      }
+    }
     if (!g.relay && phases.contains("backend")) {
       out.put("backend", new BackendPhase(g).backend());
     }

@@ -106,6 +106,15 @@ final class Generator {
     }
   }
 
+  /** An admin API call with the cookie; the response (any status). */
+  HttpResponse<String> admin(String method, String path, String body) throws Exception {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(5)).build();
+    return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + args.get("admin-port") + path))
+        .header("X-WebRocket-Cookie", args.get("cookie")).header("Content-Type", "application/json")
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+        .build(), HttpResponse.BodyHandlers.ofString());
+  }
+
   /** Result of opening a batch of WebSockets. */
   record Opened(List<WsConn> conns, int failed, double seconds, Histogram connectNs) {}
 
@@ -114,6 +123,11 @@ final class Generator {
    * ":connected" (or ":subscribed" when {@code subscribe}), or the 101 for a relay.
    */
   Opened open(int n, int concurrency, boolean subscribe, long timeoutMs) throws Exception {
+    return open(n, concurrency, subscribe, timeoutMs, null);
+  }
+
+  /** As {@link #open(int, int, boolean, long)}, each subscribe with {@code "since": since} (JSON) when not null. */
+  Opened open(int n, int concurrency, boolean subscribe, long timeoutMs, String since) throws Exception {
     Semaphore inflight = new Semaphore(concurrency);
     ConcurrentLinkedQueue<WsConn> ready = new ConcurrentLinkedQueue<>();
     AtomicInteger failed = new AtomicInteger();
@@ -143,6 +157,7 @@ final class Generator {
         inflight.release();
       });
       c.node = node;
+      c.since = since;
       ChannelFuture f = net.bootstrap(c).connect(server(wsPorts[node]), Net.source(connIndex.getAndIncrement()));
       f.addListener(x -> {
         if (!x.isSuccess()) {

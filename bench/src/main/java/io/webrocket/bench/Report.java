@@ -107,6 +107,42 @@ public final class Report {
           .append(num(be.getJsonObject("oneShot", new JsonObject()).getValue("requestsPerSec"))).append(" | ")
           .append(r.getString("loadavgStart")).append(" → ").append(r.getString("loadavgEnd")).append(" |\n");
     }
+    JsonObject hist = targets.getJsonObject("webrocket", new JsonObject()).getJsonObject("history");
+    if (hist != null) {
+      // Issue 15: the same channel without and with a history rule, and the recovery rate.
+      md.append("\n| history | publisher | N | without history: max deliveries/s | with history: max deliveries/s"
+          + " | without: p99 at half (ms) | with: p99 at half (ms) | without: server CPU at max | with: server CPU at max |\n");
+      md.append("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+      for (String n : hist.fieldNames()) {
+        if (!n.matches("[0-9]+")) {
+          continue;
+        }
+        JsonObject h = hist.getJsonObject(n);
+        for (String pub : new String[] {"browser", "wbp"}) {
+          JsonObject a = h.getJsonObject("without", new JsonObject()).getJsonObject(pub);
+          JsonObject b = h.getJsonObject("with", new JsonObject()).getJsonObject(pub);
+          if (a == null && b == null) {
+            continue;
+          }
+          md.append("| size ").append(num(h.getValue("historySize"))).append(" | ").append(pub).append(" | ")
+              .append(num(Integer.parseInt(n))).append(" | ").append(num(a == null ? null : a.getValue("maxDeliveriesPerSec")))
+              .append(" | ").append(num(b == null ? null : b.getValue("maxDeliveriesPerSec")))
+              .append(" | ").append(field(a, "atHalf", "p99Ms")).append(" | ").append(field(b, "atHalf", "p99Ms"))
+              .append(" | ").append(pct(at(a, "atMax", "serverCpu"))).append(" | ").append(pct(at(b, "atMax", "serverCpu")))
+              .append(" |\n");
+        }
+      }
+      JsonObject rec = hist.getJsonObject("recovery");
+      if (rec != null) {
+        md.append("\n| recovery: subscribers × messages | replayed | seconds (first connect → last replay) | replayed/s"
+            + " | order violations | errors |\n|---|---:|---:|---:|---:|---:|\n");
+        md.append("| ").append(num(rec.getValue("subscribers"))).append(" × ").append(num(rec.getValue("messages")))
+            .append(" | ").append(num(rec.getValue("replayed"))).append(" of ").append(num(rec.getValue("expected")))
+            .append(" | ").append(rec.getValue("seconds", rec.getValue("error"))).append(" | ")
+            .append(num(rec.getValue("replayedPerSecond"))).append(" | ").append(num(rec.getValue("orderViolations")))
+            .append(" | ").append(num(rec.getValue("errors"))).append(" |\n");
+      }
+    }
     summary.put("markdown", md.toString());
     Files.writeString(Path.of(args[1]), summary.encodePrettily());
     System.out.println(md);
@@ -116,6 +152,16 @@ public final class Report {
   private static Object max(JsonObject r, String n, String pub) {
     JsonObject s = r.getJsonObject("fanout", new JsonObject()).getJsonObject(n, new JsonObject()).getJsonObject(pub);
     return s == null ? null : s.getValue("maxDeliveriesPerSec");
+  }
+
+  private static Object at(JsonObject sweep, String step, String key) {
+    JsonObject s = sweep == null ? null : sweep.getJsonObject(step);
+    return s == null ? null : s.getValue(key);
+  }
+
+  private static String field(JsonObject sweep, String step, String key) {
+    Object v = at(sweep, step, key);
+    return v == null ? "–" : v.toString();
   }
 
   private static String halfP99s(JsonArray runs) {

@@ -32,6 +32,11 @@ final class WsConn extends ChannelInboundHandlerAdapter implements Publisher {
   private boolean closing;
   private ByteBuf cum;
   private long lastSeq = -1;
+  /** A recovering subscriber's {@code "since"} object (JSON), or null for a plain subscribe. */
+  String since;
+  /** What {@code :subscribed} said of a channel with history: its offset and epoch (null without). */
+  volatile Long subscribedOffset;
+  volatile String subscribedEpoch;
   private final int[] pos = new int[1];
   Channel ch;
   /** Index of the WebSocket port (node) this connection went to, in {@code --ws-ports} order. */
@@ -241,12 +246,19 @@ final class WsConn extends ChannelInboundHandlerAdapter implements Publisher {
     String head = b.toString(p, Math.min(n, 16), StandardCharsets.US_ASCII);
     if (head.startsWith("{\":connected\"")) {
       if (subscribe) {
-        sendText("{\"subscribe\":{\"channel\":\"" + Bench.CHANNEL + "\"}}");
+        sendText("{\"subscribe\":{\"channel\":\"" + Bench.CHANNEL + "\""
+            + (since == null ? "" : ",\"since\":" + since) + "}}");
         ch.flush();
       } else {
         report(true);
       }
     } else if (head.startsWith("{\":subscribed\"")) {
+      if (!reported) { // once per connection: the channel's offset and epoch, if it keeps a history
+        io.vertx.core.json.JsonObject sub = new io.vertx.core.json.JsonObject(b.toString(p, n, StandardCharsets.UTF_8))
+            .getJsonObject(":subscribed");
+        subscribedEpoch = sub.getString("epoch");
+        subscribedOffset = sub.getLong("offset");
+      }
       report(true);
     } else if (head.startsWith("{\":error\"")) {
       stats.error(b.toString(p, Math.min(n, 200), StandardCharsets.UTF_8));
