@@ -163,10 +163,13 @@
     $("vhost").hidden = !path;
     if (!path) return;
     $("vhost-name").textContent = path;
-    const [{ channels }, { workers }] = await Promise.all([
+    const [{ channels }, { workers }, rules] = await Promise.all([
       api("GET", `${path}/channels`),
       api("GET", `${path}/workers`),
+      // Extension: the vhost's history rules in force (from the file, or set through WARI).
+      api("GET", `${path}/history`).catch(() => null),
     ]);
+    $("history-rules").textContent = rulesOf(rules && rules.history);
     const details = await Promise.all(channels.map((c) =>
       Promise.all([
         api("GET", `${path}/channels/${encodeURIComponent(c.name)}`),
@@ -221,6 +224,13 @@
         el("td", { class: "subscribers" }, String(c.subscribers.size)),
         el("td", { class: "history" }, historyOf(c.history)),
         el("td", { class: "actions" }, button("Close", "danger delete", () => deleteChannel(path, c.name)))));
+  }
+
+  /** "History rules (file): chat* size 1000, 300 s; news size 10, 60 s", or none. */
+  function rulesOf(h) {
+    if (!h) return "";
+    const rules = Object.entries(h.rules).map(([p, r]) => `${p} size ${r.size}, ${Math.round(r.lifetimeMs / 1000)} s`);
+    return `History rules (${h.source}): ${rules.length ? rules.join("; ") : "none"}`;
   }
 
   /** "size 1000, 300 s · offset 42" for a channel with history, else a dash. */

@@ -78,6 +78,12 @@ class ConsoleBrowserTest {
         wait.until(ExpectedConditions.textToBe(subscribers, "0"));
         assertEquals(200, n.admin().call("GET", "/shop/channels/news").statusCode());
 
+        // The vhost's history rules (extension): none in the file; set through WARI, shown with their source.
+        wait.until(ExpectedConditions.textToBe(By.id("history-rules"), "History rules (file): none"));
+        assertEquals(200, n.admin().send("PUT", "/shop/history", "{\"news\": {\"size\": 10, \"lifetimeMs\": 60000}}").statusCode());
+        wait.until(ExpectedConditions.textToBe(By.id("history-rules"), "History rules (admin): news size 10, 60 s"));
+        assertEquals(202, n.admin().call("DELETE", "/shop/history").statusCode());
+
         // A real browser connection subscribes: the page shows it within a refresh or two.
         try (WsClient browser = n.ws("/shop")) {
           browser.subscribe("news");
