@@ -2,6 +2,7 @@ package io.webrocket.history;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonObject;
 import io.webrocket.Node;
@@ -70,6 +71,62 @@ class HistoryReloadTest {
           JsonObject r = HistoryFixtures.subscribe(again, new JsonObject().put("channel", "chat"));
           assertEquals(true, r.getLong("offset") >= 1, "a fresh subscribe gets the position: " + r);
         }
+      }
+    } finally {
+      node.stop().await();
+    }
+  }
+
+  /** Rules set through WARI win over the file's until removed; a reload of the file does not undo them. */
+  @Test
+  void aReloadDoesNotUndoRulesSetThroughWari() throws Exception {
+    Path dir = Files.createTempDirectory("webrocket-history-reload");
+    Path file = dir.resolve("webrocket.json");
+    JsonObject conf = new JsonObject()
+        .put("host", "127.0.0.1")
+        .put("storageDir", dir.resolve("data").toString())
+        .put("node", new JsonObject().put("name", "reload"))
+        .put("websocket", new JsonObject().put("port", TestNode.freeFixedPort()))
+        .put("backend", new JsonObject().put("port", TestNode.freeFixedPort()))
+        .put("admin", new JsonObject().put("port", TestNode.freeFixedPort()))
+        .put("reload", new JsonObject().put("scanPeriodMs", 100))
+        .put("vhosts", new JsonObject().put("/live", new JsonObject().put("channels", List.of("chat", "news"))));
+    Files.writeString(file, conf.encodePrettily());
+    Node node = Node.start(Settings.resolve(conf.copy(), Map.of(), Map.of(), new JsonObject())).await();
+    try {
+      node.watch(file, new JsonObject());
+      int wsPort = node.config().getJsonObject("websocket").getInteger("port");
+      int bePort = node.config().getJsonObject("backend").getInteger("port");
+      AdminClient admin = new AdminClient(node.config().getJsonObject("admin").getInteger("port"), node.cookie());
+      String token = admin.token("/live");
+      assertEquals(200, admin.send("PUT", "/live/history",
+          new JsonObject().put("news", new JsonObject().put("size", 10)).encode()).statusCode());
+      JsonObject next = conf.copy();
+      next.getJsonObject("vhosts").getJsonObject("/live")
+          .put("history", new JsonObject().put("chat", new JsonObject().put("size", 10)));
+      Path tmp = dir.resolve("next.json");
+      Files.writeString(tmp, next.encodePrettily());
+      Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      Histories histories = Histories.existing(node.vertx());
+      long deadline = System.currentTimeMillis() + 10_000;
+      while (!histories.settings().rulesJson("/live").containsKey("chat")) {
+        if (System.currentTimeMillis() > deadline) {
+          throw new AssertionError("the file was not reloaded within 10 s");
+        }
+        Thread.sleep(100);
+      }
+      JsonObject h = admin.json("/live/history").getJsonObject("history");
+      assertEquals("admin", h.getString("source"), "the reload kept the rules set through WARI: " + h);
+      try (RawWs ws = HistoryFixtures.connect(wsPort, "/live")) {
+        assertFalse(HistoryFixtures.subscribe(ws, new JsonObject().put("channel", "chat")).containsKey("offset"),
+            "the file's rule for chat is not in force while WARI's rules are");
+        assertTrue(HistoryFixtures.subscribe(ws, new JsonObject().put("channel", "news")).containsKey("offset"));
+      }
+      assertEquals(202, admin.call("DELETE", "/live/history").statusCode());
+      try (RawWs ws = HistoryFixtures.connect(wsPort, "/live")) {
+        assertTrue(HistoryFixtures.subscribe(ws, new JsonObject().put("channel", "chat")).containsKey("offset"),
+            "removed: the file's rules apply");
+        assertFalse(HistoryFixtures.subscribe(ws, new JsonObject().put("channel", "news")).containsKey("offset"));
       }
     } finally {
       node.stop().await();
