@@ -105,6 +105,24 @@ class SqliteStoreTest {
     assertEquals("", query("SELECT token FROM access_tokens"));
   }
 
+  /** The history rules set through WARI: kept per vhost, replaced, removed, and gone with their vhost. */
+  @Test
+  void historyRulesAreKeptPerVhostAndGoWithIt() throws Exception {
+    deploy();
+    StoreClient store = new StoreClient(vertx);
+    store.putVhost("/a", TOKEN).await(30, TimeUnit.SECONDS);
+    store.putVhost("/b", TOKEN).await(30, TimeUnit.SECONDS);
+    store.putHistoryRules("/a", "{\"x\":{\"size\":1}}").await(30, TimeUnit.SECONDS);
+    store.putHistoryRules("/a", "{\"y\":{\"size\":2}}").await(30, TimeUnit.SECONDS);
+    store.putHistoryRules("/b", "{\"z\":{\"size\":3}}").await(30, TimeUnit.SECONDS);
+    assertEquals(java.util.Map.of("/a", "{\"y\":{\"size\":2}}", "/b", "{\"z\":{\"size\":3}}"),
+        store.historyRules().await(30, TimeUnit.SECONDS));
+    store.putHistoryRules("/b", null).await(30, TimeUnit.SECONDS);
+    store.deleteVhost("/a").await(30, TimeUnit.SECONDS);
+    assertEquals(java.util.Map.of(), store.historyRules().await(30, TimeUnit.SECONDS));
+    assertEquals("", query("SELECT vhost FROM history_rules"), "committed");
+  }
+
   @Test
   void whileSqliteWaitsForALockTheEventLoopGoesOn() throws Exception {
     deploy();
