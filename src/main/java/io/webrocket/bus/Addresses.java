@@ -108,14 +108,6 @@ public final class Addresses {
     return PREFIX + "tls";
   }
 
-  /**
-   * The cluster members that are alive ({@code {"nodes": [id, ...]}}), published locally on the
-   * leader whenever membership changes: registries forget subscribers and workers of the others.
-   */
-  public static String liveNodes() {
-    return PREFIX + "liveNodes";
-  }
-
   /** This node's view of the cluster: members and leader (a local consumer; none when not clustered). */
   public static String cluster() {
     return PREFIX + "cluster";

@@ -8,7 +8,6 @@ import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.eventbus.Message;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.vertx.core.shareddata.LocalMap;
 import io.webrocket.bus.Addresses;
@@ -164,8 +163,6 @@ public final class Leadership extends VerticleBase {
       lead();
     } else if (leading && oldest != null && !oldest.localMember()) {
       stepDown();
-    } else if (leading) {
-      announceLiveNodes();
     }
   }
 
@@ -194,7 +191,6 @@ public final class Leadership extends VerticleBase {
     tellDirectory(true)
         .compose(id -> {
           leading = true;
-          announceLiveNodes();
           return vertx.sharedData().<String, String>getAsyncMap(STATE_MAP).compose(m -> m.put(LEADER, nodeId));
         })
         .onComplete(done -> {
@@ -208,13 +204,6 @@ public final class Leadership extends VerticleBase {
           vertx.eventBus().publish(Addresses.events(), new JsonObject().put("type", "leaderReady").put("node", nodeId));
           LOG.info("cluster: leader ready");
         });
-  }
-
-  private void announceLiveNodes() {
-    JsonArray ids = new JsonArray();
-    hazelcast.getCluster().getMembers().stream().map(Leadership::idOf).filter(java.util.Objects::nonNull).forEach(ids::add);
-    vertx.eventBus().publish(Addresses.liveNodes(), new JsonObject().put("nodes", ids),
-        new io.vertx.core.eventbus.DeliveryOptions().setLocalOnly(true));
   }
 
   /** The cached answer; a new one is computed on a worker thread when it is older than a second. */
