@@ -204,6 +204,10 @@ public final class Clustering {
       config.setProperty("hazelcast.logging.details.enabled", "false");
     }
     config.setProperty("hazelcast.phone.home.enabled", "false");
+    // Hazelcast's own metrics feed its Management Center and JMX, neither used here (the broker
+    // exports its own on /metrics); collecting them every 5 s took about a tenth of an idle
+    // node's CPU samples in a profile (docs/cluster-benchmark.md).
+    config.getMetricsConfig().setEnabled(false);
     config.setProperty("hazelcast.wait.seconds.before.join", "0");
     config.setProperty("hazelcast.logging.type", "slf4j");
     long detectSeconds = Math.max(1, cluster.getLong("failureDetectionMs") / 1000);

@@ -444,15 +444,14 @@ final class BrowserConnection implements TransportEvents {
           if (type.needsPermission()) {
             subscribed.put("uid", uid);
           }
-          if (presenceChannel) {
-            subscribed.put("subscribers", r.members());
-          }
           if (position[0] != null) {
             position[0].describe(subscribed);
           } else if (since != null && policy == null && fresh) {
             subscribed.put("recovered", false); // no history to recover from
           }
-          send(Wwfp.encode(":subscribed", subscribed));
+          // A presence channel's list comes encoded already (see PresenceMembers.Member#entry).
+          send(presenceChannel ? Wwfp.encodeWithRaw(":subscribed", subscribed, "subscribers", r.members())
+              : Wwfp.encode(":subscribed", subscribed));
           if (position[0] != null) {
             sessions.historyStreams().attach(this, name, position[0]);
           }

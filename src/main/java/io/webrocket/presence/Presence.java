@@ -1,7 +1,6 @@
 package io.webrocket.presence;
 
 import io.vertx.core.Future;
-import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.protocol.Frame;
 import java.util.List;
@@ -27,13 +26,14 @@ public interface Presence {
 
   /**
    * A connection is a member. {@code members}: the visible members before it (itself
-   * excluded); {@code since}: the channel's sequence number as of that list (its endpoint
+   * excluded), an encoded JSON array of their list entries, ready for {@code :subscribed};
+   * {@code since}: the channel's sequence number as of that list (its endpoint
    * delivers only announcements numbered after it); {@code announcement}: its own
    * {@code :memberJoined}, written after the {@code :subscribed} reply (null: hidden, or it was
    * a member already); {@code missed}: announcements after its list that reached this node
    * before the answer, written after that.
    */
-  record Joined(JsonArray members, long since, Frame announcement, List<Frame> missed) {}
+  record Joined(String members, long since, Frame announcement, List<Frame> missed) {}
 
   /**
    * Connection {@code sid} of this node joins {@code channel} of {@code vhost} as {@code uid}

@@ -54,6 +54,6 @@ public final class PresenceClient implements Presence {
       missed.add(new Frame(list.getBuffer(i).getBytes()));
     }
     Buffer own = o.getBuffer("announcement");
-    return new Joined(o.getJsonArray("members"), o.getLong("since"), own == null ? null : new Frame(own.getBytes()), missed);
+    return new Joined(o.getString("members"), o.getLong("since"), own == null ? null : new Frame(own.getBytes()), missed);
   }
 }

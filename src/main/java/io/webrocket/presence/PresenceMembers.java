@@ -25,21 +25,34 @@ public final class PresenceMembers implements Serializable {
   private static final long serialVersionUID = 1L;
 
   /**
-   * A member: its connection ({@code sid}) on {@code node}, the user id, and the data it joined
-   * with as encoded JSON (bounded by {@code limits.presenceDataBytes} at the edge).
+   * A member: its connection ({@code sid}) on {@code node}, the user id, the data it joined
+   * with as encoded JSON (bounded by {@code limits.presenceDataBytes} at the edge), and its
+   * {@code entry} in a member list, {@code {"uid": U, ...data}} as encoded JSON with uid winning
+   * over a key of the same name. The entry is encoded once, where the member is made (its
+   * node), so that a list of a thousand members is a join of strings, not a thousand JSON
+   * objects built, copied and encoded again at every join.
    */
-  public record Member(String sid, String uid, String data, boolean hidden, String node) implements Serializable {
-    private static final long serialVersionUID = 1L;
+  public record Member(String sid, String uid, String data, boolean hidden, String node, String entry)
+      implements Serializable {
+    private static final long serialVersionUID = 2L;
 
-    /** {@code {"uid": U, ...data}} with uid winning over a key of the same name: a list entry. */
-    public JsonObject listed() {
+    public Member(String sid, String uid, String data, boolean hidden, String node) {
+      this(sid, uid, data, hidden, node, entryOf(uid, data));
+    }
+
+    private static String entryOf(String uid, String data) {
       JsonObject j = new JsonObject().put("uid", uid);
       new JsonObject(data).forEach(e -> {
         if (!"uid".equals(e.getKey())) {
           j.put(e.getKey(), e.getValue());
         }
       });
-      return j;
+      return j.encode();
+    }
+
+    /** The list entry as an object. */
+    public JsonObject listed() {
+      return new JsonObject(entry);
     }
 
     /**
@@ -63,11 +76,13 @@ public final class PresenceMembers implements Serializable {
 
   /**
    * The outcome of a join. {@code listed}: the visible members other than the joiner, as of
-   * {@code seq}. {@code added}: false when the connection was a member already (nothing changed).
-   * When a visible member was added, {@code seq} is the number of its own announcement.
+   * {@code seq}, as an encoded JSON array of their entries (in a cluster this result crosses
+   * the network at every join: one string, not a list of objects). {@code added}: false when
+   * the connection was a member already (nothing changed). When a visible member was added,
+   * {@code seq} is the number of its own announcement.
    */
-  public record Joined(List<Member> listed, long seq, boolean added) implements Serializable {
-    private static final long serialVersionUID = 1L;
+  public record Joined(String listed, long seq, boolean added) implements Serializable {
+    private static final long serialVersionUID = 2L;
 
     /** Whether this join is announced to the channel (a visible member added). */
     public boolean announced(Member m) {
@@ -102,7 +117,7 @@ public final class PresenceMembers implements Serializable {
 
   /** Adds {@code m} at the end unless its connection is a member already. */
   public Joined join(Member m) {
-    List<Member> listed = visibleExcept(m.sid());
+    String listed = visibleExcept(m.sid());
     if (members.containsKey(m.sid())) {
       return new Joined(listed, seq, false);
     }
@@ -141,13 +156,16 @@ public final class PresenceMembers implements Serializable {
     return members.values().stream().anyMatch(m -> node.equals(m.node()));
   }
 
-  private List<Member> visibleExcept(String sid) {
-    List<Member> list = new ArrayList<>();
+  private String visibleExcept(String sid) {
+    StringBuilder list = new StringBuilder(2 + members.size() * 32).append('[');
     members.values().forEach(m -> {
       if (!m.hidden() && !m.sid().equals(sid)) {
-        list.add(m);
+        if (list.length() > 1) {
+          list.append(',');
+        }
+        list.append(m.entry());
       }
     });
-    return list;
+    return list.append(']').toString();
   }
 }

@@ -135,9 +135,7 @@ public final class PresenceService extends VerticleBase {
       boolean announced = j.announced(m);
       Frame own = announced ? Frame.text(Wwfp.encodeBuffer(":memberJoined", m.announced(channel, null))) : null;
       List<Frame> missed = streams.joined(key, j.seq(), announced, j.added());
-      JsonArray members = new JsonArray();
-      j.listed().forEach(member -> members.add(member.listed()));
-      msg.reply(PresenceClient.encode(new Presence.Joined(members, j.seq(), own, missed)));
+      msg.reply(PresenceClient.encode(new Presence.Joined(j.listed(), j.seq(), own, missed)));
       if (own != null) {
         announce(vhost, channel, j.seq(), own);
       }

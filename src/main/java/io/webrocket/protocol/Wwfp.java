@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.json.Json;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.protocol.Status;
@@ -110,6 +111,22 @@ public final class Wwfp {
   /** Encodes {@code {"event": payload}}. */
   public static String encode(String event, JsonObject payload) {
     return new JsonObject().put(event, payload).encode();
+  }
+
+  /**
+   * Encodes {@code {"event": payload}} with one more member, {@code key}, whose value is JSON
+   * text encoded already ({@code rawJson}, trusted: built by the broker, not by a peer). A
+   * presence channel's member list is built once as text where its members are kept and reaches
+   * the {@code :subscribed} reply without being parsed and encoded again.
+   */
+  public static String encodeWithRaw(String event, JsonObject payload, String key, String rawJson) {
+    String head = payload.encode(); // "{...}"
+    StringBuilder b = new StringBuilder(head.length() + key.length() + rawJson.length() + event.length() + 16);
+    b.append('{').append(Json.encode(event)).append(':').append(head, 0, head.length() - 1);
+    if (head.length() > 2) {
+      b.append(',');
+    }
+    return b.append(Json.encode(key)).append(':').append(rawJson).append("}}").toString();
   }
 
   public static Buffer encodeBuffer(String event, JsonObject payload) {

@@ -225,4 +225,13 @@ class WwfpCodecTest {
     assertEquals("some:event", m.event());
     assertEquals(payload, m.payload());
   }
+
+  @Test
+  void aRawMemberIsSplicedAsItWouldHaveBeenEncoded() {
+    JsonArray list = new JsonArray().add(new JsonObject().put("uid", "a\"b").put("n", 1)).add(new JsonObject().put("uid", "c"));
+    JsonObject payload = new JsonObject().put("channel", "presence-x").put("uid", "me");
+    String spliced = Wwfp.encodeWithRaw(":subscribed", payload.copy(), "subscribers", list.encode());
+    assertEquals(Wwfp.encode(":subscribed", payload.copy().put("subscribers", list)), spliced);
+    assertEquals("{\":subscribed\":{\"subscribers\":[]}}", Wwfp.encodeWithRaw(":subscribed", new JsonObject(), "subscribers", "[]"));
+  }
 }
