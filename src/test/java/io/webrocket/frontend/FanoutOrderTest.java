@@ -8,6 +8,7 @@ import io.webrocket.frontend.Broker.Vhost;
 import io.webrocket.test.RawWs;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
+import io.webrocket.test.Await;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
@@ -119,7 +120,7 @@ class FanoutOrderTest {
         for (byte[] w : writes) {
           ws.sendRaw(w);
           if (pauseMs > 0) {
-            WwfpTest.sleep(pauseMs);
+            Await.pause(pauseMs);
           }
         }
       });
@@ -256,7 +257,7 @@ class FanoutOrderTest {
       // One subscribes every 61 ms while the burst goes on: out of step with its writes, so the
       // registry's replies come at any point of the endpoint's passes.
       for (WsClient s : joining) {
-        WwfpTest.sleep(61);
+        Await.pause(61);
         s.send("subscribe", new JsonObject().put("channel", "x"));
       }
       await(sent);

@@ -1216,12 +1216,4 @@ class WwfpTest {
     broker.awaitSubscribers(v, channel, expected);
   }
 
-  static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
-  }
 }

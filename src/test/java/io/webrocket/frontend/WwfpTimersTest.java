@@ -11,6 +11,7 @@ import io.vertx.core.json.JsonObject;
 import io.webrocket.frontend.Broker.Vhost;
 import io.webrocket.test.RawWs;
 import io.webrocket.test.WsClient;
+import io.webrocket.test.Await;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -112,7 +113,7 @@ class WwfpTimersTest {
     String stale = broker.token(v, "u", ".*");
     WsClient c = broker.ws(v);
     c.auth(fresh);
-    WwfpTest.sleep(TOKEN_LIFETIME_MS + 200);
+    Await.pause(TOKEN_LIFETIME_MS + 200);
     WsClient d = broker.ws(v);
     d.send("auth", o("token", stale));
     error(d, 402);

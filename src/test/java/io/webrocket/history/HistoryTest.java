@@ -14,6 +14,7 @@ import io.webrocket.test.RawWs;
 import io.webrocket.test.Scrape;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
+import io.webrocket.test.Await;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -104,7 +105,7 @@ class HistoryTest {
         seen.add(e.getInteger("n"));
       }
       first.close(); // the cut: no close frame, frames in flight are lost with the socket
-      Thread.sleep(2_000);
+      Await.pause(2_000); // the cut lasts 2 s (the case), while broadcasts go on
       RawWs second = connect(node.wsPort, "/h");
       JsonObject r = subscribe(second, new JsonObject().put("channel", "chat")
           .put("since", new JsonObject().put("offset", lastOffset).put("epoch", epoch)));
