@@ -18,10 +18,8 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Fan-out written once per channel per event-loop pass ({@link FanoutBatch}) delivers exactly
@@ -42,24 +40,10 @@ class FanoutOrderTest {
   private static final int PER_WRITE = 500;
   private static final long PAUSE_MS = 25;
 
-  private static Broker broker;
-
-  @BeforeAll
-  static void start() {
-    broker = new Broker(new JsonObject()
-        .put("websocket", new JsonObject().put("instances", 1))
-        .put("limits", new JsonObject().put("messagesPerSecond", 1_000_000).put("messagesBurst", 1_000_000)));
-  }
-
-  @AfterAll
-  static void stop() {
-    broker.close();
-  }
-
-  @AfterEach
-  void closeClients() {
-    broker.closeClients();
-  }
+  @RegisterExtension
+  static final Broker broker = new Broker(new JsonObject()
+      .put("websocket", new JsonObject().put("instances", 1))
+      .put("limits", new JsonObject().put("messagesPerSecond", 1_000_000).put("messagesBurst", 1_000_000)));
 
   // ---- helpers ----
 
