@@ -10,6 +10,7 @@ import io.webrocket.test.AdminClient;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
+import io.webrocket.test.Await;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -168,7 +169,8 @@ class PersistenceTest {
       issued = System.currentTimeMillis();
       token = accessToken(n.backendPort, "/app", vt, "carol");
     }
-    Thread.sleep(Math.max(0, issued + 1200 - System.currentTimeMillis()));
+    // Pacing: the token (lifetime 1 s) expires while no node runs.
+    Await.pause(Math.max(0, issued + 1200 - System.currentTimeMillis()));
     try (TestNode n = start(dir, new JsonObject())) {
       assertEquals(":error 402", auth(n, "/app", token));
     }

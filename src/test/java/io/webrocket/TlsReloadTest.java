@@ -85,7 +85,7 @@ class TlsReloadTest {
       for (int port : ports) {
         assertEquals(first, serial(port));
       }
-      Thread.sleep(1100); // file times have a coarse grain on some file systems
+      Await.pause(1100); // file times have a coarse grain on some file systems: the change must look newer
       Files.copy(dir.resolve("b.key"), dir.resolve("server.key"), StandardCopyOption.REPLACE_EXISTING);
       Files.copy(dir.resolve("b.crt"), dir.resolve("server.crt"), StandardCopyOption.REPLACE_EXISTING);
       for (int port : ports) {

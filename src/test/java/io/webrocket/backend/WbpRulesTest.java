@@ -10,6 +10,7 @@ import io.webrocket.test.AdminClient;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
+import io.webrocket.test.Await;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -721,7 +722,7 @@ class WbpRulesTest {
       try (WbpClient c = n.wbp()) {
         assertEquals(OK, c.request(WbpClient.identity("req", "/idle", t), "KA"));
         for (int i = 0; i < 2; i++) {
-          Thread.sleep(idleMs - 600);
+          Await.pause(idleMs - 600); // pacing: idle, but less than the idle timeout
           assertEquals(OK, c.request(null, "KA"), "not closed before the idle time");
         }
         long last = System.nanoTime();

@@ -176,10 +176,6 @@ class WorkerTest {
     }
   }
 
-  static void sleep(long ms) {
-    Await.pause(ms);
-  }
-
   Worker worker() {
     Worker w = new Worker(node, vhost, token);
     open.add(w);
@@ -268,7 +264,7 @@ class WorkerTest {
     long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(EXPIRY_MS * 5 / 2);
     while (System.nanoTime() < end) {
       w.hb(true);
-      sleep(WORKER_HB_MS);
+      Await.pause(WORKER_HB_MS);
     }
     assertTrue(w.inbox.isEmpty(), "no QT: " + w.inbox);
     assertFalse(w.closedWithin(0));
@@ -406,7 +402,7 @@ class WorkerTest {
         seen2.add(assertTrigger(m2, "x", b.sid).getInteger("n"));
       }
       if (m1 == null && m2 == null) {
-        sleep(5);
+        Await.pause(5);
       }
     }
     Await.never(200, "more triggers (duplicates)",
@@ -531,7 +527,7 @@ class WorkerTest {
     w.write(w.identity + "\n\nRD\n\r\n\r\n");
     w.keepBeating(); // "HB\n\r\n\r\n" every WORKER_HB_MS, never a reply to TR
     WsClient b = browser();
-    sleep(EXPIRY_MS / 2);
+    Await.pause(EXPIRY_MS / 2);
     for (int i = 0; i < 5; i++) {
       trigger(b, "job", new JsonObject().put("n", i));
       assertEquals(i, assertTrigger(w.next(5000), "job", b.sid).getInteger("n"));

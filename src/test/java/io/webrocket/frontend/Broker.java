@@ -10,12 +10,19 @@ import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.extension.AfterAllCallback;
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
  * One test class's node plus the chores of its tests: a fresh vhost per test, channels, single
- * access tokens, workers, and closing every client a test opened.
+ * access tokens, workers, and closing every client a test opened. A JUnit extension: a class
+ * declares {@code @RegisterExtension static final Broker broker = new Broker(overrides)}, and the
+ * node starts before its first test, every client a test opened is closed after it, and the
+ * node stops after the last.
  */
-final class Broker implements AutoCloseable {
+final class Broker implements BeforeAllCallback, AfterEachCallback, AfterAllCallback, AutoCloseable {
   /** A vhost made for one test: its path and access token. */
   record Vhost(String path, String token) {
     String req() {
@@ -27,11 +34,28 @@ final class Broker implements AutoCloseable {
     }
   }
 
-  final TestNode node;
+  private final JsonObject overrides;
+  /** The class's node, from its first test on. */
+  TestNode node;
   private final List<AutoCloseable> opened = new ArrayList<>();
 
   Broker(JsonObject overrides) {
-    this.node = TestNode.start(overrides);
+    this.overrides = overrides;
+  }
+
+  @Override
+  public void beforeAll(ExtensionContext context) {
+    node = TestNode.start(overrides);
+  }
+
+  @Override
+  public void afterEach(ExtensionContext context) {
+    closeClients();
+  }
+
+  @Override
+  public void afterAll(ExtensionContext context) {
+    close();
   }
 
   /** A new vhost with {@code channels} open ({@link TestNode#freshVhost}). */
@@ -157,6 +181,9 @@ final class Broker implements AutoCloseable {
   @Override
   public void close() {
     closeClients();
-    node.close();
+    if (node != null) {
+      node.close();
+      node = null;
+    }
   }
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonObject;
 import io.webrocket.test.TestNode;
+import io.webrocket.test.Await;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -148,7 +149,7 @@ class ClientLibraryTest {
       } catch (IOException closedMeanwhile) {
         // the answer and the close may come before every request is written
       }
-      Thread.sleep(500); // not reading meanwhile
+      Await.pause(500); // pacing: not reading meanwhile
       ByteArrayOutputStream got = new ByteArrayOutputStream();
       try {
         s.getInputStream().transferTo(got);

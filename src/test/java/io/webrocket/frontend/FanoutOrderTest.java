@@ -8,6 +8,7 @@ import io.webrocket.frontend.Broker.Vhost;
 import io.webrocket.test.RawWs;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
+import io.webrocket.test.Await;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.SocketTimeoutException;
@@ -17,10 +18,8 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Fan-out written once per channel per event-loop pass ({@link FanoutBatch}) delivers exactly
@@ -41,24 +40,10 @@ class FanoutOrderTest {
   private static final int PER_WRITE = 500;
   private static final long PAUSE_MS = 25;
 
-  private static Broker broker;
-
-  @BeforeAll
-  static void start() {
-    broker = new Broker(new JsonObject()
-        .put("websocket", new JsonObject().put("instances", 1))
-        .put("limits", new JsonObject().put("messagesPerSecond", 1_000_000).put("messagesBurst", 1_000_000)));
-  }
-
-  @AfterAll
-  static void stop() {
-    broker.close();
-  }
-
-  @AfterEach
-  void closeClients() {
-    broker.closeClients();
-  }
+  @RegisterExtension
+  static final Broker broker = new Broker(new JsonObject()
+      .put("websocket", new JsonObject().put("instances", 1))
+      .put("limits", new JsonObject().put("messagesPerSecond", 1_000_000).put("messagesBurst", 1_000_000)));
 
   // ---- helpers ----
 
@@ -119,7 +104,7 @@ class FanoutOrderTest {
         for (byte[] w : writes) {
           ws.sendRaw(w);
           if (pauseMs > 0) {
-            WwfpTest.sleep(pauseMs);
+            Await.pause(pauseMs);
           }
         }
       });
@@ -256,7 +241,7 @@ class FanoutOrderTest {
       // One subscribes every 61 ms while the burst goes on: out of step with its writes, so the
       // registry's replies come at any point of the endpoint's passes.
       for (WsClient s : joining) {
-        WwfpTest.sleep(61);
+        Await.pause(61);
         s.send("subscribe", new JsonObject().put("channel", "x"));
       }
       await(sent);

@@ -9,10 +9,8 @@ import io.webrocket.frontend.Broker.Vhost;
 import io.webrocket.test.RawWs;
 import io.webrocket.test.WsClient;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Presence channels over real sockets: who gets which {@code :memberJoined} and
@@ -22,22 +20,9 @@ import org.junit.jupiter.api.Test;
 class PresenceTest {
   private static final String ROOM = "presence-room";
   private static final int QUIET_MS = 250;
-  private static Broker broker;
 
-  @BeforeAll
-  static void start() {
-    broker = new Broker(new JsonObject());
-  }
-
-  @AfterAll
-  static void stop() {
-    broker.close();
-  }
-
-  @AfterEach
-  void closeClients() {
-    broker.closeClients();
-  }
+  @RegisterExtension
+  static final Broker broker = new Broker(new JsonObject());
 
   private static WsClient member(Vhost v, String uid) {
     return broker.ws(v, uid, "presence-.*");

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.test.RawWs;
 import io.webrocket.test.TestNode;
+import io.webrocket.test.Await;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -137,7 +138,7 @@ class WebSocketServerTest {
   @Test
   void anUpgradedConnectionOutlivesTheHandshakeTimeout() throws Exception {
     try (RawWs ws = open()) {
-      Thread.sleep(800);
+      Await.pause(800); // past the handshake timeout
       ws.sendText("{\"subscribe\":{\"channel\":\"nope\"}}");
       assertTrue(ws.readText().contains("454"), "still served");
     }

@@ -19,10 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * WWFP (protocol/WWFP.md) over real sockets: one test per rule, named after it. One node for
@@ -44,26 +42,12 @@ class WwfpTest {
       454, "Channel not found",
       503, "Service unavailable");
 
-  private static Broker broker;
-
-  @BeforeAll
-  static void start() {
-    // The rate limit (429) has its own tests; here it must not mask the protocol's answers.
-    broker = new Broker(new JsonObject()
-        .put("websocket", new JsonObject().put("maxFrameSize", MAX_FRAME))
-        .put("limits", new JsonObject().put("messagesPerSecond", 1_000_000).put("messagesBurst", 1_000_000))
-        .put("vhosts", new JsonObject().put(NESTED, new JsonObject().put("channels", new JsonArray().add("chat")))));
-  }
-
-  @AfterAll
-  static void stop() {
-    broker.close();
-  }
-
-  @AfterEach
-  void closeClients() {
-    broker.closeClients();
-  }
+  // The rate limit (429) has its own tests; here it must not mask the protocol's answers.
+  @RegisterExtension
+  static final Broker broker = new Broker(new JsonObject()
+      .put("websocket", new JsonObject().put("maxFrameSize", MAX_FRAME))
+      .put("limits", new JsonObject().put("messagesPerSecond", 1_000_000).put("messagesBurst", 1_000_000))
+      .put("vhosts", new JsonObject().put(NESTED, new JsonObject().put("channels", new JsonArray().add("chat")))));
 
   // ---- helpers ----
 
@@ -1216,12 +1200,4 @@ class WwfpTest {
     broker.awaitSubscribers(v, channel, expected);
   }
 
-  static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
-  }
 }

@@ -11,10 +11,9 @@ import io.vertx.core.json.JsonObject;
 import io.webrocket.frontend.Broker.Vhost;
 import io.webrocket.test.RawWs;
 import io.webrocket.test.WsClient;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import io.webrocket.test.Await;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The WWFP rules that run on timers: liveness (server pings, silent sockets closed) and the
@@ -24,24 +23,10 @@ import org.junit.jupiter.api.Test;
 class WwfpTimersTest {
   private static final int PING_MS = 300;
   private static final int TOKEN_LIFETIME_MS = 1000;
-  private static Broker broker;
-
-  @BeforeAll
-  static void start() {
-    broker = new Broker(new JsonObject()
-        .put("websocket", new JsonObject().put("pingIntervalMs", PING_MS))
-        .put("tokens", new JsonObject().put("lifetimeMs", TOKEN_LIFETIME_MS)));
-  }
-
-  @AfterAll
-  static void stop() {
-    broker.close();
-  }
-
-  @AfterEach
-  void closeClients() {
-    broker.closeClients();
-  }
+  @RegisterExtension
+  static final Broker broker = new Broker(new JsonObject()
+      .put("websocket", new JsonObject().put("pingIntervalMs", PING_MS))
+      .put("tokens", new JsonObject().put("lifetimeMs", TOKEN_LIFETIME_MS)));
 
   @Test
   void serverPingsEverySocket() {
@@ -112,7 +97,7 @@ class WwfpTimersTest {
     String stale = broker.token(v, "u", ".*");
     WsClient c = broker.ws(v);
     c.auth(fresh);
-    WwfpTest.sleep(TOKEN_LIFETIME_MS + 200);
+    Await.pause(TOKEN_LIFETIME_MS + 200);
     WsClient d = broker.ws(v);
     d.send("auth", o("token", stale));
     error(d, 402);

@@ -317,7 +317,7 @@ class AbuseTest {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
       while (System.nanoTime() < deadline && written.get() != last && !writing.isDone()) {
         last = written.get();
-        Thread.sleep(500);
+        Await.pause(500);
       }
       assertFalse(writing.isDone(), "the broker read all " + (limit >> 20) + " MB without being answered");
       // Meanwhile everyone else is served.

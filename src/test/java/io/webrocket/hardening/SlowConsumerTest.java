@@ -120,7 +120,7 @@ class SlowConsumerTest {
         }
 
         // Over the bound since the burst: closed 1008 at the next liveness check after the timeout.
-        Thread.sleep(SLOW_CONSUMER_TIMEOUT_MS + PING_INTERVAL_MS + 1_000);
+        Await.pause(SLOW_CONSUMER_TIMEOUT_MS + PING_INTERVAL_MS + 1_000);
         keepalive.shutdownNow();
         keepalive.awaitTermination(5, TimeUnit.SECONDS);
         int maxSeen = 0;

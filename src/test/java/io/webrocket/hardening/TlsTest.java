@@ -14,6 +14,7 @@ import io.vertx.core.net.PemTrustOptions;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
+import io.webrocket.test.Await;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -331,7 +332,7 @@ class TlsTest {
       n.node.vertx().eventBus().publish(io.webrocket.bus.Addresses.tls(), section.copy()
           .put("protocols", new io.vertx.core.json.JsonArray().add("TLSv1.2").add("TLSv1.3"))
           .put("ciphers", new io.vertx.core.json.JsonArray()));
-      Thread.sleep(500);
+      Await.pause(500); // the reload has no reply to wait for; then the same section must still serve
       assertTrue(backendServed(n, trusting, id), "after a reload: no client certificate needed");
       assertTrue(backendServed(n, trustingWithClientCert, id));
     }

@@ -130,7 +130,7 @@ class WbpBoundsTest {
         } else if (System.nanoTime() - stuckSince > TimeUnit.SECONDS.toNanos(3)) {
           break;
         }
-        Thread.sleep(100);
+        Await.pause(100);
       }
       assertFalse(writing.isDone() && written.get() >= limit,
           "the broker read all " + (limit >> 20) + " MB from a peer that reads nothing");
@@ -192,7 +192,7 @@ class WbpBoundsTest {
         sockets.add(s);
         s.getOutputStream().write(attack);
       }
-      Thread.sleep(1_000);
+      Await.pause(1_000); // pacing: the node reads what is in flight before the heap is measured
       long heapAfter = Served.usedHeapAfterGc();
       System.out.printf("50 x (A + 65,000 empty lines): heap %d -> %d MB (%+.1f MB)%n",
           heapBefore >> 20, heapAfter >> 20, (heapAfter - heapBefore) / 1048576.0);

@@ -77,7 +77,7 @@ class WebSocketBoundsTest {
     raw.readText(); // :connected
     Memory before = Memory.now();
     int sent = flood(raw, RawWs.frame(9, new byte[0]), 3_000_000, 10_000); // 18 MB, as in the issue
-    Thread.sleep(500); // the node reads what is in flight
+    Await.pause(500); // pacing: the node reads what is in flight before memory is measured
     Memory during = Memory.now();
     System.out.printf("ping flood: %,d pings sent without reading; %s%n", sent, during.since(before));
     assertTrue(during.heldSince(before) < 16L << 20, "held: " + during.since(before));
@@ -147,7 +147,7 @@ class WebSocketBoundsTest {
     }
     // Pongs every 0.5 s: proof of life, no progress on the message.
     timer.scheduleAtFixedRate(() -> peers.forEach(p -> quietly(p, pong)), 500, 500, TimeUnit.MILLISECONDS);
-    Thread.sleep(300);
+    Await.pause(300); // pacing: the fragments arrived before memory is measured
     Memory held = Memory.now();
     for (RawWs raw : peers) {
       assertEquals(1008, closeStatusWithoutAnswering(raw, 6_000), "closed at the message deadline");
@@ -175,7 +175,7 @@ class WebSocketBoundsTest {
     raw.sendRaw(RawWs.frame(10, new byte[0]));
     raw.sendRaw(RawWs.frame(true, 0, ":{}}".getBytes(StandardCharsets.UTF_8)));
     assertTrue(raw.readText().contains("400"), "the joined message is handled (unknown event: 400)");
-    Thread.sleep(1_500); // past the deadline the first message would have had
+    Await.pause(1_500); // past the deadline the first message would have had
     raw.sendText("{\"nope\":{}}");
     assertTrue(raw.readText().contains("400"), "still open");
   }

@@ -1,5 +1,7 @@
 package io.webrocket.history;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import io.vertx.core.json.JsonObject;
 import io.webrocket.test.RawWs;
 import io.webrocket.test.WbpClient;
@@ -7,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
 
 /** Helpers of the history tests: a paced backend publisher and a raw-socket subscriber. */
 final class HistoryFixtures {
@@ -103,6 +106,21 @@ final class HistoryFixtures {
       throw new AssertionError("expected :subscribed, got " + m);
     }
     return m.getJsonObject(":subscribed");
+  }
+
+  /**
+   * Reads {@code message} events while {@code more} holds, each at the offset after the one
+   * before (no gap, no duplicate), and adds each one's {@code n} to {@code seen}; returns the
+   * last offset read. {@code lastOffset}: where the subscriber stood before.
+   */
+  static long readInOrder(RawWs ws, long lastOffset, List<Integer> seen, BooleanSupplier more) {
+    while (more.getAsBoolean()) {
+      JsonObject e = new JsonObject(ws.readText()).getJsonObject("message");
+      assertEquals(lastOffset + 1, e.getLong("offset"), "no gap, no duplicate");
+      lastOffset = e.getLong("offset");
+      seen.add(e.getInteger("n"));
+    }
+    return lastOffset;
   }
 
   /** Reads {@code message} events until {@code until} says stop; returns them (and anything else) in order. */

@@ -19,6 +19,12 @@ public final class HistoryFixturesAccess {
     return HistoryFixtures.subscribe(ws, subscribe);
   }
 
+  /** {@link HistoryFixtures#readInOrder}. */
+  public static long readInOrder(RawWs ws, long lastOffset, java.util.List<Integer> seen,
+      java.util.function.BooleanSupplier more) {
+    return HistoryFixtures.readInOrder(ws, lastOffset, seen, more);
+  }
+
   /** A publisher of {@code {"n": i, "from": tag}} on vhost /h; close it when done. */
   public static Publisher publisher(int port, String token, String channel, int count, int perSecond, String tag) {
     return new Publisher(new HistoryFixtures.Publisher(port, "/h", token, channel, count, perSecond, tag));

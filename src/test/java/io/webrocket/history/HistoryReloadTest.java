@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.Node;
 import io.webrocket.config.Settings;
+import io.webrocket.test.Await;
 import io.webrocket.test.AdminClient;
 import io.webrocket.test.RawWs;
 import io.webrocket.test.TestNode;
@@ -53,20 +54,13 @@ class HistoryReloadTest {
         Path tmp = dir.resolve("next.json");
         Files.writeString(tmp, next.encodePrettily());
         Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        long deadline = System.currentTimeMillis() + 10_000;
-        while (true) {
+        // The subscriber from before the rule gets offsets too, once the reload applied it.
+        Await.until(10_000, "the rule applied: a broadcast carries an offset", () -> {
           try (WbpClient c = WbpClient.connect(bePort)) {
             c.request(WbpClient.identity("req", "/live", token), "BC", "chat", "m", "{}");
           }
-          JsonObject e = new JsonObject(ws.readText()).getJsonObject("m");
-          if (e.containsKey("offset")) {
-            break; // the subscriber from before the rule gets offsets too
-          }
-          if (System.currentTimeMillis() > deadline) {
-            throw new AssertionError("the rule did not apply within 10 s");
-          }
-          Thread.sleep(100);
-        }
+          return new JsonObject(ws.readText()).getJsonObject("m").containsKey("offset");
+        });
         try (RawWs again = HistoryFixtures.connect(wsPort, "/live")) {
           JsonObject r = HistoryFixtures.subscribe(again, new JsonObject().put("channel", "chat"));
           assertEquals(true, r.getLong("offset") >= 1, "a fresh subscribe gets the position: " + r);
@@ -108,13 +102,7 @@ class HistoryReloadTest {
       Files.writeString(tmp, next.encodePrettily());
       Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
       Histories histories = Histories.existing(node.vertx());
-      long deadline = System.currentTimeMillis() + 10_000;
-      while (!histories.settings().rulesJson("/live").containsKey("chat")) {
-        if (System.currentTimeMillis() > deadline) {
-          throw new AssertionError("the file was not reloaded within 10 s");
-        }
-        Thread.sleep(100);
-      }
+      Await.until(10_000, "the file reloaded", () -> histories.settings().rulesJson("/live").containsKey("chat"));
       JsonObject h = admin.json("/live/history").getJsonObject("history");
       assertEquals("admin", h.getString("source"), "the reload kept the rules set through WARI: " + h);
       try (RawWs ws = HistoryFixtures.connect(wsPort, "/live")) {

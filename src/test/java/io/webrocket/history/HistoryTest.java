@@ -2,6 +2,7 @@ package io.webrocket.history;
 
 import static io.webrocket.history.HistoryFixtures.connect;
 import static io.webrocket.history.HistoryFixtures.read;
+import static io.webrocket.history.HistoryFixtures.readInOrder;
 import static io.webrocket.history.HistoryFixtures.subscribe;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -14,6 +15,7 @@ import io.webrocket.test.RawWs;
 import io.webrocket.test.Scrape;
 import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
+import io.webrocket.test.Await;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -97,26 +99,16 @@ class HistoryTest {
     long lastOffset = base;
     try (HistoryFixtures.Publisher pub = new HistoryFixtures.Publisher(node.backendPort, "/h", token, "chat", count, 1_000, "a")) {
       long until = System.currentTimeMillis() + 1_000;
-      while (System.currentTimeMillis() < until) {
-        JsonObject e = new JsonObject(first.readText()).getJsonObject("message");
-        assertEquals(lastOffset + 1, e.getLong("offset"));
-        lastOffset = e.getLong("offset");
-        seen.add(e.getInteger("n"));
-      }
+      lastOffset = readInOrder(first, lastOffset, seen, () -> System.currentTimeMillis() < until);
       first.close(); // the cut: no close frame, frames in flight are lost with the socket
-      Thread.sleep(2_000);
+      Await.pause(2_000); // the cut lasts 2 s (the case), while broadcasts go on
       RawWs second = connect(node.wsPort, "/h");
       JsonObject r = subscribe(second, new JsonObject().put("channel", "chat")
           .put("since", new JsonObject().put("offset", lastOffset).put("epoch", epoch)));
       assertEquals(true, r.getBoolean("recovered"));
       assertEquals(epoch, r.getString("epoch"));
       assertEquals(lastOffset, r.getLong("offset"), ":subscribed says where the client stands");
-      while (seen.size() < count) {
-        JsonObject e = new JsonObject(second.readText()).getJsonObject("message");
-        assertEquals(lastOffset + 1, e.getLong("offset"), "no gap, no duplicate");
-        lastOffset = e.getLong("offset");
-        seen.add(e.getInteger("n"));
-      }
+      readInOrder(second, lastOffset, seen, () -> seen.size() < count);
       pub.await(10_000);
       second.close();
     }

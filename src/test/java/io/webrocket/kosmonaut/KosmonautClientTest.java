@@ -319,7 +319,7 @@ class KosmonautClientTest {
         Client client = Client.builder("wr://" + token + "@127.0.0.1:" + proxy.port + "/app")
             .idleTimeout(Duration.ofMillis(200)).poolSize(1).build()) {
       client.openChannel("idle");
-      Thread.sleep(700);
+      Await.pause(700); // past the client's idle timeout (200 ms)
       client.openChannel("idle");
       assertEquals(2, proxy.accepted.get());
     }
@@ -338,7 +338,7 @@ class KosmonautClientTest {
       client.openChannel("a");
       first.close();
       CompletableFuture<Void> during = CompletableFuture.runAsync(() -> client.openChannel("b"));
-      Thread.sleep(300);
+      Await.pause(300); // pacing: the call is under way while no node listens
       try (TestNode second = TestNode.start(dir, overrides(ws, be, ad))) {
         during.get(30, TimeUnit.SECONDS);
         client.broadcast("b", "e", Map.of());

@@ -5,6 +5,7 @@ import com.sun.net.httpserver.HttpServer;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.test.WbpClient;
+import io.webrocket.test.Await;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -211,7 +212,7 @@ final class ChatBackend implements AutoCloseable {
       } catch (RuntimeException | AssertionError e) {
         // the node is away (restart): try again shortly
       }
-      sleep(200);
+      Await.pause(200); // pacing the reconnect loop
     }
   }
 
@@ -238,14 +239,6 @@ final class ChatBackend implements AutoCloseable {
         .put("time", System.currentTimeMillis());
     messages.computeIfAbsent(room, r -> new CopyOnWriteArrayList<>()).add(saved);
     wbp("BC", "presence-room-" + room, "message", saved.encode());
-  }
-
-  private static void sleep(long ms) {
-    try {
-      Thread.sleep(ms);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
   }
 
   @Override
