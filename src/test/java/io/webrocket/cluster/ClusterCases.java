@@ -15,9 +15,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,20 +24,18 @@ import org.junit.jupiter.api.Test;
  * backend, worker or operator talks to, they see the same vhosts, channels, tokens, presence
  * and workers (issue "Cluster", section 2). Node loss is tested with separate JVMs in
  * {@link NodeFailureTest}.
+ *
+ * <p>Run by {@link InProcessClusterTest}, on the cluster it shares.
  */
-class ClusterTest {
+abstract class ClusterCases {
   private static final AtomicInteger SEQ = new AtomicInteger();
   private static TestCluster cluster;
   private final List<AutoCloseable> opened = new ArrayList<>();
 
-  @BeforeAll
-  static void start() {
-    cluster = TestCluster.start(3, new JsonObject());
-  }
-
-  @AfterAll
-  static void stop() {
-    cluster.close();
+  /** The cluster {@link InProcessClusterTest} shares; each test makes vhosts of its own. */
+  @BeforeEach
+  void shared() {
+    cluster = InProcessClusterTest.cluster();
   }
 
   @AfterEach
