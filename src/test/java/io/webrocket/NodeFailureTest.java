@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.test.AdminClient;
-import io.webrocket.test.TestCluster;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
 import java.util.ArrayList;
@@ -28,20 +27,20 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 
 /**
- * Three broker JVMs on loopback, one set for the whole class, in the order a cluster lives
- * through: changes made on one node hold on the others at once (issue 11, item 7: no leader on
- * the control path); a {@code kill -9} of a follower, then of the oldest member (the leader),
- * each holding a presence member and a worker; each killed node rejoins without manual steps;
- * finally a full restart reloads the durable state.
+ * Node loss in a cluster of three broker JVMs on loopback, one set for the whole class: a
+ * {@code kill -9} of a follower, then of the oldest member (the leader), each holding a presence
+ * member and a worker; each killed node rejoins without manual steps.
  *
  * <p>After a kill the survivors announce the dead node's presence members with {@code
  * :memberLeft} within the documented bound, its workers get no more triggers, and nothing
  * acknowledged is lost (vhosts, channels, unused single access tokens). After the leader's kill
  * every control request (open, close, single access token, re-token, create) is answered at
- * once by the node that received it: nothing waits for a new leader.
+ * once by the node that received it (issue 11, item 7): nothing waits for a new leader.
  *
- * <p>The tests run in order and each starts any node a failed predecessor left down, so one
- * failure does not hide the next test's result.
+ * <p>The same changes with every node up, and a full restart from the store files, need no
+ * process killed: {@code cluster/ClusterCases} and {@code cluster/FullRestartCases} make them
+ * on nodes in one JVM. The tests run in order, and each starts any node a failed predecessor
+ * left down, so one failure does not hide the next test's result.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
@@ -66,7 +65,10 @@ class NodeFailureTest {
 
   @BeforeAll
   static void startNodes() {
-    nodes = new ClusterJvms(3, Map.of());
+    // The test's workers never answer the node's heartbeats: with the default expiry (3 s after
+    // the last one heard) a worker would be dropped before the triggers on a slow machine. The
+    // expiry has tests of its own (WorkerTest).
+    nodes = new ClusterJvms(3, Map.of("WEBROCKET_BACKEND_WORKEREXPIRYMS", "600000"));
     nodes.startAll();
   }
 
@@ -182,19 +184,6 @@ class NodeFailureTest {
     return fresh;
   }
 
-  @Test
-  @Order(1)
-  void channelsTokensAndVhostsChangedOnOneNodeHoldOnEveryNodeAtOnce() {
-    assertEquals("n0", nodes.leaderName(1), "the oldest member leads");
-    String token = admin(1).createVhost("/everywhere");
-    assertEquals(token, admin(2).token("/everywhere"), "created on node 1, shown on node 2");
-    openAndCloseAcrossNodes("/everywhere", token, "news");
-    accessTokenAcrossNodes("/everywhere", token);
-    retokenAcrossNodes("/everywhere", token);
-    assertEquals(202, admin(1).call("DELETE", "/everywhere").statusCode());
-    assertEquals(404, admin(2).call("GET", "/everywhere").statusCode(), "deleted on node 1, gone on node 2");
-  }
-
   /**
    * Kills {@code victim} while it holds a presence member and a worker; runs {@code meanwhile}
    * at once after the kill (while the survivors notice it), then checks the survivors.
@@ -240,8 +229,9 @@ class NodeFailureTest {
     for (int k = 0; k < triggers; k++) {
       user.send("trigger", new JsonObject().put("event", "job").put("data", new JsonObject().put("k", k)));
     }
-    assertEquals(triggers, liveWorker.triggersUntilQuiet(1_000));
-    assertEquals(0, deadWorker.triggersUntilQuiet(10));
+    assertEquals(triggers, liveWorker.triggersWithin(10_000, triggers));
+    assertEquals(0, liveWorker.triggersWithin(300, 1), "each trigger once: no eleventh within 300 ms");
+    assertEquals(0, deadWorker.triggersWithin(10, 1));
     user.close();
     ma.close();
     mb.close();
@@ -261,8 +251,9 @@ class NodeFailureTest {
   }
 
   @Test
-  @Order(2)
+  @Order(1)
   void aKilledFollowerLosesNothingAndRejoinsWithoutHelp() throws Exception {
+    assertEquals("n0", nodes.leaderName(1), "the oldest member leads");
     String vhost = "/failover";
     String token = failoverVhost();
     String unused = wbp(0, vhost, token, "AT", "late1", ".*").get(1);
@@ -277,7 +268,7 @@ class NodeFailureTest {
   }
 
   @Test
-  @Order(3)
+  @Order(2)
   void killingTheLeaderLeavesNoGapOnTheControlPathLosesNothingAndItRejoins() throws Exception {
     String vhost = "/failover";
     String token = failoverVhost();
@@ -320,29 +311,5 @@ class NodeFailureTest {
     assertEquals(List.of("OK", ""), wbp(0, vhost, token, "BC", "news", "hello", "{}"));
     assertTrue(nextSkippingJoins(rejoined).containsKey("hello"));
     assertTrue(nextSkippingJoins(other).containsKey("hello"));
-  }
-
-  @Test
-  @Order(4)
-  void aFullRestartReloadsVhostsTokensAndChannelsFromTheStore() {
-    // Made through node 2, which never does the one-member jobs: node 0, started first, loads
-    // its own store file after the restart.
-    String token = admin(2).createVhost("/durable");
-    assertEquals(List.of("OK", ""), wbp(2, "/durable", token, "OC", "kept"));
-    assertEquals(List.of("OK", ""), wbp(1, "/durable", token, "OC", "closed"));
-    assertEquals(List.of("OK", ""), wbp(2, "/durable", token, "CC", "closed"));
-    assertEquals(302, admin(2).call("PUT", "/durable/token").statusCode());
-    String fresh = admin(1).token("/durable");
-    TestCluster.sleep(1_000); // the other nodes' store files copy channel changes shortly after
-
-    for (int i = 2; i >= 0; i--) {
-      nodes.stop(i);
-    }
-    nodes.startAll();
-    nodes.awaitSettled(2, 3);
-    assertEquals(fresh, admin(2).token("/durable"));
-    assertEquals(List.of("OK", ""), wbp(1, "/durable", fresh, "BC", "kept", "ev", "{}"));
-    assertEquals(List.of("ER", "454"), wbp(1, "/durable", fresh, "BC", "closed", "ev", "{}"));
-    assertEquals(List.of("ER", "402"), wbp(2, "/durable", token, "BC", "kept", "ev", "{}"));
   }
 }

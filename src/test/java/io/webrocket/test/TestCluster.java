@@ -77,6 +77,11 @@ public final class TestCluster implements AutoCloseable {
     }
   }
 
+  /** Whether node {@code i} was stopped by {@link #stop} and not started again. */
+  public boolean isStopped(int i) {
+    return stopped.contains(i);
+  }
+
   /** Starts a stopped node {@code i} again on its ports and data directory. */
   public void restart(int i) {
     TestNode old = nodes.get(i);

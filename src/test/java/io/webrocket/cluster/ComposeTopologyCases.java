@@ -1,4 +1,4 @@
-package io.webrocket;
+package io.webrocket.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,8 +14,6 @@ import io.webrocket.test.WsClient;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -25,24 +23,12 @@ import org.junit.jupiter.api.Timeout;
  * as with {@code docker compose up --scale webrocket=3}; a full restart of every node keeps the
  * durable state. The nodes run in this JVM (real Vert.x and Hazelcast instances on their own
  * ports, clustered over loopback): nothing here needs a process killed, and a node in this
- * JVM starts in a fraction of a fresh JVM's time. Separate JVMs are {@link NodeFailureTest}'s.
+ * JVM starts in a fraction of a fresh JVM's time. Separate JVMs are {@code NodeFailureTest}'s.
+ *
+ * <p>Run by {@link InProcessClusterTest}, with a cluster and a database of its own.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
-class ComposeTopologyTest {
-  private static PostgresServer pg;
-
-  @BeforeAll
-  static void startDatabase() {
-    pg = PostgresServer.startOrSkip();
-  }
-
-  @AfterAll
-  static void stopDatabase() {
-    if (pg != null) {
-      pg.close();
-    }
-  }
-
+abstract class ComposeTopologyCases {
   private static List<String> wbp(TcpBalancer backend, String vhost, String token, String... frames) {
     try (WbpClient c = WbpClient.connect(backend.port)) {
       return c.request(WbpClient.identity("req", vhost, token), frames);
@@ -59,9 +45,9 @@ class ComposeTopologyTest {
 
   @Test
   void threeNodesBehindOneBalancerAreOneBrokerAndAFullRestartKeepsEverything() {
-    JsonObject config = pg.nodeConfig(pg.createDatabase())
-        .put("cluster", new JsonObject().put("minMembers", 3));
-    try (TestCluster nodes = TestCluster.start(3, config);
+    try (PostgresServer pg = PostgresServer.startOrSkip();
+        TestCluster nodes = TestCluster.start(3, pg.nodeConfig(pg.createDatabase())
+            .put("cluster", new JsonObject().put("minMembers", 3)));
         TcpBalancer ws = new TcpBalancer(ports(nodes, n -> n.wsPort));
         TcpBalancer backend = new TcpBalancer(ports(nodes, n -> n.backendPort));
         TcpBalancer adminLb = new TcpBalancer(ports(nodes, n -> n.adminPort))) {

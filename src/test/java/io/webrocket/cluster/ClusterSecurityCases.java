@@ -30,7 +30,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -44,16 +44,27 @@ import org.junit.jupiter.api.Timeout;
  * cluster a broadcast crosses, and the bus accepts only peers with a trusted certificate; a member
  * that is no Vert.x node breaks neither {@code /ready} nor {@code /cluster}. Real nodes on
  * 127.0.0.1, certificates made by the {@code openssl} CLI.
+ *
+ * <p>Run by {@link InProcessClusterTest}, with a pair of nodes of its own.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
-class ClusterSecurityTest {
+abstract class ClusterSecurityCases {
   private static final String SECRET = "correct horse battery staple 42";
   private static Path certs;
-  private static final Vertx VERTX = Vertx.vertx();
+  private static Vertx VERTX;
 
-  @BeforeAll
-  static void certificates() throws Exception {
+  /** Certificates, the shared pair of nodes and a client Vert.x, made by the first test that runs. */
+  @BeforeEach
+  void prepare() throws Exception {
+    if (cluster == null) {
+      certificates();
+      VERTX = Vertx.vertx();
+      cluster = TestCluster.start(2, secured());
+    }
+  }
+
+  private static void certificates() throws Exception {
     certs = Files.createTempDirectory("webrocket-cluster-tls");
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
         "-subj", "/CN=webrocket test cluster CA");
@@ -63,7 +74,6 @@ class ClusterSecurityTest {
     // A stranger's own certificate: well formed, but no CA of the cluster vouches for it.
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "rogue.key", "-out", "rogue.pem", "-days", "2",
         "-subj", "/CN=127.0.0.1");
-    cluster = TestCluster.start(2, secured());
   }
 
   /**
@@ -72,12 +82,22 @@ class ClusterSecurityTest {
    */
   private static TestCluster cluster;
 
+  /** The pair of nodes stops when this class's tests are done (the nested class runs per class). */
   @AfterAll
-  static void close() {
+  void stopPair() {
+    closeShared();
+  }
+
+  /** Also called by {@link InProcessClusterTest} at its end, in case this class did not finish. */
+  static void closeShared() {
     if (cluster != null) {
       cluster.close();
+      cluster = null;
     }
-    VERTX.close();
+    if (VERTX != null) {
+      VERTX.close();
+      VERTX = null;
+    }
   }
 
   private static void openssl(String... args) throws Exception {
