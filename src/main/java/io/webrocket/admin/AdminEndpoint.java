@@ -111,8 +111,8 @@ public final class AdminEndpoint extends VerticleBase {
    */
   private void ready(RoutingContext ctx) {
     DeliveryOptions quick = new DeliveryOptions().setSendTimeout(READY_TIMEOUT_MS);
-    Future<?> store = Bus.requestWith(vertx, Addresses.store(), null, new DeliveryOptions(quick).addHeader(Addresses.ACTION, "ping"));
-    Future<?> vhosts = Bus.requestWith(vertx, Addresses.vhosts(), null,
+    Future<?> store = vertx.eventBus().request(Addresses.store(), null, new DeliveryOptions(quick).addHeader(Addresses.ACTION, "ping"));
+    Future<?> vhosts = vertx.eventBus().request(Addresses.vhosts(), null,
         new DeliveryOptions(quick).addHeader(Addresses.ACTION, "list").setLocalOnly(true));
     Future<Boolean> cluster = clusterStatus().map(c -> !c.getBoolean("enabled")
         || (c.getString("leader") != null && c.getJsonArray("members").size() >= c.getInteger("minMembers")));
@@ -134,7 +134,7 @@ public final class AdminEndpoint extends VerticleBase {
    * cluster of one.
    */
   private Future<JsonObject> clusterStatus() {
-    return Bus.<JsonObject>requestWith(vertx, Addresses.cluster(), null,
+    return vertx.eventBus().<JsonObject>request(Addresses.cluster(), null,
             new DeliveryOptions().setSendTimeout(READY_TIMEOUT_MS).setLocalOnly(true))
         .map(Message::body)
         .recover(err -> Bus.statusOf(err, Status.NOT_FOUND) != Status.NOT_FOUND

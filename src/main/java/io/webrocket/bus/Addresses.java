@@ -42,11 +42,6 @@ public final class Addresses {
     return PREFIX + "vhost:" + path;
   }
 
-  /** The presence members of one vhost: served by the registry on the cluster's leader only. */
-  public static String presence(String path) {
-    return PREFIX + "presence:" + path;
-  }
-
   /**
    * Tells this node's registry of one vhost to start or stop exporting its channel gauge
    * ({@code {"host": true|false}}; a local consumer): the directory sends it when this node
@@ -54,11 +49,6 @@ public final class Addresses {
    */
   public static String gaugeHost(String path) {
     return PREFIX + "gaugeHost:" + path;
-  }
-
-  /** True for the addresses served by the cluster leader: the vhosts' presence members. */
-  public static boolean isLeaderHosted(String address) {
-    return address.startsWith(PREFIX + "presence:");
   }
 
   /**

@@ -130,10 +130,8 @@ public final class Leadership extends VerticleBase {
     }
   }
 
-  /** Requests ride out the takeover (see {@link Bus#requestWith}). */
   private void leaderLost() {
     local.remove(LEADER);
-    local.put(Bus.LEADER_LOST_AT, System.currentTimeMillis());
   }
 
   /**

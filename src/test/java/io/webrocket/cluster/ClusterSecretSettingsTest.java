@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Timeout;
 /**
  * {@code cluster.secret}, {@code cluster.tls} and the listening address, without sockets: the
  * Hazelcast cluster name a secret makes, that the secret never shows in a message, and the
- * event-bus TLS options. The clustered behaviour is in {@link ClusterSecurityTest}.
+ * event-bus TLS options. The clustered behaviour is in {@link ClusterSecurityCases}.
  */
 @Tag("fast") // no sockets, no nodes: runs in the fast tier (mvn -Pfast test)
 @Timeout(30)

@@ -67,6 +67,35 @@ public final class TestCluster implements AutoCloseable {
     return nodes.get(i);
   }
 
+  /** Nodes stopped by {@link #stop} and not started again. */
+  private final java.util.Set<Integer> stopped = new java.util.HashSet<>();
+
+  /** Stops node {@code i} gracefully, as SIGTERM does; {@link #restart} starts it again. */
+  public void stop(int i) {
+    if (stopped.add(i)) {
+      nodes.get(i).close();
+    }
+  }
+
+  /** Whether node {@code i} was stopped by {@link #stop} and not started again. */
+  public boolean isStopped(int i) {
+    return stopped.contains(i);
+  }
+
+  /** Starts a stopped node {@code i} again on its ports and data directory. */
+  public void restart(int i) {
+    TestNode old = nodes.get(i);
+    if (!stopped.contains(i)) {
+      throw new IllegalStateException("node " + i + " runs");
+    }
+    JsonObject config = nodeConfig(i).mergeIn(new JsonObject()
+        .put("websocket", new JsonObject().put("port", old.wsPort))
+        .put("backend", new JsonObject().put("port", old.backendPort))
+        .put("admin", new JsonObject().put("port", old.adminPort)), true);
+    nodes.set(i, TestNode.start(old.dataDir, config));
+    stopped.remove(i);
+  }
+
   /** Waits (bounded) until every node sees {@code size} members and a serving leader. */
   public void awaitMembers(int size) {
     long deadline = System.currentTimeMillis() + 20_000;
@@ -95,7 +124,7 @@ public final class TestCluster implements AutoCloseable {
     // The followers first: the leader's registries serve their goodbyes.
     for (int i = nodes.size() - 1; i >= 0; i--) {
       try {
-        nodes.get(i).close();
+        stop(i);
       } catch (RuntimeException e) {
         // keep closing the others
       }

@@ -86,6 +86,32 @@ public final class WbpClient implements AutoCloseable {
    * frame (as in {@code OK\n\n\r\n\r\n}) is kept. Throws if the stream ends first.
    */
   /**
+   * A worker's count of the {@code TR}s it receives within {@code ms}, stopping as soon as it
+   * has {@code enough}, or when the connection ends. Unlike {@link #triggersUntilQuiet}, the
+   * broker's heartbeats do not prolong the wait: a worker that stays registered (a long {@code
+   * backend.workerExpiryMs}) gets one every {@code heartbeatIntervalMs} and is never quiet.
+   */
+  public int triggersWithin(long ms, int enough) {
+    int got = 0;
+    long end = System.nanoTime() + ms * 1_000_000;
+    try {
+      while (got < enough) {
+        long left = (end - System.nanoTime()) / 1_000_000;
+        if (left <= 0) {
+          break;
+        }
+        setTimeout((int) Math.max(1, left));
+        if (read().get(0).equals("TR")) {
+          got++;
+        }
+      }
+    } catch (AssertionError | RuntimeException timedOutOrClosed) {
+      // fewer than enough
+    }
+    return got;
+  }
+
+  /**
    * A worker's count of the {@code TR}s it receives (heartbeats aside) until nothing has come for
    * {@code quietMs}, or the connection ends. Leaves the read timeout at {@code quietMs}.
    */

@@ -11,9 +11,8 @@ import io.webrocket.test.WsClient;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -24,21 +23,19 @@ import org.junit.jupiter.api.Timeout;
  * change that removes it is confirmed; and (item 7) channels, tokens and vhosts are changed by
  * the node that received the request. Node 0 is the oldest member (the leader); the sockets
  * and requests are on the others.
+ *
+ * <p>Run by {@link InProcessClusterTest}, on the cluster it shares.
  */
 @Timeout(120)
-class LocalPathTest {
+abstract class LocalPathCases {
   private static final AtomicInteger SEQ = new AtomicInteger();
   private static TestCluster cluster;
   private final List<AutoCloseable> opened = new ArrayList<>();
 
-  @BeforeAll
-  static void start() {
-    cluster = TestCluster.start(3, new JsonObject());
-  }
-
-  @AfterAll
-  static void stop() {
-    cluster.close();
+  /** The cluster {@link InProcessClusterTest} shares; each test makes vhosts of its own. */
+  @BeforeEach
+  void shared() {
+    cluster = InProcessClusterTest.cluster();
   }
 
   @AfterEach

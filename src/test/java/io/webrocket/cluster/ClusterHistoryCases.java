@@ -12,32 +12,26 @@ import io.webrocket.test.WbpClient;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
  * Channel history in a three-node cluster (issue 15): offsets from the Hazelcast ring buffer,
  * recovery on a different node than before, offset order across two publishing nodes.
+ *
+ * <p>Run by {@link InProcessClusterTest}, on the cluster it shares.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
-class ClusterHistoryTest {
+abstract class ClusterHistoryCases {
   static TestCluster cluster;
   static String token;
 
-  @BeforeAll
-  static void start() {
-    cluster = TestCluster.start(3, io.webrocket.history.HistoryFixturesAccess.config()
-        .put("limits", new JsonObject().put("backendRequestsPerSecond", 1_000_000).put("backendRequestsBurst", 100_000)));
+  /** The cluster {@link InProcessClusterTest} shares (its configuration declares /h and its rules). */
+  @BeforeEach
+  void shared() {
+    cluster = InProcessClusterTest.cluster();
     token = cluster.node(0).admin().token("/h");
-  }
-
-  @AfterAll
-  static void stop() {
-    if (cluster != null) {
-      cluster.close();
-    }
   }
 
   @Test

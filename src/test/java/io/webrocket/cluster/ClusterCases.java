@@ -15,9 +15,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,20 +24,18 @@ import org.junit.jupiter.api.Test;
  * backend, worker or operator talks to, they see the same vhosts, channels, tokens, presence
  * and workers (issue "Cluster", section 2). Node loss is tested with separate JVMs in
  * {@link NodeFailureTest}.
+ *
+ * <p>Run by {@link InProcessClusterTest}, on the cluster it shares.
  */
-class ClusterTest {
+abstract class ClusterCases {
   private static final AtomicInteger SEQ = new AtomicInteger();
   private static TestCluster cluster;
   private final List<AutoCloseable> opened = new ArrayList<>();
 
-  @BeforeAll
-  static void start() {
-    cluster = TestCluster.start(3, new JsonObject());
-  }
-
-  @AfterAll
-  static void stop() {
-    cluster.close();
+  /** The cluster {@link InProcessClusterTest} shares; each test makes vhosts of its own. */
+  @BeforeEach
+  void shared() {
+    cluster = InProcessClusterTest.cluster();
   }
 
   @AfterEach
@@ -266,6 +263,42 @@ class ClusterTest {
     for (WsClient c : subs) {
       c.awaitClose();
     }
+  }
+
+  /**
+   * Issue 11, item 7 (no leader on the control path): every change is made on node 1 and
+   * checked at once on node 2, with no waiting and no retry: the guarantee holds when the reply
+   * comes. (NodeFailureTest makes the same changes right after killing the leader.)
+   */
+  @Test
+  void channelsTokensAndVhostsChangedOnOneNodeHoldOnEveryNodeAtOnce() {
+    String path = "/everywhere" + SEQ.incrementAndGet();
+    String token = n(1).admin().createVhost(path);
+    assertEquals(token, n(2).admin().token(path), "created on node 1, shown on node 2");
+    String[] v = {path, token};
+    // Open on node 1, subscribe on node 2; close on node 1, refused on node 2.
+    assertEquals(OK, wbp(1, v, "OC", "news"));
+    ws(2, path).subscribe("news");
+    assertEquals(OK, wbp(1, v, "CC", "news"));
+    // Node 2 knew the channel (its view learnt it above): the close took it back before OK.
+    WsClient late = ws(2, path);
+    late.send("subscribe", new JsonObject().put("channel", "news"));
+    late.expectError(454);
+    // AT on node 1, used on node 2 once; never again on any node.
+    String single = wbp(1, v, "AT", "joe", ".*").get(1);
+    ws(2, path).auth(single);
+    WsClient again = ws(1, path);
+    again.send("auth", new JsonObject().put("token", single));
+    again.expectError(402);
+    // Re-token through node 1's admin API: node 2 (whose view learnt the old token) refuses it at once.
+    assertEquals(OK, wbp(2, v, "OC", "learn"));
+    assertEquals(302, n(1).admin().call("PUT", path + "/token").statusCode());
+    String fresh = n(2).admin().token(path);
+    assertNotEquals(token, fresh);
+    assertEquals(List.of("ER", "402"), wbp(2, v, "BC", "learn", "ev", "{}"));
+    assertEquals(OK, wbp(2, new String[] {path, fresh}, "BC", "learn", "ev", "{}"));
+    assertEquals(202, n(1).admin().call("DELETE", path).statusCode());
+    assertEquals(404, n(2).admin().call("GET", path).statusCode(), "deleted on node 1, gone on node 2");
   }
 
   private static int subscriberCount(int node, String[] v, String channel) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import io.webrocket.test.Await;
 import io.webrocket.test.TestCluster;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
@@ -14,11 +15,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
@@ -27,24 +27,23 @@ import org.junit.jupiter.api.Timeout;
  * Presence with no leader, over three real nodes (issue 11, item 3): members live in the
  * cluster's partitioned presence map, each node answers its own sockets and announces their
  * changes, and every node hands the announcements to its members in one order per channel.
- * A killed node's members are checked in separate JVMs by {@code NodeFailureTest}.
+ * A killed node's members are checked in separate JVMs by {@code NodeFailureTest}; a
+ * gracefully stopped leader (a rolling restart's hard step) here, last.
+ *
+ * <p>Run by {@link InProcessClusterTest}, on the cluster it shares.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
-class PresenceClusterTest {
+abstract class PresenceClusterCases {
   private static final AtomicInteger SEQ = new AtomicInteger();
   private static final String ROOM = "presence-room";
   private static TestCluster cluster;
   private final List<AutoCloseable> opened = new ArrayList<>();
 
-  @BeforeAll
-  static void start() {
-    cluster = TestCluster.start(3, new JsonObject());
-  }
-
-  @AfterAll
-  static void stop() {
-    cluster.close();
+  /** The cluster {@link InProcessClusterTest} shares; each test makes vhosts of its own. */
+  @BeforeEach
+  void shared() {
+    cluster = InProcessClusterTest.cluster();
   }
 
   @AfterEach
@@ -187,7 +186,12 @@ class PresenceClusterTest {
     a.expectSilence(300);
   }
 
-  /** Last: it stops the oldest member (the leader of the registries). */
+  /**
+   * Last: it stops the oldest member (the leader) gracefully, a rolling restart's hard step
+   * (SIGTERM does the same): its members leave once, presence goes on with no leader settled,
+   * the next oldest member takes the lead, and nothing acknowledged is lost (the vhost's token,
+   * an unused single access token, the members that joined before, in joining order).
+   */
   @Test
   @Order(4)
   void presenceWorksWithTheOldestMemberStoppedAndItsMembersLeaveOnce() {
@@ -206,8 +210,12 @@ class PresenceClusterTest {
     onOldest.expect(":memberJoined");
     // Node 2 learns the token now: the new user below needs no registry.
     WsClient c = user(2, v, "c");
+    String unused;
+    try (WbpClient w = cluster.node(2).wbp()) {
+      unused = w.request(WbpClient.identity("req", v[0], v[1]), "AT", "later", ".*").get(1);
+    }
 
-    cluster.node(0).close(); // a clean stop: its sockets close, their members leave
+    cluster.stop(0); // a clean stop: its sockets close, their members leave
     for (WsClient m : List.of(a, b)) {
       assertEquals("old", nextUid(m, ":memberLeft"));
     }
@@ -221,8 +229,20 @@ class PresenceClusterTest {
     for (WsClient m : List.of(b, c)) {
       assertEquals("a", nextUid(m, ":memberLeft"));
     }
+    // The next oldest member (node 1, started second) takes over the one-member jobs.
+    JsonObject status = Await.until(10_000, "a new leader", () -> cluster.node(1).admin().json("/cluster"),
+        s -> s.getJsonArray("members").size() == 2 && s.getString("leader") != null);
+    assertEquals(status.getString("node"), status.getString("leader"), "the next oldest (node 1) leads");
     b.expectSilence(2_500); // no second :memberLeft for "old" when the membership change lands
     c.expectSilence(0);
     assertTrue(onOldest.isClosed() || onOldest.awaitClose() != 0);
+
+    // Nothing acknowledged is lost with the stopped leader.
+    assertEquals(v[1], cluster.node(2).admin().token(v[0]));
+    WsClient later = cluster.node(2).ws(v[0]);
+    opened.add(later);
+    later.auth(unused);
+    assertEquals(List.of("b", "c"), uids(later.subscribe(ROOM).getJsonArray("subscribers")),
+        "the members that stayed, in joining order");
   }
 }
