@@ -211,7 +211,7 @@ public final class Node {
             ? track(vertx.deployVerticle(new Leadership(settings.cluster())))
             : Future.succeededFuture(id))
         // Presence before the endpoints, so that it stops after them and serves their last leaves.
-        .compose(id -> track(vertx.deployVerticle(new io.webrocket.presence.PresenceService())))
+        .compose(id -> track(vertx.deployVerticle(new io.webrocket.presence.PresenceService(settings.presence(), metricsRegistry))))
         .compose(id -> claimWebSocketPort())
         .compose(id -> track(vertx.deployVerticle(WebSocketEndpoint.class, endpoint(settings.websocket().instances(), loops))))
         .compose(id -> track(vertx.deployVerticle(BackendEndpoint.class, endpoint(settings.backend().instances(), loops))))

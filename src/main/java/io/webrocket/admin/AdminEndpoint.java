@@ -52,6 +52,9 @@ public final class AdminEndpoint extends VerticleBase {
     metricsRegistry = c.getString("metrics");
     // Nothing of the admin section applies live (address, cookie); the TLS files do, below.
     settings = Settings.parse(c);
+    rulesBody.setBodyLimit(settings.history().maxRulesBodyBytes());
+    vertx.eventBus().<JsonObject>localConsumer(Addresses.config(),
+        m -> rulesBody.setBodyLimit(Settings.parse(m.body()).history().maxRulesBodyBytes()));
     AdminSettings admin = settings.admin();
     HttpServerOptions options = new HttpServerOptions().setHost(admin.host()).setPort(admin.port());
     Tls.apply(settings.tls(), options);
@@ -97,8 +100,12 @@ public final class AdminEndpoint extends VerticleBase {
     r.get("/:vhost/workers").handler(this::listWorkers);
     r.get("/:vhost/channels/:channel/history").handler(this::channelHistory);
     r.get("/:vhost/history").handler(this::showHistoryRules);
-    r.put("/:vhost/history").handler(io.vertx.ext.web.handler.BodyHandler.create(false).setBodyLimit(HISTORY_BODY_LIMIT))
-        .handler(this::setHistoryRules);
+    r.put("/:vhost/history").handler(rulesBody).handler(this::setHistoryRules).failureHandler(ctx -> {
+      if (ctx.statusCode() == 413) {
+        Metrics.of(metricsRegistry).historyRulesRefused("bodyBytes").increment();
+      }
+      ctx.next(); // the router's own answer, as before
+    });
     r.delete("/:vhost/history").handler(ctx -> accepted(ctx,
         directory("setHistoryRules", vhost(ctx).putNull("rules"))));
     r.route().handler(ctx -> error(ctx, 404, "not found"));
@@ -335,8 +342,12 @@ public final class AdminEndpoint extends VerticleBase {
         ? "channel doesn't exist" : "vhost doesn't exist"));
   }
 
-  /** Bytes a {@code PUT /VHOST/history} body may have (a larger one is answered 413). */
-  static final int HISTORY_BODY_LIMIT = 64 * 1024;
+  /**
+   * Reads a {@code PUT /VHOST/history} body up to {@code history.maxRulesBodyBytes} (a larger one
+   * is answered 413 and counted in {@code webrocket_history_rules_refused_total{reason="bodyBytes"}});
+   * the bound follows reloads.
+   */
+  private final io.vertx.ext.web.handler.BodyHandler rulesBody = io.vertx.ext.web.handler.BodyHandler.create(false);
 
   /**
    * Extension: the vhost's history rules in force on this node and where they come from

@@ -5,6 +5,7 @@ import io.webrocket.protocol.WbpDecoder;
 import io.webrocket.protocol.WbpRequest;
 
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.eventbus.Message;
 import io.vertx.core.eventbus.MessageConsumer;
@@ -428,10 +429,16 @@ final class BackendConnection {
     Future<Void> checked = lastClose.compose(x -> check(id, channel));
     var history = endpoint.histories().policy(id.vhost(), channel);
     if (history != null) {
-      // Appended to the channel's history first, then published with its offset (in order).
+      // Appended to the channel's history first, then published with its offset (in order). The
+      // 204 waits for the offset: a BC the history could not keep (nothing was published) is 500.
       byte[] body = io.webrocket.history.OffsetFrames.body(event, data, channel, null);
-      return toReply(broadcasts.add(checked,
-          () -> endpoint.historyAppender().publish(id.vhost(), channel, history, body)), Wbp.OK);
+      Promise<Long> offset = Promise.promise();
+      Future<Void> published = broadcasts.add(checked,
+          () -> endpoint.historyAppender().publish(id.vhost(), channel, history, body).onComplete(offset));
+      Future<Long> done = published.compose(x -> offset.future()
+          .recover(err -> Future.failedFuture(Status.INTERNAL_ERROR.failure())));
+      lastHistoryBroadcast = done.transform(x -> Future.succeededFuture());
+      return toReply(done, Wbp.OK);
     }
     // Encoded once, here at the edge, and published from here once checked.
     Frame frame = Frame.text(Wwfp.userEvent(event, data, channel, null));
@@ -460,7 +467,7 @@ final class BackendConnection {
       return refuse(id, Status.BAD_REQUEST);
     }
     int max = Math.min(limit, histories.settings().replayPage());
-    return check(id, channel).compose(ok -> {
+    return lastHistoryBroadcast.compose(x -> check(id, channel)).compose(ok -> {
       var policy = histories.policy(id.vhost(), channel);
       if (policy == null) {
         return Future.failedFuture(Status.BAD_REQUEST.failure());
@@ -480,6 +487,11 @@ final class BackendConnection {
   private final OrderedBroadcasts broadcasts = new OrderedBroadcasts();
   /** Completes when this connection's last CC has been answered (either way). */
   private Future<Void> lastClose = Future.succeededFuture();
+  /**
+   * This connection's last {@code BC} on a channel with history, done (appended, or refused): a
+   * {@code HI} waits for it, so it sees every event the connection broadcast before it.
+   */
+  private Future<Void> lastHistoryBroadcast = Future.succeededFuture();
 
   /** May this identity broadcast on {@code channel}: from the node's view, else the registry (learnt). */
   private Future<Void> check(Identity id, String channel) {

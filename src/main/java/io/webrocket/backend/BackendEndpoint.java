@@ -72,7 +72,7 @@ public final class BackendEndpoint extends VerticleBase {
     apply(settings);
     BackendSettings started = settings.backend();
     counts = BackendCounts.of(vertx, metrics);
-    histories = io.webrocket.history.Histories.of(vertx, c.getString("metrics"), c);
+    histories = io.webrocket.history.Histories.of(vertx, c.getString("metrics"), settings.history());
     historyAppender = new io.webrocket.history.HistoryAppender(vertx, histories);
     // The check period is fixed at start; a reloaded timeout is checked at that pace.
     messageTimer = vertx.setPeriodic(Math.max(50, started.messageTimeoutMs() / 4), t -> closeOverdue());
@@ -94,8 +94,9 @@ public final class BackendEndpoint extends VerticleBase {
         m -> server.updateSSLOptions(Tls.sslOptions(TlsSettings.of(m.body()), true), true)
             .onFailure(err -> LOG.error("TLS reload failed, keeping the previous certificate: {}", err.getMessage())));
     vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
-      histories.reconfigure(m.body());
-      apply(Settings.parse(m.body()));
+      Settings next = Settings.parse(m.body());
+      histories.reconfigure(next.history());
+      apply(next);
     });
     server = vertx.createNetServer(options).connectHandler(this::accept);
     return server.listen();

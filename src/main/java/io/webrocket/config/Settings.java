@@ -44,6 +44,7 @@ public final class Settings {
   private final Map<String, VhostSettings> vhosts;
   /** Which channels keep a history (per vhost) and the node's bounds on it. */
   private final io.webrocket.history.HistorySettings history;
+  private final PresenceSettings presence;
   private final JsonObject json;
 
   private Settings(Section root) {
@@ -75,6 +76,7 @@ public final class Settings {
     tls = TlsSettings.parse(root.section("tls"));
     vhosts = VhostSettings.parseAll(root.section("vhosts"));
     history = io.webrocket.history.HistorySettings.parse(root.json());
+    presence = PresenceSettings.parse(root.section("presence"));
     json = root.json();
   }
 
@@ -195,6 +197,11 @@ public final class Settings {
     return history;
   }
 
+  /** {@code presence}: how announcements are put back in each channel's order. */
+  public PresenceSettings presence() {
+    return presence;
+  }
+
   public Map<String, VhostSettings> vhosts() {
     return vhosts;
   }
@@ -289,6 +296,7 @@ public final class Settings {
                 .putNull("password")
                 .put("poolSize", 4)))
         .put("history", io.webrocket.history.HistorySettings.defaults())
+        .put("presence", PresenceSettings.defaults())
         .put("vhosts", new JsonObject());
   }
 

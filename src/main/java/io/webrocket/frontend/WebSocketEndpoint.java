@@ -72,7 +72,7 @@ public final class WebSocketEndpoint extends VerticleBase implements Handshake.G
     fanout = new FanoutWriter(subscribers, outbound, metrics);
     admission = new Admission(vertx.sharedData().getLocalMap("webrocket.connections"), instances);
     // Channels with history: offset order, joining at an offset, gap notices (see HistoryStreams).
-    io.webrocket.history.Histories histories = io.webrocket.history.Histories.of(vertx, c.getString("metrics"), c);
+    io.webrocket.history.Histories histories = io.webrocket.history.Histories.of(vertx, c.getString("metrics"), settings.history());
     HistoryStreams historyStreams = new HistoryStreams(vertx, subscribers, outbound, histories);
     fanout.historyStreams(historyStreams);
     sessions = new Sessions(subscribers, admission, metrics, historyStreams,
@@ -91,8 +91,9 @@ public final class WebSocketEndpoint extends VerticleBase implements Handshake.G
     vertx.eventBus().<JsonObject>localConsumer(Addresses.tls(), m -> tls.reload(TlsSettings.of(m.body()))
         .onFailure(err -> LOG.error("TLS reload failed, keeping the previous certificate: {}", err.getMessage())));
     vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
-      historyStreams.histories().reconfigure(m.body());
-      apply(Settings.parse(m.body()));
+      Settings next = Settings.parse(m.body());
+      historyStreams.histories().reconfigure(next.history());
+      apply(next);
     });
 
     return io.webrocket.vhost.AccessTokenGrid.of(vertx)

@@ -27,8 +27,6 @@ public final class Histories implements Shareable {
   private final LocalChannelHistory local;
   private final HistoryMetrics metrics;
   private volatile HistorySettings settings = HistorySettings.NONE;
-  /** What the settings were parsed from: a reload with the same sections parses nothing. */
-  private volatile JsonObject source;
   private final io.vertx.core.shareddata.LocalMap<String, String> overrides;
   private final java.util.Map<String, java.util.List<HistorySettings.Rule>> parsed =
       new java.util.concurrent.ConcurrentHashMap<>();
@@ -42,10 +40,10 @@ public final class Histories implements Shareable {
 
   /**
    * The node's histories, made on first use: in a cluster the ring buffers, else this node's
-   * memory. {@code config} is the whole node configuration (or an endpoint's, which carries the
-   * {@code history} and {@code vhosts} sections).
+   * memory. {@code settings} is the node's parsed {@code history} section and vhost rules
+   * ({@code Settings.history()}).
    */
-  public static Histories of(Vertx vertx, String metricsRegistry, JsonObject config) {
+  public static Histories of(Vertx vertx, String metricsRegistry, HistorySettings settings) {
     var shared = vertx.sharedData().<String, Histories>getLocalMap(SHARED);
     Histories h = shared.computeIfAbsent("node", k -> {
       HistoryMetrics m = new HistoryMetrics(io.webrocket.metrics.Metrics.of(metricsRegistry).registry());
@@ -67,7 +65,7 @@ public final class Histories implements Shareable {
       }
       return made;
     });
-    h.reconfigure(config);
+    h.reconfigure(settings);
     return h;
   }
 
@@ -82,24 +80,21 @@ public final class Histories implements Shareable {
     return h == null ? io.vertx.core.Future.succeededFuture() : h.store.drop(vhost, channel).recover(err -> io.vertx.core.Future.succeededFuture());
   }
 
-  /** Applies a (re)loaded configuration; parses only when its history parts changed. */
-  public void reconfigure(JsonObject config) {
-    JsonObject parts = new JsonObject().put("history", config.getValue("history")).put("vhosts", config.getValue("vhosts"));
+  /**
+   * Applies a (re)loaded configuration's history settings, already parsed and checked by
+   * {@code Settings.parse}: every verticle of the node calls it with the same value, and the last
+   * one wins. The parsed admin rules are dropped, since the bounds they were checked against may
+   * have changed.
+   */
+  public void reconfigure(HistorySettings next) {
     synchronized (this) {
-      if (parts.equals(source)) {
+      if (next == settings) {
         return;
       }
-      JsonObject withDefaults = parts.copy();
-      withDefaults.put("history", HistorySettings.defaults().mergeIn(
-          parts.getValue("history") instanceof JsonObject o ? o : new JsonObject()));
-      if (!(withDefaults.getValue("vhosts") instanceof JsonObject)) {
-        withDefaults.put("vhosts", new JsonObject());
-      }
-      settings = HistorySettings.parse(withDefaults);
-      parsed.clear(); // the bounds may have changed
-      source = parts;
+      settings = next;
+      parsed.clear();
       if (local != null) {
-        local.maxBytesPerNode(settings.maxBytesPerNode());
+        local.maxBytesPerNode(next.maxBytesPerNode());
       }
     }
   }

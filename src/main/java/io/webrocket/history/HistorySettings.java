@@ -24,9 +24,12 @@ import java.util.regex.Pattern;
  *     earlier offset before it fetches the missing ones from the history
  * @param replayPage entries read from the history per step of a recovery or a history read
  * @param heldPerChannel events an endpoint instance holds per channel while it waits for a gap
+ * @param maxRulesBodyBytes bytes a WARI {@code PUT /VHOST/history} body may have (413 beyond)
+ * @param maxRulesPerVhost patterns a vhost's rules may have when set through WARI (400 beyond)
  */
 public record HistorySettings(Map<String, List<Rule>> vhosts, long maxBytesPerNode, long maxBytesPerChannel,
-    int maxSize, long maxLifetimeMs, long reorderWindowMs, int replayPage, int heldPerChannel) {
+    int maxSize, long maxLifetimeMs, long reorderWindowMs, int replayPage, int heldPerChannel,
+    int maxRulesBodyBytes, int maxRulesPerVhost) {
 
   /** One pattern of a vhost and the history its channels keep. */
   public record Rule(String pattern, Pattern regex, Policy policy) {}
@@ -54,7 +57,9 @@ public record HistorySettings(Map<String, List<Rule>> vhosts, long maxBytesPerNo
         .put("maxLifetimeMs", 86_400_000L)
         .put("reorderWindowMs", 200L)
         .put("replayPage", 500)
-        .put("heldPerChannel", 10_000);
+        .put("heldPerChannel", 10_000)
+        .put("maxRulesBodyBytes", 64 * 1024)
+        .put("maxRulesPerVhost", 100);
   }
 
   public static final HistorySettings NONE = parse(new JsonObject().put("history", defaults()).put("vhosts", new JsonObject()));
@@ -100,6 +105,8 @@ public record HistorySettings(Map<String, List<Rule>> vhosts, long maxBytesPerNo
     long window = range(h, "reorderWindowMs", 1, 60_000);
     int page = (int) range(h, "replayPage", 1, 100_000);
     int held = (int) range(h, "heldPerChannel", 16, 1_000_000);
+    int rulesBody = (int) range(h, "maxRulesBodyBytes", 1024, 16 * 1024 * 1024);
+    int rulesPerVhost = (int) range(h, "maxRulesPerVhost", 1, 10_000);
     Map<String, List<Rule>> vhosts = new LinkedHashMap<>();
     JsonObject declared = config.getValue("vhosts") instanceof JsonObject v ? v : new JsonObject();
     for (String path : declared.fieldNames()) {
@@ -112,7 +119,8 @@ public record HistorySettings(Map<String, List<Rule>> vhosts, long maxBytesPerNo
       }
       vhosts.put(path, rules(key, rules, maxSize, maxLifetime, perChannel));
     }
-    return new HistorySettings(Map.copyOf(vhosts), perNode, perChannel, maxSize, maxLifetime, window, page, held);
+    return new HistorySettings(Map.copyOf(vhosts), perNode, perChannel, maxSize, maxLifetime, window, page, held,
+        rulesBody, rulesPerVhost);
   }
 
   /**

@@ -125,6 +125,17 @@ public final class Metrics {
   }
 
   /**
+   * WARI {@code PUT /VHOST/history} bodies refused by a bound. {@code reason}: {@code bodyBytes}
+   * (over {@code history.maxRulesBodyBytes}, 413) or {@code rules} (more patterns than
+   * {@code history.maxRulesPerVhost}, 400).
+   */
+  public Counter historyRulesRefused(String reason) {
+    return Counter.builder("webrocket.history.rules.refused")
+        .description("WARI history rule changes refused by a bound (history.maxRulesBodyBytes, history.maxRulesPerVhost)")
+        .tags("reason", reason).register(registry);
+  }
+
+  /**
    * {@code reason}: {@code pipelined} (backend.maxPipelined replies owed), {@code outbound}
    * (backend.outboundQueueBytes unsent) or {@code revoked} (token regenerated).
    */

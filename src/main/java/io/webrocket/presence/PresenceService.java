@@ -53,30 +53,79 @@ public final class PresenceService extends VerticleBase {
 
   /** Uses {@code grid} (tests) instead of the node's own. */
   private final PresenceGrid given;
+  private io.webrocket.config.PresenceSettings settings;
+  private final String metricsRegistry;
 
-  public PresenceService() {
-    this(null);
+  /** {@code settings}: the {@code presence} section at start (reloads follow); {@code metricsRegistry}: the node's meters. */
+  public PresenceService(io.webrocket.config.PresenceSettings settings, String metricsRegistry) {
+    this(null, settings, metricsRegistry);
   }
 
-  PresenceService(PresenceGrid grid) {
+  PresenceService(PresenceGrid grid, io.webrocket.config.PresenceSettings settings, String metricsRegistry) {
     this.given = grid;
+    this.settings = settings;
+    this.metricsRegistry = metricsRegistry;
   }
 
   @Override
   public Future<?> start() {
     nodeId = NodeId.of(vertx);
-    streams = new PresenceStreams(this::forward);
+    streams = new PresenceStreams(this::forward, settings, meters());
     Future<PresenceGrid> made = given != null ? Future.succeededFuture(given)
         : io.webrocket.cluster.ClusterPresenceGrid.of(vertx);
     return made.compose(g -> {
       grid = g;
       grid.onNodeLeft(this::nodeLeft);
-      tick = vertx.setPeriodic(PresenceStreams.GAP_MS / 4, id -> streams.tick(System.currentTimeMillis()));
+      startTick();
+      vertx.eventBus().<JsonObject>localConsumer(Addresses.config(), m -> {
+        settings = io.webrocket.config.Settings.parse(m.body()).presence();
+        long before = streams.gapMs();
+        streams.apply(settings);
+        if (streams.gapMs() != before) {
+          vertx.cancelTimer(tick);
+          startTick();
+        }
+      });
       announcements = vertx.eventBus().consumer(Addresses.presenceEvents(), this::announced);
       events = vertx.eventBus().consumer(Addresses.events(), this::onEvent);
       requests = vertx.eventBus().localConsumer(Addresses.presence(), this::serve);
       return Future.all(announcements.completion(), events.completion(), requests.completion());
     });
+  }
+
+  /** Gaps are looked at four times per {@code presence.gapMs}: one is skipped at most a quarter late. */
+  private void startTick() {
+    tick = vertx.setPeriodic(Math.max(1, streams.gapMs() / 4), id -> streams.tick(System.currentTimeMillis()));
+  }
+
+  /**
+   * The ordering buffers' meters: {@code webrocket_presence_held} (announcements held now),
+   * {@code webrocket_presence_dropped_total} and {@code webrocket_presence_gaps_skipped_total}
+   * (by the bound that caused it).
+   */
+  private PresenceStreams.Counts meters() {
+    if (metricsRegistry == null) {
+      return PresenceStreams.Counts.NONE;
+    }
+    var registry = io.webrocket.metrics.Metrics.of(metricsRegistry).registry();
+    io.micrometer.core.instrument.Gauge.builder("webrocket.presence.held", this, p -> p.streams == null ? 0 : p.streams.held())
+        .description("Presence announcements held on this node: out of order, or kept for a join under way")
+        .register(registry);
+    return new PresenceStreams.Counts() {
+      @Override
+      public void dropped(String reason) {
+        io.micrometer.core.instrument.Counter.builder("webrocket.presence.dropped")
+            .description("Presence announcements dropped by presence.heldPerChannel").tag("reason", reason)
+            .register(registry).increment();
+      }
+
+      @Override
+      public void skipped(String reason) {
+        io.micrometer.core.instrument.Counter.builder("webrocket.presence.gaps.skipped")
+            .description("Missing presence announcements stepped over (waited presence.gapMs, or pushed out by presence.heldPerChannel)")
+            .tag("reason", reason).register(registry).increment();
+      }
+    };
   }
 
   @Override

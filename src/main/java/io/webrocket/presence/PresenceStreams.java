@@ -18,18 +18,40 @@ import java.util.TreeMap;
  * number comes from the first join's answer (the state as of which its list was made). Numbers
  * below it are in the joiner's list already and are dropped. A gap (an announcement lost with the
  * node that made the change, which died between the change and its publish) is waited for
- * {@link #GAP_MS}, then skipped. Announcements forwarded while a join of this node is under way
+ * {@code presence.gapMs}, then skipped. Announcements forwarded while a join of this node is under way
  * are kept until its answer: the ones numbered after the joiner's list were missed by it (its
  * socket was not subscribed yet) and are handed to it with the answer ({@link #joined}).
  *
  * <p>Plain state, confined to the {@link PresenceService}'s event loop; bounded per channel by
- * {@link #MAX_HELD} (beyond it the oldest gap is skipped, or the oldest kept announcement dropped).
+ * {@code presence.heldPerChannel} (beyond it the oldest gap is skipped, or the oldest kept
+ * announcement dropped). What is held, and what a bound dropped or skipped, is counted
+ * ({@link #held}, {@link Counts}) for {@code /metrics}.
  */
 final class PresenceStreams {
+  /** Where the bounds' losses are counted (the node's meters; a no-op in unit tests). */
+  interface Counts {
+    /** An announcement dropped: over {@code heldPerChannel} (reason {@code heldPerChannel}). */
+    void dropped(String reason);
+
+    /** A gap stepped over: waited out ({@code gapMs}) or pushed out by the bound ({@code heldPerChannel}). */
+    void skipped(String reason);
+
+    Counts NONE = new Counts() {
+      @Override
+      public void dropped(String reason) {}
+
+      @Override
+      public void skipped(String reason) {}
+    };
+  }
+
   /** How long a missing announcement is waited for before the ones after it go on. */
-  static final long GAP_MS = 2_000;
+  private long gapMs;
   /** Announcements held per channel, out of order or kept for a join under way. */
-  static final int MAX_HELD = 4_096;
+  private int maxHeld;
+  private final Counts counts;
+  /** Announcements held now, all channels together (out of order, or kept for joins); one writer, read by /metrics. */
+  private volatile long held;
 
   /** Where announcements go once in order: the node's endpoints. */
   interface Forward {
@@ -57,8 +79,25 @@ final class PresenceStreams {
   private final Map<String, Stream> streams = new HashMap<>();
   private long gapsSkipped;
 
-  PresenceStreams(Forward out) {
+  PresenceStreams(Forward out, io.webrocket.config.PresenceSettings settings, Counts counts) {
     this.out = out;
+    this.counts = counts;
+    apply(settings);
+  }
+
+  /** A (re)loaded {@code presence} section: what is held beyond a lowered bound goes at the next arrival. */
+  void apply(io.webrocket.config.PresenceSettings settings) {
+    gapMs = settings.gapMs();
+    maxHeld = settings.heldPerChannel();
+  }
+
+  long gapMs() {
+    return gapMs;
+  }
+
+  /** Announcements held now on this node, all channels together. */
+  long held() {
+    return held;
   }
 
   /** A join of this node to channel {@code key} is under way. */
@@ -84,7 +123,9 @@ final class PresenceStreams {
     if (s.next < 0) {
       // The first of this node: its own announcement (if any) goes to this node's other joiners.
       s.next = announced ? since : since + 1;
-      s.early.headMap(s.next).clear();
+      var stale = s.early.headMap(s.next);
+      held -= stale.size();
+      stale.clear();
     }
     List<Frame> missed = new ArrayList<>();
     for (Held h : s.recent) {
@@ -93,7 +134,7 @@ final class PresenceStreams {
       }
     }
     if (s.pending == 0) {
-      s.recent.clear();
+      clearRecent(s);
     }
     forgetIfIdle(key, s);
     return missed;
@@ -105,10 +146,15 @@ final class PresenceStreams {
     if (s != null) {
       s.pending--;
       if (s.pending == 0) {
-        s.recent.clear();
+        clearRecent(s);
       }
       forgetIfIdle(key, s);
     }
+  }
+
+  private void clearRecent(Stream s) {
+    held -= s.recent.size();
+    s.recent.clear();
   }
 
   /** A member this node added left. */
@@ -126,12 +172,17 @@ final class PresenceStreams {
     if (s == null || (s.next >= 0 && seq < s.next)) {
       return; // nobody here follows the channel, or it is in every local member's list already
     }
-    s.early.put(seq, frame);
-    if (s.early.size() > MAX_HELD) {
+    if (s.early.put(seq, frame) == null) {
+      held++;
+    }
+    while (s.early.size() > maxHeld) {
       if (s.next < 0) {
         s.early.pollFirstEntry();
+        held--;
+        counts.dropped("heldPerChannel");
       } else {
-        skipGap(s);
+        skipGap(s, "heldPerChannel");
+        drain(key, now);
       }
     }
     drain(key, now);
@@ -145,6 +196,7 @@ final class PresenceStreams {
     }
     while (!s.early.isEmpty() && s.early.firstKey() == s.next) {
       Frame f = s.early.pollFirstEntry().getValue();
+      held--;
       forward(key, s, s.next, f);
       s.next++;
     }
@@ -155,28 +207,32 @@ final class PresenceStreams {
     out.forward(key, seq, f);
     if (s.pending > 0) {
       s.recent.addLast(new Held(seq, f));
-      if (s.recent.size() > MAX_HELD) {
+      held++;
+      while (s.recent.size() > maxHeld) {
         s.recent.pollFirst();
+        held--;
+        counts.dropped("heldPerChannel");
       }
     }
   }
 
-  /** Skips gaps older than {@link #GAP_MS}. */
+  /** Skips gaps older than {@code presence.gapMs}. */
   void tick(long now) {
     for (Map.Entry<String, Stream> e : streams.entrySet()) {
       Stream s = e.getValue();
-      if (s.next >= 0 && s.gapSince != 0 && now - s.gapSince >= GAP_MS) {
-        skipGap(s);
+      if (s.next >= 0 && s.gapSince != 0 && now - s.gapSince >= gapMs) {
+        skipGap(s, "gapMs");
         drain(e.getKey(), now);
       }
     }
   }
 
-  private void skipGap(Stream s) {
+  private void skipGap(Stream s, String reason) {
     if (!s.early.isEmpty()) {
       s.next = s.early.firstKey();
       s.gapSince = 0;
       gapsSkipped++;
+      counts.skipped(reason);
     }
   }
 
@@ -187,12 +243,21 @@ final class PresenceStreams {
 
   /** The channel is gone (closed): nothing of it is followed any more. */
   void drop(String key) {
-    streams.remove(key);
+    Stream s = streams.remove(key);
+    if (s != null) {
+      held -= s.early.size() + s.recent.size();
+    }
   }
 
   /** The vhost is gone. */
   void dropVhost(String vhost) {
-    streams.keySet().removeIf(k -> PresenceGrid.vhostOf(k).equals(vhost));
+    streams.entrySet().removeIf(e -> {
+      if (!PresenceGrid.vhostOf(e.getKey()).equals(vhost)) {
+        return false;
+      }
+      held -= e.getValue().early.size() + e.getValue().recent.size();
+      return true;
+    });
   }
 
   /** Channels followed (for tests and metrics). */
@@ -203,6 +268,7 @@ final class PresenceStreams {
   private void forgetIfIdle(String key, Stream s) {
     if (s.members <= 0 && s.pending <= 0) {
       streams.remove(key);
+      held -= s.early.size() + s.recent.size();
     }
   }
 }

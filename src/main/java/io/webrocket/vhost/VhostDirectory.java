@@ -52,8 +52,6 @@ public final class VhostDirectory extends VerticleBase {
   static final String SYNC = "sync";
   /** Action (from {@link NodeViews}): re-read one vhost's admin history rules from the grid. */
   static final String SYNC_HISTORY = "syncHistory";
-  /** Patterns one vhost's admin history rules may have. */
-  static final int MAX_HISTORY_RULES = 100;
 
   private record Vhost(String token, String deployment) {}
 
@@ -344,8 +342,9 @@ public final class VhostDirectory extends VerticleBase {
         if (!(rules instanceof JsonObject o)) {
           throw new Settings.InvalidException("history", "must be an object of channel patterns");
         }
-        if (o.size() > MAX_HISTORY_RULES) {
-          throw new Settings.InvalidException("history", "at most " + MAX_HISTORY_RULES + " patterns");
+        if (o.size() > h.maxRulesPerVhost()) {
+          io.webrocket.metrics.Metrics.of(metricsRegistry).historyRulesRefused("rules").increment();
+          throw new Settings.InvalidException("history", "at most " + h.maxRulesPerVhost() + " patterns (history.maxRulesPerVhost)");
         }
         io.webrocket.history.HistorySettings.rules("history", o, h.maxSize(), h.maxLifetimeMs(), h.maxBytesPerChannel());
         json = o.encode();

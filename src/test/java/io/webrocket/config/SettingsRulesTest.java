@@ -61,4 +61,25 @@ class SettingsRulesTest {
     assertEquals("127.0.0.1", c.getJsonObject("admin").getString("host"), "a node-wide host does not expose the admin API");
     assertEquals(false, c.getJsonObject("admin").getBoolean("metricsNeedCookie"));
   }
+
+  @Test
+  void presenceOrderingBoundsAreSettings() {
+    Settings s = Settings.load(new JsonObject(), Map.of("WEBROCKET_PRESENCE_GAPMS", "500"), Map.of(), null);
+    assertEquals(new PresenceSettings(500, 4_096), s.presence());
+    var e = assertThrows(Settings.InvalidException.class, () -> Settings.resolve(
+        new JsonObject().put("presence", new JsonObject().put("heldPerChannel", 0)), Map.of(), Map.of(), null));
+    assertTrue(e.getMessage().startsWith("presence.heldPerChannel:"), e.getMessage());
+  }
+
+  @Test
+  void wariHistoryRuleBoundsAreSettings() {
+    Settings s = Settings.load(new JsonObject().put("history", new JsonObject().put("maxRulesPerVhost", 3)), Map.of(),
+        Map.of("webrocket.history.maxRulesBodyBytes", "2048"), null);
+    assertEquals(3, s.history().maxRulesPerVhost());
+    assertEquals(2048, s.history().maxRulesBodyBytes());
+    assertEquals(65_536, Settings.load(new JsonObject(), Map.of(), Map.of(), null).history().maxRulesBodyBytes());
+    var e = assertThrows(Settings.InvalidException.class, () -> Settings.resolve(
+        new JsonObject().put("history", new JsonObject().put("maxRulesPerVhost", 0)), Map.of(), Map.of(), null));
+    assertTrue(e.getMessage().startsWith("history.maxRulesPerVhost:"), e.getMessage());
+  }
 }

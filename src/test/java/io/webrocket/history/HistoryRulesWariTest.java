@@ -119,4 +119,30 @@ class HistoryRulesWariTest {
       assertEquals(413, node.admin().send("PUT", "/h/history", "{\"a\":\"" + "x".repeat(70_000) + "\"}").statusCode());
     }
   }
+
+  /** The WARI rule bounds are settings (history.maxRulesBodyBytes, history.maxRulesPerVhost), each refusal counted. */
+  @Test
+  void theRuleBoundsAreSettingsAndEachRefusalIsCounted() {
+    JsonObject config = HistoryFixtures.config()
+        .put("history", new JsonObject().put("maxRulesBodyBytes", 2048).put("maxRulesPerVhost", 3));
+    try (TestNode node = TestNode.start(config)) {
+      JsonObject four = new JsonObject();
+      for (int i = 0; i < 4; i++) {
+        four.put("p" + i + "*", new JsonObject().put("size", 10));
+      }
+      HttpResponse<String> r = node.admin().send("PUT", "/h/history", four.encode());
+      assertEquals(400, r.statusCode(), r.body());
+      assertTrue(r.body().contains("at most 3 patterns"), r.body());
+      assertEquals(1.0, io.webrocket.test.Scrape.sum(node, "webrocket_history_rules_refused_total"));
+      four.remove("p3*");
+      assertEquals(200, node.admin().send("PUT", "/h/history", four.encode()).statusCode(), "three are within the bound");
+      assertEquals(413, node.admin().send("PUT", "/h/history", "{\"a\":\"" + "x".repeat(3_000) + "\"}").statusCode(),
+          "a body over 2 KiB");
+      assertEquals(2.0, io.webrocket.test.Scrape.sum(node, "webrocket_history_rules_refused_total"));
+      String metrics = node.admin().call("GET", "/metrics", null).body();
+      assertTrue(metrics.contains("webrocket_history_rules_refused_total{reason=\"bodyBytes\"} 1.0"), metrics);
+      assertTrue(metrics.contains("webrocket_history_rules_refused_total{reason=\"rules\"} 1.0"), metrics);
+      assertTrue(metrics.contains("webrocket_presence_held 0.0"), "the presence ordering buffers are counted too");
+    }
+  }
 }

@@ -282,6 +282,40 @@ class HistoryTest {
     }
   }
 
+  /**
+   * Issue 15's open point (backend BC with history looked held to ~40/s): BCs pipelined in one
+   * write, the connection sending nothing else, all get their 204 (each only once its event has
+   * an offset), and a HI pipelined behind them already sees every one of them; the subscriber
+   * gets them all in order, with consecutive offsets. Counts, not times.
+   */
+  @Test
+  void pipelinedBroadcastsAreAllAnsweredOnceTheirEventsHaveOffsets() {
+    node.openChannel("/h", "chat-pipelined");
+    int n = 150; // about 11 KB of events: within the subscriber's 16 KiB bound even if it reads late
+    try (RawWs ws = connect(node.wsPort, "/h"); WbpClient c = node.wbp()) {
+      subscribe(ws, new JsonObject().put("channel", "chat-pipelined"));
+      String id = WbpClient.identity("req", "/h", token);
+      assertEquals("OK", c.request(id, "KA").get(0));
+      StringBuilder burst = new StringBuilder();
+      for (int i = 0; i < n; i++) {
+        burst.append(WbpClient.message(null, "BC", "chat-pipelined", "message", new JsonObject().put("n", i).encode()));
+      }
+      burst.append(WbpClient.message(null, "HI", "chat-pipelined", "0", "0"));
+      c.write(burst.toString());
+      for (int i = 0; i < n; i++) {
+        assertEquals("OK", c.read().get(0), "reply " + i);
+      }
+      List<String> hi = c.read();
+      assertEquals("HI", hi.get(0));
+      assertEquals((long) n, new JsonObject(hi.get(1)).getLong("offset"), "every answered BC has its offset");
+      for (int i = 0; i < n; i++) {
+        JsonObject e = new JsonObject(ws.readText()).getJsonObject("message");
+        assertEquals(i, e.getInteger("n"));
+        assertEquals(i + 1L, e.getLong("offset"));
+      }
+    }
+  }
+
   @Test
   void backendsReadAChannelsHistoryWithHI() {
     node.openChannel("/h", "chat-read");

@@ -19,7 +19,20 @@ import org.junit.jupiter.api.Timeout;
 class PresenceStreamsTest {
   private static final String KEY = PresenceGrid.key("/v", "presence-room");
   private final List<Long> forwarded = new ArrayList<>();
-  private final PresenceStreams streams = new PresenceStreams((key, seq, frame) -> forwarded.add(seq));
+  private static final io.webrocket.config.PresenceSettings SETTINGS = new io.webrocket.config.PresenceSettings(2_000, 64);
+  private final List<String> counted = new ArrayList<>();
+  private final PresenceStreams.Counts counts = new PresenceStreams.Counts() {
+    @Override
+    public void dropped(String reason) {
+      counted.add("dropped:" + reason);
+    }
+
+    @Override
+    public void skipped(String reason) {
+      counted.add("skipped:" + reason);
+    }
+  };
+  private final PresenceStreams streams = new PresenceStreams((key, seq, frame) -> forwarded.add(seq), SETTINGS, counts);
 
   private static Frame f(long seq) {
     return new Frame(new byte[] {(byte) seq});
@@ -93,11 +106,13 @@ class PresenceStreamsTest {
     streams.drain(KEY, 0);
     arrive(1);
     streams.arrived(KEY, 3, f(3), 1_000); // 2 was lost with the node that made it
-    streams.tick(1_000 + PresenceStreams.GAP_MS - 1);
+    streams.tick(1_000 + SETTINGS.gapMs() - 1);
     assertEquals(List.of(1L), forwarded);
-    streams.tick(1_000 + PresenceStreams.GAP_MS);
+    streams.tick(1_000 + SETTINGS.gapMs());
     assertEquals(List.of(1L, 3L), forwarded);
     assertEquals(1, streams.gapsSkipped());
+    assertEquals(List.of("skipped:gapMs"), counted);
+    assertEquals(0, streams.held());
     arrive(2);
     assertEquals(List.of(1L, 3L), forwarded, "too late: never forwarded out of order");
   }
@@ -122,10 +137,48 @@ class PresenceStreamsTest {
     streams.joining(KEY);
     streams.joined(KEY, 1, true, true);
     streams.drain(KEY, 0);
-    for (long s = 3; s < 3 + PresenceStreams.MAX_HELD + 1; s++) {
+    for (long s = 3; s < 3 + SETTINGS.heldPerChannel() + 1; s++) {
       arrive(s); // 1 and 2 never come
     }
     assertEquals(3L, forwarded.get(0), "over the bound the gap is skipped at once");
-    assertEquals(PresenceStreams.MAX_HELD + 1, forwarded.size());
+    assertEquals(SETTINGS.heldPerChannel() + 1, forwarded.size());
+  }
+
+  @Test
+  void theBoundsFollowTheSettingsAndTheirLossesAreCounted() {
+    streams.joining(KEY);
+    streams.joined(KEY, 1, true, true);
+    streams.drain(KEY, 0);
+    for (long seq = 3; seq <= 5; seq++) {
+      streams.arrived(KEY, seq, f(seq), 1_000); // 1 and 2 are missing
+    }
+    assertEquals(3, streams.held());
+    streams.apply(new io.webrocket.config.PresenceSettings(50, 16));
+    streams.tick(1_049);
+    assertEquals(List.of(), forwarded, "the gap is younger than the reloaded gapMs");
+    streams.tick(1_050);
+    assertEquals(List.of(3L, 4L, 5L), forwarded);
+    assertEquals(0, streams.held());
+    for (long s = 7; s < 7 + 17; s++) {
+      arrive(s); // 6 never comes: the 17th held pushes the gap out
+    }
+    assertEquals(List.of("skipped:gapMs", "skipped:heldPerChannel"), counted);
+    assertEquals(3 + 17, forwarded.size());
+    assertEquals(0, streams.held());
+  }
+
+  @Test
+  void announcementsKeptForAJoinUnderWayAreBoundedAndCounted() {
+    streams.joining(KEY);
+    streams.joined(KEY, 1, true, true);
+    streams.drain(KEY, 0);
+    streams.joining(KEY); // a second join under way: what is forwarded meanwhile is kept for it
+    for (long s = 1; s <= SETTINGS.heldPerChannel() + 5; s++) {
+      arrive(s);
+    }
+    assertEquals(SETTINGS.heldPerChannel(), streams.held(), "kept for the join, at most heldPerChannel");
+    assertEquals(5, counted.stream().filter("dropped:heldPerChannel"::equals).count());
+    streams.joined(KEY, SETTINGS.heldPerChannel() + 5, false, true);
+    assertEquals(0, streams.held(), "nothing is held once no join is under way");
   }
 }

@@ -36,8 +36,20 @@ final class FanoutPhase {
     }
     log("  %d subscribed in %.1f s", n, o.seconds());
     List<WsConn> conns = o.conns();
+    sweepAll(conns, n, p99LimitMs, r);
+    g.closeAll(conns);
+    sleep(2000);
+    return r;
+  }
+
+  /**
+   * The publishers' sweeps over subscribers already open ({@code conns}, N of them): the browser
+   * publisher (or the relay's), then the WBP {@code KA} one unless {@code --no-wbp}; each
+   * result goes into {@code r}.
+   */
+  void sweepAll(List<WsConn> conns, int n, double p99LimitMs, JsonObject r) throws Exception {
     // the browser publisher: a subscriber on the first node (the list is in order of readiness)
-    WsConn first = conns.stream().filter(c -> c.node == 0).findFirst().orElse(conns.get(0));
+    WsConn first = browserPublisher(g, conns);
     if (g.wsPorts.length > 1) {
       int[] per = new int[g.wsPorts.length];
       conns.forEach(c -> per[c.node]++);
@@ -62,9 +74,34 @@ final class FanoutPhase {
         });
       }
     }
-    g.closeAll(conns);
-    sleep(2000);
-    return r;
+  }
+
+  /** The browser publisher over {@code conns}: a subscriber on the first node. */
+  static WsConn browserPublisher(Generator g, List<WsConn> conns) {
+    return conns.stream().filter(c -> c.node == 0).findFirst().orElse(conns.get(0));
+  }
+
+  /** One unmeasured step per publisher at each of {@code rates} deliveries/s: the JIT compiles the paths they take. */
+  void warm(List<WsConn> conns, long[] rates, long ms, double p99LimitMs, String label) throws Exception {
+    int n = conns.size();
+    List<Publisher> pubs = new ArrayList<>();
+    pubs.add(browserPublisher(g, conns).pad(Bench.PAD_BROWSER));
+    WbpConn wbp = g.args.containsKey("no-wbp") ? null : g.connectKa(256, Bench.PAD_WBP);
+    if (wbp != null) {
+      pubs.add(wbp);
+    }
+    for (Publisher pub : pubs) {
+      for (long d : rates) {
+        log("  [%s] warm-up %d ms at %d deliveries/s (not measured)", label, ms, d);
+        stepper.attempt(conns, pub, (double) d / n, ms, p99LimitMs, label + " warm-up"); // once: a warm-up is not judged
+      }
+    }
+    if (wbp != null) {
+      g.onLoop(() -> {
+        wbp.close();
+        return null;
+      });
+    }
   }
 
   static final long[] LADDER = {100_000, 200_000, 400_000, 700_000, 1_000_000, 1_400_000, 2_000_000, 2_800_000, 4_000_000,

@@ -44,22 +44,48 @@ final class HistoryPhase {
     }
   }
 
-  /** Fan-out to {@code n} without, then with, a history on the channel (size {@code --history-size}, default 1,000). */
+  /**
+   * Fan-out to {@code n} without, then with, a history on the channel (size {@code
+   * --history-size}, default 1,000), side by side: the same N subscribers for both (opened once),
+   * and first an unmeasured warm-up of every path both sweeps take (each publisher, without and
+   * with the rule, at the ladder's first and third rates, 3 s each), so that neither figure pays
+   * for the JIT or for the phase's place in the run (run first, on a cold server, the "without"
+   * sweep failed its first rates on p99 and stopped far below {@code fanoutN}: run 191750Z).
+   */
   JsonObject fanout(int n, double p99LimitMs) throws Exception {
     int size = Integer.parseInt(g.args.getOrDefault("history-size", "1000"));
     FanoutPhase fanout = new FanoutPhase(g);
+    int concurrency = Integer.parseInt(g.args.getOrDefault("open-concurrency", "500"));
+    log("history N=%d: opening subscribers, %d in flight", n, concurrency);
     noRule();
-    log("history N=%d: without history", n);
-    JsonObject without = fanout.fanout(n, p99LimitMs);
-    rule(size);
-    log("history N=%d: with history (size %d)", n, size);
-    JsonObject with;
+    Opened o = g.open(n, concurrency, true, 180_000);
+    JsonObject r = new JsonObject().put("historySize", size).put("subscribers", o.conns().size()).put("failed", o.failed())
+        .put("openSeconds", Math.round(o.seconds() * 100) / 100.0);
+    if (o.conns().size() < n) {
+      g.closeAll(o.conns());
+      return r.put("error", "could not open all subscribers");
+    }
+    List<WsConn> conns = o.conns();
+    JsonObject without = new JsonObject().put("subscribers", n).put("p99LimitMs", p99LimitMs);
+    JsonObject with = new JsonObject().put("subscribers", n).put("p99LimitMs", p99LimitMs);
     try {
-      with = fanout.fanout(n, p99LimitMs);
+      long[] ladder = fanout.ladder();
+      long[] warmRates = {ladder[0], ladder[Math.min(2, ladder.length - 1)]};
+      fanout.warm(conns, warmRates, 3_000, p99LimitMs, "N=" + n + " without history");
+      rule(size);
+      fanout.warm(conns, warmRates, 3_000, p99LimitMs, "N=" + n + " with history");
+      noRule();
+      log("history N=%d: without history", n);
+      fanout.sweepAll(conns, n, p99LimitMs, without);
+      rule(size);
+      log("history N=%d: with history (size %d)", n, size);
+      fanout.sweepAll(conns, n, p99LimitMs, with);
     } finally {
       noRule();
+      g.closeAll(conns);
+      sleep(2000);
     }
-    return new JsonObject().put("historySize", size).put("without", without).put("with", with);
+    return r.put("without", without).put("with", with);
   }
 
   /**
