@@ -333,6 +333,37 @@ final class Scale {
     return o;
   }
 
+  /**
+   * Waits at least 2 s and until the watched servers' JIT compilers used less than 2 % of a CPU
+   * over the last second (or {@code maxMs} passed); returns the time waited.
+   */
+  private static long warmUntilJitIdle(List<Srv> watch, long maxMs) throws InterruptedException {
+    long start = System.nanoTime();
+    long minNs = TimeUnit.MILLISECONDS.toNanos(Math.min(2000, maxMs));
+    long maxNs = TimeUnit.MILLISECONDS.toNanos(maxMs);
+    long last = jitTicks(watch);
+    while (System.nanoTime() - start < maxNs) {
+      Thread.sleep(1000);
+      long now = jitTicks(watch);
+      long delta = now - last;
+      last = now;
+      if (System.nanoTime() - start >= minNs && delta <= 2) {
+        break;
+      }
+    }
+    long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    log("  warmed up %d ms (JIT compilers %s)", ms, ms >= maxMs ? "still busy: measuring anyway" : "idle");
+    return ms;
+  }
+
+  private static long jitTicks(List<Srv> watch) {
+    long sum = 0;
+    for (Srv s : watch) {
+      sum += Math.max(0, Net.jitTicks(s.pid));
+    }
+    return sum;
+  }
+
   /** Adds each node's CPU per measured BC, in ms: in all, and without its JIT compiler's share. */
   private static void perBc(JsonObject nodes, long bcs) {
     for (String n : nodes.fieldNames()) {
@@ -380,10 +411,11 @@ final class Scale {
   private JsonObject kaRate(String token, Srv publisherNode, List<Srv> subscriberNodes, List<Srv> watch) throws Exception {
     int window = Integer.parseInt(args.getOrDefault("window", "256"));
     long ms = Long.parseLong(args.getOrDefault("ka-ms", "4000"));
-    // A cold server spends the first seconds of a new path compiling it, on the same pinned core
-    // (see docs/cluster-benchmark.md, "Cross-node BC: what the profile showed"): warm up longer
-    // than the JIT needs, and report the compiler's CPU apart.
-    long warmupMs = Long.parseLong(args.getOrDefault("ka-warmup-ms", "5000"));
+    // A cold server spends the first seconds (tens of seconds on a loaded machine) of a new path
+    // compiling it, on the same pinned core (docs/cluster-benchmark.md, "Cross-node BC: what the
+    // profile showed"): warm up until the servers' JIT compilers are idle, at most this long, and
+    // report the compiler's CPU apart.
+    long warmupMs = Long.parseLong(args.getOrDefault("ka-warmup-ms", "60000"));
     Opened subs = open(subscriberNodes, 4, 4, 30_000);
     if (subs.conns.size() != 4) {
       closeAll(subs.conns);
@@ -411,7 +443,7 @@ final class Scale {
       c.running = true;
       c.refill();
     }).get(10, TimeUnit.SECONDS);
-    Thread.sleep(warmupMs); // warm-up, not measured
+    long warmedMs = warmUntilJitIdle(watch, warmupMs); // not measured
     long[] a = net.loop.submit(() -> new long[] {c.replies, stats.received}).get(10, TimeUnit.SECONDS);
     Map<Srv, long[]> before = probe(watch);
     long t0 = System.nanoTime();
@@ -440,7 +472,7 @@ final class Scale {
         .put("publisherOn", publisherNode.name)
         .put("subscribersOn", names(subscriberNodes))
         .put("window", window)
-        .put("warmupMs", warmupMs)
+        .put("warmupMs", warmedMs)
         .put("seconds", round3(secs))
         .put("bcPerSecond", Math.round(rate))
         .put("sent", sent)
