@@ -67,6 +67,10 @@ final class BackendConnection {
     this.decoder.onEmpty(this::onEmptyMessage);
     this.replies = new OrderedReplies(this::writeReply);
     this.rate = new TokenBucket(endpoint.requestsPerSecond(), endpoint.requestsBurst());
+    io.vertx.core.Context loop = endpoint.vertx().getOrCreateContext();
+    this.published = new BroadcastBatch(
+        (vhost, ch, frames, count) -> io.webrocket.bus.Fanout.publishRun(endpoint.vertx(), vhost, ch, frames, count),
+        task -> loop.runOnContext(v -> task.run()));
   }
 
   String vhost() {
@@ -384,7 +388,10 @@ final class BackendConnection {
       case "CC": {
         // Once this connection's earlier broadcasts have been published: they are written to
         // the subscribers before the close drops them; later ones are checked after it.
-        Future<Void> closed = broadcasts.afterEarlier().compose(x -> registry.closeChannel(id.token(), req.arg(0)));
+        Future<Void> closed = broadcasts.afterEarlier().compose(x -> {
+          published.send(); // gathered broadcasts leave before the close is asked for
+          return registry.closeChannel(id.token(), req.arg(0));
+        });
         lastClose = closed.transform(x -> Future.succeededFuture());
         return toReply(closed, Wbp.OK);
       }
@@ -430,13 +437,15 @@ final class BackendConnection {
     if (history != null) {
       // Appended to the channel's history first, then published with its offset (in order).
       byte[] body = io.webrocket.history.OffsetFrames.body(event, data, channel, null);
-      return toReply(broadcasts.add(checked,
-          () -> endpoint.historyAppender().publish(id.vhost(), channel, history, body)), Wbp.OK);
+      return toReply(broadcasts.add(checked, () -> {
+        published.send(); // the gathered broadcasts before this one
+        endpoint.historyAppender().publish(id.vhost(), channel, history, body);
+      }), Wbp.OK);
     }
-    // Encoded once, here at the edge, and published from here once checked.
+    // Encoded once, here at the edge, and published from here once checked: gathered with the
+    // connection's other broadcasts to the channel of this event-loop pass, one bus message.
     Frame frame = Frame.text(Wwfp.userEvent(event, data, channel, null));
-    return toReply(broadcasts.add(checked,
-        () -> io.webrocket.bus.Fanout.publish(endpoint.vertx(), id.vhost(), channel, frame, null)), Wbp.OK);
+    return toReply(broadcasts.add(checked, () -> published.add(id.vhost(), channel, frame)), Wbp.OK);
   }
 
   /**
@@ -477,6 +486,8 @@ final class BackendConnection {
     }).recover(err -> Future.succeededFuture(errorReply(err)));
   }
 
+  /** The broadcasts published in this event-loop pass, leaving as one bus message per channel run. */
+  private final BroadcastBatch published;
   private final OrderedBroadcasts broadcasts = new OrderedBroadcasts();
   /** Completes when this connection's last CC has been answered (either way). */
   private Future<Void> lastClose = Future.succeededFuture();
