@@ -71,6 +71,8 @@ final class BackendConnection {
     this.published = new BroadcastBatch(
         (vhost, ch, frames, count) -> io.webrocket.bus.Fanout.publishRun(endpoint.vertx(), vhost, ch, frames, count),
         task -> loop.runOnContext(v -> task.run()));
+    // A 204 never reaches the client before its broadcast is on the bus.
+    this.outbound.beforeFlush(published::send);
   }
 
   String vhost() {
@@ -442,10 +444,17 @@ final class BackendConnection {
         endpoint.historyAppender().publish(id.vhost(), channel, history, body);
       }), Wbp.OK);
     }
-    // Encoded once, here at the edge, and published from here once checked: gathered with the
-    // connection's other broadcasts to the channel of this event-loop pass, one bus message.
+    // Encoded once, here at the edge, and published from here once checked: a persistent
+    // connection's with its other broadcasts to the channel of this event-loop pass, one bus
+    // message (sent at the latest when the pass's replies are flushed, see the constructor).
+    // A one-shot connection writes its reply and closes at once: its broadcast leaves now.
     Frame frame = Frame.text(Wwfp.userEvent(event, data, channel, null));
-    return toReply(broadcasts.add(checked, () -> published.add(id.vhost(), channel, frame)), Wbp.OK);
+    return toReply(broadcasts.add(checked, () -> {
+      published.add(id.vhost(), channel, frame);
+      if (state != State.PERSISTENT) {
+        published.send();
+      }
+    }), Wbp.OK);
   }
 
   /**

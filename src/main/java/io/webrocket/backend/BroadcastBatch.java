@@ -18,7 +18,9 @@ import java.util.function.Consumer;
  *
  * <p>Order: a broadcast to another channel (or vhost) sends what is gathered first, so a
  * subscriber of both still gets them in the order sent. Whatever must come after the broadcasts
- * published so far (a {@code CC}, a broadcast with history) calls {@link #send} first.
+ * published so far (a {@code CC}, a broadcast with history) calls {@link #send} first, and so
+ * does the connection's reply flush ({@code WbpOutbound}): a client never holds a {@code 204}
+ * for a broadcast that is not on the bus yet.
  *
  * <p>Bound: at most {@link #MAX_FRAMES} frames and {@link #MAX_BYTES} bytes are gathered (the
  * frame that would go over either sends what is gathered first; a larger single frame travels
