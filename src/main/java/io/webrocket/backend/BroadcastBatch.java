@@ -35,6 +35,8 @@ final class BroadcastBatch {
   static final int MAX_BYTES = 64 * 1024;
   /** Frames per message. */
   static final int MAX_FRAMES = 256;
+  /** The gathering buffer is kept between passes up to this size, dropped above it. */
+  private static final int KEPT_BYTES = 4096;
 
   /** Publishes {@code frames}, {@code count} complete frames of one channel back to back, once. */
   interface Publisher {
@@ -113,6 +115,9 @@ final class BroadcastBatch {
     first = null;
     count = 0;
     length = 0;
+    if (joined != null && joined.length > KEPT_BYTES) {
+      joined = null; // an idle connection keeps no 64 KiB around
+    }
     publisher.publish(vhost, channel, out, n);
   }
 }
