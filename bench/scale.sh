@@ -23,7 +23,12 @@
 # BASE+100i+10, the single node BASE+300 .. +2), SCALE_SOCKETS (10000), SCALE_PRESENCE (1000),
 # SCALE_CONCURRENCY (subscribe handshakes in flight, 256), BENCH_GEN_TRANSPORT (generator: epoll),
 # SCALE_PARTS (default subscribe,ka,presence: the parts to run), SCALE_KA_MS (the KA part's measured
-# time, 4000 ms; longer gives the servers' JIT time to settle on a loaded machine).
+# time, 4000 ms), SCALE_KA_WARMUP_MS (its unmeasured warm-up before: until every server's JIT
+# compiler is idle, at most 60000 ms; a cold server's compiler otherwise takes more of the pinned
+# core than the broadcasts do; each node's compiler CPU is reported apart),
+# SCALE_JFR (off by default: a comma list of servers among node1,node2,node3,single to record with
+# Java Flight Recorder, settings=profile, from start to exit, into the run's log folder as
+# jfr-NAME.jfr; read it with bench/jfr-top.py).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -76,10 +81,18 @@ cleanup() { stop_servers; rm -rf "$DATA"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+jfr_flags() { # name -> the JFR flag when SCALE_JFR lists it
+  case ",${SCALE_JFR:-}," in
+    *",$1,"*) echo "-XX:StartFlightRecording=filename=$OUT/jfr-$1.jfr,settings=profile,dumponexit=true" ;;
+  esac
+}
+
 start_node() { # slot, name, extra flags...
   local i="$1" name="$2"; shift 2
   mkdir -p "$DATA/$name"
-  taskset -c 0 java "${SERVER_JVM[@]}" "${WEBROCKET_FLAGS[@]}" -jar "$SERVER_JAR" -node-name "$name" \
+  local jfr
+  jfr="$(jfr_flags "$name")"
+  taskset -c 0 java "${SERVER_JVM[@]}" ${jfr:+"$jfr"} "${WEBROCKET_FLAGS[@]}" -jar "$SERVER_JAR" -node-name "$name" \
     -storage-dir "$DATA/$name" -websocket-addr "127.0.0.1:$(ws_port "$i")" -backend-addr "127.0.0.1:$(be_port "$i")" \
     -admin-addr "127.0.0.1:$(ad_port "$i")" "$@" >"$OUT/server-$name.log" 2>&1 &
   PIDS+=($!)
@@ -120,5 +133,5 @@ CLUSTER_SPEC="$(spec 0),$(spec 1),$(spec 2)"
 timeout 1800 taskset -c 1 java "${GEN_JVM[@]}" -cp "$BENCH_JAR" io.webrocket.bench.Scale \
   --single "$(spec "$SINGLE")" --cluster "$CLUSTER_SPEC" --cookie "$COOKIE" \
   --sockets "${SCALE_SOCKETS:-10000}" --presence "${SCALE_PRESENCE:-1000}" --concurrency "${SCALE_CONCURRENCY:-256}" \
-  --parts "${SCALE_PARTS:-subscribe,ka,presence}" --ka-ms "${SCALE_KA_MS:-4000}" --out "$BENCH/results/$RUN.json" | tee "$OUT/generator.log"
+  --parts "${SCALE_PARTS:-subscribe,ka,presence}" --ka-ms "${SCALE_KA_MS:-4000}" --ka-warmup-ms "${SCALE_KA_WARMUP_MS:-60000}" --out "$BENCH/results/$RUN.json" | tee "$OUT/generator.log"
 echo "== results: bench/results/$RUN.json (logs in bench/results/$RUN/)"

@@ -68,6 +68,12 @@ final class BackendConnection {
     this.decoder.onEmpty(this::onEmptyMessage);
     this.replies = new OrderedReplies(this::writeReply);
     this.rate = new TokenBucket(endpoint.requestsPerSecond(), endpoint.requestsBurst());
+    io.vertx.core.Context loop = endpoint.vertx().getOrCreateContext();
+    this.published = new BroadcastBatch(
+        (vhost, ch, frames, count) -> io.webrocket.bus.Fanout.publishRun(endpoint.vertx(), vhost, ch, frames, count),
+        task -> loop.runOnContext(v -> task.run()));
+    // A 204 never reaches the client before its broadcast is on the bus.
+    this.outbound.beforeFlush(published::send);
   }
 
   String vhost() {
@@ -385,7 +391,10 @@ final class BackendConnection {
       case "CC": {
         // Once this connection's earlier broadcasts have been published: they are written to
         // the subscribers before the close drops them; later ones are checked after it.
-        Future<Void> closed = broadcasts.afterEarlier().compose(x -> registry.closeChannel(id.token(), req.arg(0)));
+        Future<Void> closed = broadcasts.afterEarlier().compose(x -> {
+          published.send(); // gathered broadcasts leave before the close is asked for
+          return registry.closeChannel(id.token(), req.arg(0));
+        });
         lastClose = closed.transform(x -> Future.succeededFuture());
         return toReply(closed, Wbp.OK);
       }
@@ -433,17 +442,26 @@ final class BackendConnection {
       // 204 waits for the offset: a BC the history could not keep (nothing was published) is 500.
       byte[] body = io.webrocket.history.OffsetFrames.body(event, data, channel, null);
       Promise<Long> offset = Promise.promise();
-      Future<Void> published = broadcasts.add(checked,
-          () -> endpoint.historyAppender().publish(id.vhost(), channel, history, body).onComplete(offset));
-      Future<Long> done = published.compose(x -> offset.future()
+      Future<Void> handedOver = broadcasts.add(checked, () -> {
+        published.send(); // the gathered broadcasts before this one
+        endpoint.historyAppender().publish(id.vhost(), channel, history, body).onComplete(offset);
+      });
+      Future<Long> done = handedOver.compose(x -> offset.future()
           .recover(err -> Future.failedFuture(Status.INTERNAL_ERROR.failure())));
       lastHistoryBroadcast = done.transform(x -> Future.succeededFuture());
       return toReply(done, Wbp.OK);
     }
-    // Encoded once, here at the edge, and published from here once checked.
+    // Encoded once, here at the edge, and published from here once checked: a persistent
+    // connection's with its other broadcasts to the channel of this event-loop pass, one bus
+    // message (sent at the latest when the pass's replies are flushed, see the constructor).
+    // A one-shot connection writes its reply and closes at once: its broadcast leaves now.
     Frame frame = Frame.text(Wwfp.userEvent(event, data, channel, null));
-    return toReply(broadcasts.add(checked,
-        () -> io.webrocket.bus.Fanout.publish(endpoint.vertx(), id.vhost(), channel, frame, null)), Wbp.OK);
+    return toReply(broadcasts.add(checked, () -> {
+      published.add(id.vhost(), channel, frame);
+      if (state != State.PERSISTENT) {
+        published.send();
+      }
+    }), Wbp.OK);
   }
 
   /**
@@ -484,6 +502,8 @@ final class BackendConnection {
     }).recover(err -> Future.succeededFuture(errorReply(err)));
   }
 
+  /** The broadcasts published in this event-loop pass, leaving as one bus message per channel run. */
+  private final BroadcastBatch published;
   private final OrderedBroadcasts broadcasts = new OrderedBroadcasts();
   /** Completes when this connection's last CC has been answered (either way). */
   private Future<Void> lastClose = Future.succeededFuture();

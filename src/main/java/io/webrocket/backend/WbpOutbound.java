@@ -18,10 +18,17 @@ final class WbpOutbound {
   private int limit;
   private boolean flushScheduled;
   private boolean drainAwaited;
+  /** Runs before every flush: what must reach the bus before the replies reach the client. */
+  private Runnable beforeFlush = () -> {};
 
   WbpOutbound(ChannelHandlerContext channel, int limit) {
     this.channel = channel;
     this.limit = limit;
+  }
+
+  /** Sets what runs before every flush (the connection's gathered broadcasts, see BroadcastBatch). */
+  void beforeFlush(Runnable hook) {
+    this.beforeFlush = hook;
   }
 
   /** {@code backend.outboundQueueBytes}, live. */
@@ -35,6 +42,7 @@ final class WbpOutbound {
       flushScheduled = true;
       channel.executor().execute(() -> {
         flushScheduled = false;
+        beforeFlush.run();
         channel.flush();
       });
     }
@@ -42,6 +50,7 @@ final class WbpOutbound {
 
   /** Writes out what is queued now (before a close). */
   void flush() {
+    beforeFlush.run();
     channel.flush();
   }
 

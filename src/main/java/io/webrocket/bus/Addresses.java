@@ -16,6 +16,11 @@ public final class Addresses {
   /** Header on fan-out messages: a connection (sid) that must not receive this frame. */
   public static final String SKIP = "skip";
   /**
+   * Header on fan-out messages that carry several complete frames of one channel back to back
+   * (a backend connection's run of broadcasts, see {@code backend/BroadcastBatch}): how many.
+   */
+  public static final String FRAMES = "frames";
+  /**
    * Header on presence announcements: the channel's sequence number (see {@code
    * io.webrocket.presence.PresenceMembers}); a subscriber gets only those after its own list.
    */

@@ -18,6 +18,19 @@ public final class Fanout {
   }
 
   /**
+   * Like {@link #publish} for {@code count} complete frames of one channel back to back in
+   * {@code frames} (one event-bus message for a run of a backend connection's broadcasts):
+   * subscribers get them in that order, and the meters count {@code count} messages.
+   */
+  public static void publishRun(Vertx vertx, String vhost, String channel, Frame frames, int count) {
+    DeliveryOptions o = new DeliveryOptions().addHeader(Addresses.VHOST, vhost).addHeader(Addresses.CHANNEL, channel);
+    if (count > 1) {
+      o.addHeader(Addresses.FRAMES, Integer.toString(count));
+    }
+    vertx.eventBus().publish(Addresses.fanout(), frames, o);
+  }
+
+  /**
    * Like {@link #publish}, for an event of a channel with history: the headers carry its offset
    * and the history's epoch, so that every endpoint delivers the channel's events in offset order.
    */

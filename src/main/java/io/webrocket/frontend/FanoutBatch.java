@@ -80,6 +80,14 @@ final class FanoutBatch {
    * Like {@link #append(String, String, Frame)}; {@code offset}: the event's offset if the channel keeps history, else 0.
    */
   void append(String vhost, String channel, Frame frame, long offset) {
+    append(vhost, channel, frame, offset, 1);
+  }
+
+  /**
+   * Like {@link #append(String, String, Frame, long)} for {@code messages} complete frames of the
+   * channel back to back in {@code frame} (a backend connection's run of broadcasts, no history).
+   */
+  void append(String vhost, String channel, Frame frame, long offset, int messages) {
     byte[] wire = frame.wire();
     if (pendingBytes > 0 && pendingBytes + wire.length > MAX_PENDING_BYTES) {
       seal();
@@ -91,7 +99,7 @@ final class FanoutBatch {
       pending.addLast(last);
     }
     last.frames.writeBytes(wire);
-    last.messages++;
+    last.messages += messages;
     pendingBytes += wire.length;
   }
 

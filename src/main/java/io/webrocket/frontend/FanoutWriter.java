@@ -66,7 +66,12 @@ final class FanoutWriter {
     }
     String skip = msg.headers().get(Addresses.SKIP);
     if (skip == null) {
-      outbound.fanout(vhost, channel, msg.body());
+      String frames = msg.headers().get(Addresses.FRAMES);
+      if (frames == null) {
+        outbound.fanout(vhost, channel, msg.body());
+      } else {
+        outbound.fanoutRun(vhost, channel, msg.body(), Integer.parseInt(frames));
+      }
       return;
     }
     outbound.seal();

@@ -87,6 +87,12 @@ final class Outbound {
     schedulePassEnd();
   }
 
+  /** {@code messages} complete frames of (vhost, channel) back to back (a backend's run of broadcasts). */
+  void fanoutRun(String vhost, String channel, Frame frames, int messages) {
+    batch.append(vhost, channel, frames, 0, messages);
+    schedulePassEnd();
+  }
+
   /** Writes the pending fan-out now, to the subscribers as of now (not flushed yet). */
   void seal() {
     batch.seal();

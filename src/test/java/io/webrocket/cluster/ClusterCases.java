@@ -150,6 +150,64 @@ abstract class ClusterCases {
     }
   }
 
+  /**
+   * A persistent connection's pipelined broadcasts leave as one bus message per run of one
+   * channel (backend/BroadcastBatch): subscribers on the other nodes still get every one, in the
+   * order sent across two channels, the burst before a CC, and nothing of the closed channel after.
+   */
+  @Test
+  void aPipelinedBurstOnTwoChannelsReachesTheOtherNodesInOrderAndACloseInBetweenCutsIt() {
+    String[] v = vhost(0);
+    assertEquals(OK, wbp(0, v, "OC", "a"));
+    assertEquals(OK, wbp(0, v, "OC", "b"));
+    WsClient both = ws(1, v[0]);
+    both.subscribe("a");
+    both.subscribe("b");
+    WsClient onlyA = ws(2, v[0]);
+    onlyA.subscribe("a");
+    int burst = 600;
+    int after = 100;
+    StringBuilder pipelined = new StringBuilder();
+    List<String> sentToBoth = new ArrayList<>();
+    for (int i = 0; i < burst; i++) {
+      String ch = (i / 7) % 3 == 2 ? "b" : "a"; // runs of 7: a, a, b, a, a, b...
+      pipelined.append(WbpClient.message(null, "BC", ch, "e", new JsonObject().put("n", i).encode()));
+      sentToBoth.add(ch + i);
+    }
+    pipelined.append(WbpClient.message(null, "CC", "b"));
+    for (int i = burst; i < burst + after; i++) {
+      String ch = i % 2 == 0 ? "a" : "b"; // b's are refused: closed before them
+      pipelined.append(WbpClient.message(null, "BC", ch, "e", new JsonObject().put("n", i).encode()));
+      if (ch.equals("a")) {
+        sentToBoth.add(ch + i);
+      }
+    }
+    try (WbpClient backend = n(0).wbp()) {
+      assertEquals(OK, backend.request(WbpClient.identity("req", v[0], v[1]), "KA"));
+      // From another thread: the broker stops reading while too many replies are unread.
+      java.util.concurrent.CompletableFuture<Void> sent =
+          java.util.concurrent.CompletableFuture.runAsync(() -> backend.write(pipelined.toString()));
+      for (int i = 0; i < burst + 1; i++) {
+        assertEquals(OK, backend.read(), "reply " + i);
+      }
+      for (int i = burst; i < burst + after; i++) {
+        assertEquals(i % 2 == 0 ? OK : List.of("ER", "454"), backend.read(), "reply to BC " + i);
+      }
+      sent.join();
+    }
+    for (String expected : sentToBoth) {
+      JsonObject got = both.expect("e");
+      assertEquals(expected, got.getString("channel") + got.getInteger("n"));
+    }
+    for (String expected : sentToBoth) {
+      if (expected.startsWith("a")) {
+        assertEquals(expected, "a" + onlyA.expect("e").getInteger("n"));
+      }
+    }
+    both.expectSilence(200);
+    onlyA.expectSilence(200);
+  }
+
   @Test
   void aChannelOpenedOrClosedOnOneNodeIsOpenOrGoneEverywhereBeforeTheOk() {
     String[] v = vhost(0);

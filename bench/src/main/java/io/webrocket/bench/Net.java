@@ -108,6 +108,32 @@ final class Net {
   }
 
   /**
+   * CPU ticks of the process's JIT compiler threads (those named "C1/C2 CompilerThread..." in
+   * /proc/PID/task/{@literal *}/stat), or -1: a cold server's compiler runs on the same pinned core
+   * as its event loop and can use as much CPU as the work being measured.
+   */
+  static long jitTicks(String pid) {
+    try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+      long sum = 0;
+      for (Path t : (Iterable<Path>) tasks::iterator) {
+        try {
+          String s = Files.readString(t.resolve("stat"));
+          String comm = s.substring(s.indexOf('(') + 1, s.lastIndexOf(')'));
+          if (comm.startsWith("C1 Compiler") || comm.startsWith("C2 Compiler")) {
+            String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
+            sum += Long.parseLong(f[11]) + Long.parseLong(f[12]);
+          }
+        } catch (IOException | RuntimeException e) {
+          // a thread that ended meanwhile
+        }
+      }
+      return sum;
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  /**
    * Nanoseconds the process's threads spent runnable but waiting for a CPU (sum of the second
    * field of /proc/PID/task/{@literal *}/schedstat), or -1. Growth during a step means something
    * else ran on the pinned core: the step was disturbed. Several pids (comma-separated): the sum.

@@ -39,7 +39,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       every node's CPU time and RSS growth while they do.
  *   <li>The same through each node of three (round-robin over the three WebSocket ports).
  *   <li>One persistent WBP connection ({@code KA}) pipelining {@code BC} (window {@code
- *       --window}, {@code --ka-ms}) with 4 subscribers: on the single node; in the cluster the
+ *       --window}, {@code --ka-warmup-ms} unmeasured then {@code --ka-ms}) with 4 subscribers: on the single node; in the cluster the
  *       connection is on node 3 and the subscribers on nodes 1 and 2.
  *   <li>{@code --presence} members join one presence channel (round-robin over the three nodes;
  *       all on the single node): joins per second; then one checker per node subscribes and the
@@ -319,7 +319,7 @@ final class Scale {
   private static Map<Srv, long[]> probe(List<Srv> watch) {
     Map<Srv, long[]> m = new HashMap<>();
     for (Srv s : watch) {
-      m.put(s, new long[] {Net.cpuTicks(s.pid), Net.rssKb(s.pid)});
+      m.put(s, new long[] {Net.cpuTicks(s.pid), Net.rssKb(s.pid), Net.jitTicks(s.pid)});
     }
     return m;
   }
@@ -331,17 +331,61 @@ final class Scale {
       long[] b = after.get(s);
       o.put(s.name, new JsonObject()
           .put("cpuSeconds", (b[0] - a[0]) / 100.0)
+          .put("jitCpuSeconds", (b[2] - a[2]) / 100.0)
           .put("rssGrowthMb", Math.round((b[1] - a[1]) / 102.4) / 10.0)
           .put("rssMb", Math.round(b[1] / 102.4) / 10.0));
     }
     return o;
   }
 
+  /**
+   * Waits at least 2 s and until the watched servers' JIT compilers used less than 2 % of a CPU
+   * over the last second (or {@code maxMs} passed); returns the time waited.
+   */
+  private static long warmUntilJitIdle(List<Srv> watch, long maxMs) throws InterruptedException {
+    long start = System.nanoTime();
+    long minNs = TimeUnit.MILLISECONDS.toNanos(Math.min(2000, maxMs));
+    long maxNs = TimeUnit.MILLISECONDS.toNanos(maxMs);
+    long last = jitTicks(watch);
+    while (System.nanoTime() - start < maxNs) {
+      Thread.sleep(1000);
+      long now = jitTicks(watch);
+      long delta = now - last;
+      last = now;
+      if (System.nanoTime() - start >= minNs && delta <= 2) {
+        break;
+      }
+    }
+    long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    log("  warmed up %d ms (JIT compilers %s)", ms, ms >= maxMs ? "still busy: measuring anyway" : "idle");
+    return ms;
+  }
+
+  private static long jitTicks(List<Srv> watch) {
+    long sum = 0;
+    for (Srv s : watch) {
+      sum += Math.max(0, Net.jitTicks(s.pid));
+    }
+    return sum;
+  }
+
+  /** Adds each node's CPU per measured BC, in ms: in all, and without its JIT compiler's share. */
+  private static void perBc(JsonObject nodes, long bcs) {
+    for (String n : nodes.fieldNames()) {
+      JsonObject c = nodes.getJsonObject(n);
+      c.put("cpuMsPerBc", bcs == 0 ? null : Math.round(c.getDouble("cpuSeconds") * 1e6 / bcs) / 1000.0);
+      c.put("cpuMsPerBcWithoutJit", bcs == 0 ? null
+          : Math.round((c.getDouble("cpuSeconds") - c.getDouble("jitCpuSeconds")) * 1e6 / bcs) / 1000.0);
+    }
+  }
+
   private static void logCosts(JsonObject nodes) {
     for (String n : nodes.fieldNames()) {
       JsonObject c = nodes.getJsonObject(n);
-      log("    %-7s CPU %6.2f s, RSS %+7.1f MB (now %.0f MB)", n, c.getDouble("cpuSeconds"), c.getDouble("rssGrowthMb"),
-          c.getDouble("rssMb"));
+      log("    %-7s CPU %6.2f s (JIT compiler %.2f s), RSS %+7.1f MB (now %.0f MB)%s", n, c.getDouble("cpuSeconds"),
+          c.getDouble("jitCpuSeconds"), c.getDouble("rssGrowthMb"), c.getDouble("rssMb"),
+          c.containsKey("cpuMsPerBc") ? String.format(", %.3f ms per BC (%.3f without JIT)", c.getDouble("cpuMsPerBc"),
+              c.getDouble("cpuMsPerBcWithoutJit")) : "");
     }
   }
 
@@ -372,6 +416,11 @@ final class Scale {
   private JsonObject kaRate(String token, Srv publisherNode, List<Srv> subscriberNodes, List<Srv> watch) throws Exception {
     int window = Integer.parseInt(args.getOrDefault("window", "256"));
     long ms = Long.parseLong(args.getOrDefault("ka-ms", "4000"));
+    // A cold server spends the first seconds (tens of seconds on a loaded machine) of a new path
+    // compiling it, on the same pinned core (docs/cluster-benchmark.md, "Cross-node BC: what the
+    // profile showed"): warm up until the servers' JIT compilers are idle, at most this long, and
+    // report the compiler's CPU apart.
+    long warmupMs = Long.parseLong(args.getOrDefault("ka-warmup-ms", "60000"));
     Opened subs = open(subscriberNodes, 4, 4, 30_000);
     if (subs.conns.size() != 4) {
       closeAll(subs.conns);
@@ -399,7 +448,7 @@ final class Scale {
       c.running = true;
       c.refill();
     }).get(10, TimeUnit.SECONDS);
-    Thread.sleep(1000); // warm-up, not measured
+    long warmedMs = warmUntilJitIdle(watch, warmupMs); // not measured
     long[] a = net.loop.submit(() -> new long[] {c.replies, stats.received}).get(10, TimeUnit.SECONDS);
     Map<Srv, long[]> before = probe(watch);
     long t0 = System.nanoTime();
@@ -428,6 +477,7 @@ final class Scale {
         .put("publisherOn", publisherNode.name)
         .put("subscribersOn", names(subscriberNodes))
         .put("window", window)
+        .put("warmupMs", warmedMs)
         .put("seconds", round3(secs))
         .put("bcPerSecond", Math.round(rate))
         .put("sent", sent)
@@ -437,6 +487,7 @@ final class Scale {
         .put("deliveriesReceived", e[2])
         .put("orderViolations", e[3])
         .put("nodes", costs(before, after, watch));
+    perBc(r.getJsonObject("nodes"), b[0] - a[0]);
     log("  KA on %s, subscribers on %s: %.0f BC/s, replies %d/%d, errors %d, deliveries %d/%d", publisherNode.name,
         names(subscriberNodes), rate, e[0], sent, e[1], e[2], sent * 4);
     logCosts(r.getJsonObject("nodes"));
