@@ -11,6 +11,7 @@ import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
 import io.webrocket.bus.Bus;
 import io.webrocket.bus.NodeId;
+import io.webrocket.config.PresenceSettings;
 import io.webrocket.protocol.Frame;
 import io.webrocket.protocol.Status;
 import io.webrocket.protocol.Wwfp;
@@ -53,15 +54,15 @@ public final class PresenceService extends VerticleBase {
 
   /** Uses {@code grid} (tests) instead of the node's own. */
   private final PresenceGrid given;
-  private io.webrocket.config.PresenceSettings settings;
+  private PresenceSettings settings;
   private final String metricsRegistry;
 
   /** {@code settings}: the {@code presence} section at start (reloads follow); {@code metricsRegistry}: the node's meters. */
-  public PresenceService(io.webrocket.config.PresenceSettings settings, String metricsRegistry) {
+  public PresenceService(PresenceSettings settings, String metricsRegistry) {
     this(null, settings, metricsRegistry);
   }
 
-  PresenceService(PresenceGrid grid, io.webrocket.config.PresenceSettings settings, String metricsRegistry) {
+  PresenceService(PresenceGrid grid, PresenceSettings settings, String metricsRegistry) {
     this.given = grid;
     this.settings = settings;
     this.metricsRegistry = metricsRegistry;
