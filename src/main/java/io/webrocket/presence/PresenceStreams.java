@@ -1,5 +1,6 @@
 package io.webrocket.presence;
 
+import io.webrocket.config.PresenceSettings;
 import io.webrocket.protocol.Frame;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -71,7 +72,10 @@ final class PresenceStreams {
     final TreeMap<Long, Frame> early = new TreeMap<>();
     /** When the gap before {@code early}'s first number was first seen (0: no gap). */
     long gapSince;
-    /** Forwarded while {@link #pending} > 0, for the joins under way. */
+    /**
+     * Kept while {@link #pending} > 0, for the joins under way: what was forwarded, and what
+     * arrived numbered before {@link #next} (see {@link #joined}).
+     */
     final ArrayDeque<Held> recent = new ArrayDeque<>();
   }
 
@@ -79,14 +83,14 @@ final class PresenceStreams {
   private final Map<String, Stream> streams = new HashMap<>();
   private long gapsSkipped;
 
-  PresenceStreams(Forward out, io.webrocket.config.PresenceSettings settings, Counts counts) {
+  PresenceStreams(Forward out, PresenceSettings settings, Counts counts) {
     this.out = out;
     this.counts = counts;
     apply(settings);
   }
 
   /** A (re)loaded {@code presence} section: what is held beyond a lowered bound goes at the next arrival. */
-  void apply(io.webrocket.config.PresenceSettings settings) {
+  void apply(PresenceSettings settings) {
     gapMs = settings.gapMs();
     maxHeld = settings.heldPerChannel();
   }
@@ -122,17 +126,26 @@ final class PresenceStreams {
     }
     if (s.next < 0) {
       // The first of this node: its own announcement (if any) goes to this node's other joiners.
+      // What came before that number is in this joiner's list; it is not forwarded, but a join
+      // still under way may have been answered as of an older number (two joins of this node
+      // answered out of order) and missed it: kept for those until no join is under way.
       s.next = announced ? since : since + 1;
       var stale = s.early.headMap(s.next);
       held -= stale.size();
+      if (s.pending > 0) {
+        stale.forEach((seq, frame) -> keepForJoins(s, seq, frame));
+      }
       stale.clear();
     }
-    List<Frame> missed = new ArrayList<>();
+    // In number order, each once: what was forwarded before this joiner was subscribed, and
+    // what was kept without being forwarded (older than where this node's stream started).
+    TreeMap<Long, Frame> after = new TreeMap<>();
     for (Held h : s.recent) {
       if (h.seq() > since) {
-        missed.add(h.frame());
+        after.putIfAbsent(h.seq(), h.frame());
       }
     }
+    List<Frame> missed = new ArrayList<>(after.values());
     if (s.pending == 0) {
       clearRecent(s);
     }
@@ -169,8 +182,16 @@ final class PresenceStreams {
   /** An announcement arrived (from any node, this one included). */
   void arrived(String key, long seq, Frame frame, long now) {
     Stream s = streams.get(key);
-    if (s == null || (s.next >= 0 && seq < s.next)) {
-      return; // nobody here follows the channel, or it is in every local member's list already
+    if (s == null) {
+      return; // nobody here follows the channel
+    }
+    if (s.next >= 0 && seq < s.next) {
+      // Before where this node's stream started: in the lists of the members answered so far,
+      // but a join still under way may have been answered as of an older number.
+      if (s.pending > 0) {
+        keepForJoins(s, seq, frame);
+      }
+      return;
     }
     if (s.early.put(seq, frame) == null) {
       held++;
@@ -206,13 +227,18 @@ final class PresenceStreams {
   private void forward(String key, Stream s, long seq, Frame f) {
     out.forward(key, seq, f);
     if (s.pending > 0) {
-      s.recent.addLast(new Held(seq, f));
-      held++;
-      while (s.recent.size() > maxHeld) {
-        s.recent.pollFirst();
-        held--;
-        counts.dropped("heldPerChannel");
-      }
+      keepForJoins(s, seq, f);
+    }
+  }
+
+  /** Kept until no join of this node is under way: a joiner answered later may have missed it. */
+  private void keepForJoins(Stream s, long seq, Frame f) {
+    s.recent.addLast(new Held(seq, f));
+    held++;
+    while (s.recent.size() > maxHeld) {
+      s.recent.pollFirst();
+      held--;
+      counts.dropped("heldPerChannel");
     }
   }
 

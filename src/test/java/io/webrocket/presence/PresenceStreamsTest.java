@@ -2,6 +2,7 @@ package io.webrocket.presence;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.webrocket.config.PresenceSettings;
 import io.webrocket.protocol.Frame;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,7 +20,7 @@ import org.junit.jupiter.api.Timeout;
 class PresenceStreamsTest {
   private static final String KEY = PresenceGrid.key("/v", "presence-room");
   private final List<Long> forwarded = new ArrayList<>();
-  private static final io.webrocket.config.PresenceSettings SETTINGS = new io.webrocket.config.PresenceSettings(2_000, 64);
+  private static final PresenceSettings SETTINGS = new PresenceSettings(2_000, 64);
   private final List<String> counted = new ArrayList<>();
   private final PresenceStreams.Counts counts = new PresenceStreams.Counts() {
     @Override
@@ -153,7 +154,7 @@ class PresenceStreamsTest {
       streams.arrived(KEY, seq, f(seq), 1_000); // 1 and 2 are missing
     }
     assertEquals(3, streams.held());
-    streams.apply(new io.webrocket.config.PresenceSettings(50, 16));
+    streams.apply(new PresenceSettings(50, 16));
     streams.tick(1_049);
     assertEquals(List.of(), forwarded, "the gap is younger than the reloaded gapMs");
     streams.tick(1_050);
@@ -180,5 +181,31 @@ class PresenceStreamsTest {
     assertEquals(5, counted.stream().filter("dropped:heldPerChannel"::equals).count());
     streams.joined(KEY, SETTINGS.heldPerChannel() + 5, false, true);
     assertEquals(0, streams.held(), "nothing is held once no join is under way");
+  }
+
+  /**
+   * Two joins of this node to a channel it did not follow, answered in the other order than the
+   * grid made them: the later one (its own announcement 12) starts the stream, the earlier one
+   * (list as of 10) is answered after it. Announcement 11, a join on another node between the
+   * two, is in the later joiner's list but not in the earlier one's: the earlier joiner gets it
+   * with its answer, whether it arrived before the first answer or after it.
+   */
+  @Test
+  void aJoinAnsweredAfterALaterOneGetsWhatCameBetweenTheirLists() {
+    for (boolean elevenFirst : new boolean[] {true, false}) {
+      PresenceStreams p = new PresenceStreams((key, seq, frame) -> {}, SETTINGS, counts);
+      p.joining(KEY);
+      p.joining(KEY);
+      if (elevenFirst) {
+        p.arrived(KEY, 11, f(11), 0);
+      }
+      assertEquals(List.of(), seqs(p.joined(KEY, 12, true, true)), "the later joiner's list holds 11");
+      if (!elevenFirst) {
+        p.arrived(KEY, 11, f(11), 0);
+      }
+      p.arrived(KEY, 10, f(10), 0); // the earlier joiner's own announcement
+      assertEquals(List.of(11L), seqs(p.joined(KEY, 10, true, true)), "11 came after its list (arrived first: " + elevenFirst + ")");
+      assertEquals(0, p.held(), "nothing kept once no join is under way");
+    }
   }
 }
