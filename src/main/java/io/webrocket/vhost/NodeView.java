@@ -81,7 +81,10 @@ public final class NodeView {
 
   private String lastHash(String token) {
     Hashed h = lastHashed;
-    if (h == null || !h.token().equals(token)) {
+    // Constant time: the entry may hold another client's token, and a guess must not learn
+    // from the time taken how much of it matched.
+    if (h == null || !MessageDigest.isEqual(h.token().getBytes(StandardCharsets.UTF_8),
+        token.getBytes(StandardCharsets.UTF_8))) {
       h = new Hashed(token, hash(token));
       lastHashed = h;
     }

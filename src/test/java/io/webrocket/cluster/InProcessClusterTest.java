@@ -21,10 +21,10 @@ import org.junit.jupiter.api.Timeout;
  * more than most of them take. Node loss by {@code kill -9} is {@code NodeFailureTest}'s
  * (separate JVMs).
  *
- * <p>Two cases start clusters of their own in this JVM, before the shared one: {@link
- * ComposeTopologyCases} (three nodes on PostgreSQL behind a balancer) and {@link
- * ClusterSecurityCases} (two nodes with the cluster secret and event-bus TLS); their clusters
- * are stopped when they are done.
+ * <p>One case starts a cluster of its own in this JVM, before the shared one: {@link
+ * ClusterSecurityCases} (two nodes with the cluster secret and event-bus TLS); it is stopped
+ * when the case is done. The docker-compose topology runs as separate processes
+ * ({@code ComposeTopologyTest}), as the deployment does.
  *
  * <p>Then, on the shared cluster: {@link LocalPathCases} first, as it counts the requests a node serves and wants no
  * other case's leftovers; {@link PresenceClusterCases} next to last, as its last test stops the
@@ -64,10 +64,6 @@ class InProcessClusterTest {
     }
     ClusterSecurityCases.closeShared();
   }
-
-  @Nested
-  @Order(-2)
-  class ComposeTopology extends ComposeTopologyCases {}
 
   @Nested
   @Order(-1)

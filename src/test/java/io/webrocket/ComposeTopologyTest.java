@@ -1,4 +1,4 @@
-package io.webrocket.cluster;
+package io.webrocket;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,50 +8,61 @@ import io.webrocket.test.AdminClient;
 import io.webrocket.test.PostgresServer;
 import io.webrocket.test.TcpBalancer;
 import io.webrocket.test.TestCluster;
-import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.Timeout;
 
 /**
- * The docker-compose topology: a load balancer in front of three clustered broker nodes that
- * share one PostgreSQL database (a real server). Clients only know the balancer's three ports,
- * as with {@code docker compose up --scale webrocket=3}; a full restart of every node keeps the
- * durable state. The nodes run in this JVM (real Vert.x and Hazelcast instances on their own
- * ports, clustered over loopback): nothing here needs a process killed, and a node in this
- * JVM starts in a fraction of a fresh JVM's time. Separate JVMs are {@code NodeFailureTest}'s.
- *
- * <p>Run by {@link InProcessClusterTest}, with a cluster and a database of its own.
+ * The docker-compose topology with local processes: a load balancer in front of three
+ * clustered broker JVMs that share one PostgreSQL database (a real server). Clients only know
+ * the balancer's three ports, as with {@code docker compose up --scale webrocket=3}; a full
+ * restart of every node keeps the durable state.
  */
-@Timeout(value = 3, unit = TimeUnit.MINUTES)
-abstract class ComposeTopologyCases {
+class ComposeTopologyTest {
+  private static PostgresServer pg;
+
+  @BeforeAll
+  static void startDatabase() {
+    pg = PostgresServer.startOrSkip();
+  }
+
+  @AfterAll
+  static void stopDatabase() {
+    if (pg != null) {
+      pg.close();
+    }
+  }
+
   private static List<String> wbp(TcpBalancer backend, String vhost, String token, String... frames) {
     try (WbpClient c = WbpClient.connect(backend.port)) {
       return c.request(WbpClient.identity("req", vhost, token), frames);
     }
   }
 
-  private static List<Integer> ports(TestCluster nodes, java.util.function.ToIntFunction<TestNode> which) {
+  private static List<Integer> ports(ClusterJvms nodes, int which) {
     List<Integer> p = new ArrayList<>();
-    for (TestNode n : nodes.nodes) {
-      p.add(which.applyAsInt(n));
+    for (int i = 0; i < nodes.size; i++) {
+      p.add(nodes.ports[i][which]);
     }
     return p;
   }
 
   @Test
   void threeNodesBehindOneBalancerAreOneBrokerAndAFullRestartKeepsEverything() {
-    try (PostgresServer pg = PostgresServer.startOrSkip();
-        TestCluster nodes = TestCluster.start(3, pg.nodeConfig(pg.createDatabase())
-            .put("cluster", new JsonObject().put("minMembers", 3)));
-        TcpBalancer ws = new TcpBalancer(ports(nodes, n -> n.wsPort));
-        TcpBalancer backend = new TcpBalancer(ports(nodes, n -> n.backendPort));
-        TcpBalancer adminLb = new TcpBalancer(ports(nodes, n -> n.adminPort))) {
-      TestCluster.awaitCluster(nodes.node(0).admin(), 3, true, System.currentTimeMillis() + 30_000);
+    Map<String, String> env = new HashMap<>(pg.nodeEnv(pg.createDatabase()));
+    env.put("WEBROCKET_CLUSTER_MINMEMBERS", "3");
+    try (ClusterJvms nodes = new ClusterJvms(3, env);
+        TcpBalancer ws = new TcpBalancer(ports(nodes, 0));
+        TcpBalancer backend = new TcpBalancer(ports(nodes, 1));
+        TcpBalancer adminLb = new TcpBalancer(ports(nodes, 2))) {
+      nodes.startAll();
+      nodes.awaitSettled(0, 3);
       AdminClient admin = new AdminClient(adminLb.port, TestCluster.COOKIE);
       for (int i = 0; i < 3; i++) {
         assertEquals(200, admin.call("GET", "/ready").statusCode(), "every node is ready once all three are in");
@@ -71,10 +82,8 @@ abstract class ComposeTopologyCases {
       assertEquals(List.of("OK", ""), wbp(backend, "/app", token, "BC", "news", "hello", "{\"n\":1}"));
       for (WsClient c : browsers) {
         assertEquals(1, c.expect("hello").getInteger("n"));
+        c.expectSilence(100);
       }
-      // Once, not once per node: a second copy would have come within these 100 ms.
-      browsers.get(0).expectSilence(100);
-      browsers.forEach(c -> c.expectSilence(0));
       for (int i = 0; i < 3; i++) {
         JsonObject channel = admin.json("/app/channels/news").getJsonObject("channel");
         assertEquals(6, channel.getJsonObject("subscribers").getInteger("size"), "any node counts every subscriber");
@@ -82,14 +91,12 @@ abstract class ComposeTopologyCases {
       String unused = wbp(backend, "/app", token, "AT", "joe", ".*").get(1);
       browsers.forEach(WsClient::close);
 
-      // Every node stops gracefully (what SIGTERM does), then all start again: the database has kept everything.
+      // Every node stops (SIGTERM), then all start again: the database has kept everything.
       for (int i = 2; i >= 0; i--) {
         nodes.stop(i);
       }
-      for (int i = 0; i < 3; i++) {
-        nodes.restart(i);
-      }
-      TestCluster.awaitCluster(nodes.node(1).admin(), 3, true, System.currentTimeMillis() + 30_000);
+      nodes.startAll();
+      nodes.awaitSettled(1, 3);
       assertEquals(token, admin.token("/app"));
       try (WsClient again = WsClient.connect(ws.port, "/app")) {
         again.auth(unused);
