@@ -22,6 +22,8 @@ import io.webrocket.limits.TokenBucket;
 import io.webrocket.log.AccessLog;
 import io.webrocket.vhost.Registry;
 import io.webrocket.vhost.RegistryClient;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.List;
 
 /**
@@ -513,10 +515,30 @@ final class BackendConnection {
    */
   private Future<Void> lastHistoryBroadcast = Future.succeededFuture();
 
+  /** The token this connection last sent, and its hash: a persistent connection sends the same one with every request. */
+  private byte[] hashedToken;
+  private String tokenHash;
+
+  /**
+   * {@code token}'s hash, computed once per token this connection sends. Compared in constant
+   * time with the connection's own previous token (a secret is never compared with equals).
+   */
+  private String tokenHash(String token) {
+    if (token == null) {
+      return null;
+    }
+    byte[] t = token.getBytes(StandardCharsets.UTF_8);
+    if (hashedToken == null || !MessageDigest.isEqual(hashedToken, t)) {
+      hashedToken = t;
+      tokenHash = io.webrocket.vhost.NodeView.hash(token);
+    }
+    return tokenHash;
+  }
+
   /** May this identity broadcast on {@code channel}: from the node's view, else the registry (learnt). */
   private Future<Void> check(Identity id, String channel) {
     io.webrocket.vhost.NodeView view = endpoint.view();
-    if (view.tokenValid(id.vhost(), id.token()) && view.channelOpen(id.vhost(), channel)) {
+    if (view.tokenHashValid(id.vhost(), tokenHash(id.token())) && view.channelOpen(id.vhost(), channel)) {
       return answeredLater(); // this node knows both: no request leaves the node
     }
     long generation = view.generation(id.vhost());
@@ -532,7 +554,7 @@ final class BackendConnection {
    */
   private Future<Void> identified(Identity id) {
     io.webrocket.vhost.NodeView view = endpoint.view();
-    if (view.tokenValid(id.vhost(), id.token())) {
+    if (view.tokenHashValid(id.vhost(), tokenHash(id.token()))) {
       return answeredLater();
     }
     long generation = view.generation(id.vhost());

@@ -64,31 +64,18 @@ public final class NodeView {
 
   /** True when {@code token} is the vhost's token as last confirmed by its registry. */
   public boolean tokenValid(String vhost, String token) {
-    String known = tokens.get(vhost);
-    return known != null && token != null && MessageDigest.isEqual(known.getBytes(StandardCharsets.US_ASCII),
-        lastHash(token).getBytes(StandardCharsets.US_ASCII));
+    return token != null && tokenHashValid(vhost, hash(token));
   }
 
-  /** The token last hashed by this instance and its hash (immutable: safe to share between threads). */
-  private record Hashed(String token, String hash) {}
-
   /**
-   * One entry: a persistent backend connection sends its token with every request, and hashing
-   * it each time was a few percent of a pipelined {@code BC}'s CPU. The token is already held in
-   * clear by the connection that sent it; the shared maps still hold only hashes.
+   * {@link #tokenValid} for a token hashed already ({@link #hash}): a persistent backend
+   * connection sends its token with every request and hashes it once (hashing per request was a
+   * few percent of a pipelined {@code BC}'s CPU).
    */
-  private volatile Hashed lastHashed;
-
-  private String lastHash(String token) {
-    Hashed h = lastHashed;
-    // Constant time: the entry may hold another client's token, and a guess must not learn
-    // from the time taken how much of it matched.
-    if (h == null || !MessageDigest.isEqual(h.token().getBytes(StandardCharsets.UTF_8),
-        token.getBytes(StandardCharsets.UTF_8))) {
-      h = new Hashed(token, hash(token));
-      lastHashed = h;
-    }
-    return h.hash();
+  public boolean tokenHashValid(String vhost, String tokenHash) {
+    String known = tokens.get(vhost);
+    return known != null && tokenHash != null && MessageDigest.isEqual(known.getBytes(StandardCharsets.US_ASCII),
+        tokenHash.getBytes(StandardCharsets.US_ASCII));
   }
 
   public boolean learnToken(String vhost, String token, long generation) {
@@ -169,7 +156,7 @@ public final class NodeView {
   }
 
   /** SHA-256 of a token, hex: the view keeps no token in clear. */
-  static String hash(String token) {
+  public static String hash(String token) {
     try {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(token.getBytes(StandardCharsets.UTF_8)));
     } catch (NoSuchAlgorithmException e) {
