@@ -7,16 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.test.TestCluster;
-import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,33 +23,7 @@ import org.junit.jupiter.api.Test;
  *
  * <p>Run by {@link InProcessClusterTest}, on the cluster it shares.
  */
-abstract class ClusterCases {
-  private static final AtomicInteger SEQ = new AtomicInteger();
-  private static TestCluster cluster;
-  private final List<AutoCloseable> opened = new ArrayList<>();
-
-  /** The cluster {@link InProcessClusterTest} shares; each test makes vhosts of its own. */
-  @BeforeEach
-  void shared() {
-    cluster = InProcessClusterTest.cluster();
-  }
-
-  @AfterEach
-  void closeClients() throws Exception {
-    for (AutoCloseable c : opened) {
-      c.close();
-    }
-    opened.clear();
-  }
-
-  private static TestNode n(int i) {
-    return cluster.node(i);
-  }
-
-  private <T extends AutoCloseable> T track(T c) {
-    opened.add(c);
-    return c;
-  }
+abstract class ClusterCases extends SharedClusterCases {
 
   private WsClient ws(int node, String vhost) {
     return track(n(node).ws(vhost));

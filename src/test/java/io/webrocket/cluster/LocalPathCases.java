@@ -4,15 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.vertx.core.json.JsonObject;
 import io.webrocket.bus.Addresses;
-import io.webrocket.test.TestCluster;
-import io.webrocket.test.TestNode;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -27,33 +22,7 @@ import org.junit.jupiter.api.Timeout;
  * <p>Run by {@link InProcessClusterTest}, on the cluster it shares.
  */
 @Timeout(120)
-abstract class LocalPathCases {
-  private static final AtomicInteger SEQ = new AtomicInteger();
-  private static TestCluster cluster;
-  private final List<AutoCloseable> opened = new ArrayList<>();
-
-  /** The cluster {@link InProcessClusterTest} shares; each test makes vhosts of its own. */
-  @BeforeEach
-  void shared() {
-    cluster = InProcessClusterTest.cluster();
-  }
-
-  @AfterEach
-  void closeClients() throws Exception {
-    for (AutoCloseable c : opened) {
-      c.close();
-    }
-    opened.clear();
-  }
-
-  private static TestNode n(int i) {
-    return cluster.node(i);
-  }
-
-  private <T extends AutoCloseable> T track(T c) {
-    opened.add(c);
-    return c;
-  }
+abstract class LocalPathCases extends SharedClusterCases {
 
   /** Counts what node {@code i} sends to {@code vhost}'s registry from now on (handshakes aside). */
   private static AtomicInteger registryRequests(int i, String vhost) {

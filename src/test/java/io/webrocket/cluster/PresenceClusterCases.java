@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import io.webrocket.test.Await;
-import io.webrocket.test.TestCluster;
 import io.webrocket.test.WbpClient;
 import io.webrocket.test.WsClient;
 import java.util.ArrayList;
@@ -14,11 +13,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
@@ -34,25 +30,8 @@ import org.junit.jupiter.api.Timeout;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
-abstract class PresenceClusterCases {
-  private static final AtomicInteger SEQ = new AtomicInteger();
+abstract class PresenceClusterCases extends SharedClusterCases {
   private static final String ROOM = "presence-room";
-  private static TestCluster cluster;
-  private final List<AutoCloseable> opened = new ArrayList<>();
-
-  /** The cluster {@link InProcessClusterTest} shares; each test makes vhosts of its own. */
-  @BeforeEach
-  void shared() {
-    cluster = InProcessClusterTest.cluster();
-  }
-
-  @AfterEach
-  void closeClients() throws Exception {
-    for (AutoCloseable c : opened) {
-      c.close();
-    }
-    opened.clear();
-  }
 
   /** A vhost with {@link #ROOM} open, made through node {@code via}; returns {path, token}. */
   private static String[] vhost(int via) {
@@ -67,7 +46,7 @@ abstract class PresenceClusterCases {
   /** An authenticated socket of {@code uid} on node {@code node}, not subscribed yet. */
   private WsClient user(int node, String[] v, String uid) {
     WsClient c = cluster.node(node).ws(v[0]);
-    opened.add(c);
+    track(c);
     try (WbpClient b = cluster.node(node).wbp()) {
       c.auth(b.request(WbpClient.identity("req", v[0], v[1]), "AT", uid, ".*").get(1));
     }
@@ -240,7 +219,7 @@ abstract class PresenceClusterCases {
     // Nothing acknowledged is lost with the stopped leader.
     assertEquals(v[1], cluster.node(2).admin().token(v[0]));
     WsClient later = cluster.node(2).ws(v[0]);
-    opened.add(later);
+    track(later);
     later.auth(unused);
     assertEquals(List.of("b", "c"), uids(later.subscribe(ROOM).getJsonArray("subscribers")),
         "the members that stayed, in joining order");
