@@ -184,21 +184,9 @@ final class Generator {
   }
 
   void closeAll(List<WsConn> conns) throws Exception {
-    onLoop(() -> {
-      conns.forEach(WsConn::close);
-      return null;
-    });
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-    for (WsConn c : conns) {
-      long left = deadline - System.nanoTime();
-      if (left <= 0) {
-        break;
-      }
-      if (c.ch != null) {
-        c.ch.closeFuture().await(TimeUnit.NANOSECONDS.toMillis(left));
-      }
-    }
+    WsConn.closeAll(net.loop, conns, 30);
   }
+
 
   static double ms(long ns) {
     return Math.round(ns / 1e4) / 100.0;

@@ -269,18 +269,9 @@ final class Scale {
   }
 
   private void closeAll(List<WsConn> conns) throws Exception {
-    net.loop.submit(() -> conns.forEach(WsConn::close)).get(60, TimeUnit.SECONDS);
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    for (WsConn c : conns) {
-      long left = deadline - System.nanoTime();
-      if (left <= 0) {
-        break;
-      }
-      if (c.ch != null) {
-        c.ch.closeFuture().await(TimeUnit.NANOSECONDS.toMillis(left));
-      }
-    }
+    WsConn.closeAll(net.loop, conns, 60);
   }
+
 
   /**
    * A short unmeasured round so the JIT has compiled the subscribe path before the measured one:

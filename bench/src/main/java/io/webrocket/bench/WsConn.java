@@ -4,7 +4,10 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -103,6 +106,24 @@ final class WsConn extends ChannelInboundHandlerAdapter implements Publisher {
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     ctx.close();
+  }
+
+  /**
+   * Closes {@code conns} on their event loop {@code loop} and waits, at most {@code seconds} in
+   * all, until each is closed (the server has seen it go before the next round is measured).
+   */
+  static void closeAll(EventLoop loop, List<WsConn> conns, int seconds) throws Exception {
+    loop.submit(() -> conns.forEach(WsConn::close)).get(seconds, TimeUnit.SECONDS);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+    for (WsConn c : conns) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        break;
+      }
+      if (c.ch != null) {
+        c.ch.closeFuture().await(TimeUnit.NANOSECONDS.toMillis(left));
+      }
+    }
   }
 
   void close() {
