@@ -24,11 +24,9 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class HistoryReloadTest {
 
-  @Test
-  void aHistoryRuleAddedToTheFileAppliesWithoutARestart() throws Exception {
-    Path dir = Files.createTempDirectory("webrocket-history-reload");
-    Path file = dir.resolve("webrocket.json");
-    JsonObject conf = new JsonObject()
+  /** A node's file: ports of its own, reloads looked for every 100 ms, vhost /live with {@code channels}. */
+  private static JsonObject config(Path dir, String... channels) {
+    return new JsonObject()
         .put("host", "127.0.0.1")
         .put("storageDir", dir.resolve("data").toString())
         .put("node", new JsonObject().put("name", "reload"))
@@ -36,7 +34,21 @@ class HistoryReloadTest {
         .put("backend", new JsonObject().put("port", TestNode.freeFixedPort()))
         .put("admin", new JsonObject().put("port", TestNode.freeFixedPort()))
         .put("reload", new JsonObject().put("scanPeriodMs", 100))
-        .put("vhosts", new JsonObject().put("/live", new JsonObject().put("channels", List.of("chat"))));
+        .put("vhosts", new JsonObject().put("/live", new JsonObject().put("channels", List.of(channels))));
+  }
+
+  /** Replaces {@code file} in one step, as an editor saving it would (the watcher never reads half a file). */
+  private static void replace(Path file, JsonObject next) throws java.io.IOException {
+    Path tmp = file.resolveSibling("next.json");
+    Files.writeString(tmp, next.encodePrettily());
+    Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  @Test
+  void aHistoryRuleAddedToTheFileAppliesWithoutARestart() throws Exception {
+    Path dir = Files.createTempDirectory("webrocket-history-reload");
+    Path file = dir.resolve("webrocket.json");
+    JsonObject conf = config(dir, "chat");
     Files.writeString(file, conf.encodePrettily());
     Node node = Node.start(Settings.resolve(conf.copy(), Map.of(), Map.of(), new JsonObject())).await();
     try {
@@ -51,9 +63,7 @@ class HistoryReloadTest {
         JsonObject next = conf.copy();
         next.getJsonObject("vhosts").getJsonObject("/live")
             .put("history", new JsonObject().put("chat", new JsonObject().put("size", 10)));
-        Path tmp = dir.resolve("next.json");
-        Files.writeString(tmp, next.encodePrettily());
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        replace(file, next);
         // The subscriber from before the rule gets offsets too, once the reload applied it.
         Await.until(10_000, "the rule applied: a broadcast carries an offset", () -> {
           try (WbpClient c = WbpClient.connect(bePort)) {
@@ -76,15 +86,7 @@ class HistoryReloadTest {
   void aReloadDoesNotUndoRulesSetThroughWari() throws Exception {
     Path dir = Files.createTempDirectory("webrocket-history-reload");
     Path file = dir.resolve("webrocket.json");
-    JsonObject conf = new JsonObject()
-        .put("host", "127.0.0.1")
-        .put("storageDir", dir.resolve("data").toString())
-        .put("node", new JsonObject().put("name", "reload"))
-        .put("websocket", new JsonObject().put("port", TestNode.freeFixedPort()))
-        .put("backend", new JsonObject().put("port", TestNode.freeFixedPort()))
-        .put("admin", new JsonObject().put("port", TestNode.freeFixedPort()))
-        .put("reload", new JsonObject().put("scanPeriodMs", 100))
-        .put("vhosts", new JsonObject().put("/live", new JsonObject().put("channels", List.of("chat", "news"))));
+    JsonObject conf = config(dir, "chat", "news");
     Files.writeString(file, conf.encodePrettily());
     Node node = Node.start(Settings.resolve(conf.copy(), Map.of(), Map.of(), new JsonObject())).await();
     try {
@@ -98,9 +100,7 @@ class HistoryReloadTest {
       JsonObject next = conf.copy();
       next.getJsonObject("vhosts").getJsonObject("/live")
           .put("history", new JsonObject().put("chat", new JsonObject().put("size", 10)));
-      Path tmp = dir.resolve("next.json");
-      Files.writeString(tmp, next.encodePrettily());
-      Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      replace(file, next);
       Histories histories = Histories.existing(node.vertx());
       Await.until(10_000, "the file reloaded", () -> histories.settings().rulesJson("/live").containsKey("chat"));
       JsonObject h = admin.json("/live/history").getJsonObject("history");
