@@ -28,6 +28,11 @@ final class OrderedBroadcasts {
     return done.future().transform(x -> checked);
   }
 
+  /** True while a broadcast added here waits for its check or for an earlier one. */
+  boolean inFlight() {
+    return !pending.isEmpty();
+  }
+
   /** Completes once every broadcast added so far was published or refused. */
   Future<Void> afterEarlier() {
     return add(Future.succeededFuture(), () -> {});

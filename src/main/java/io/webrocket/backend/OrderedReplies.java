@@ -24,6 +24,15 @@ final class OrderedReplies {
     reply.onComplete(x -> drain());
   }
 
+  /** A reply already known: written at once if nothing is owed before it, else queued behind. */
+  void addDone(Buffer reply) {
+    if (pending.isEmpty()) {
+      writer.accept(reply);
+    } else {
+      pending.add(Future.succeededFuture(reply));
+    }
+  }
+
   int size() {
     return pending.size();
   }

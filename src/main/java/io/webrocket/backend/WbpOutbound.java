@@ -89,6 +89,6 @@ final class WbpOutbound {
   /** Runs {@code then} once everything queued so far has reached the kernel (or the connection is gone). */
   void afterWritten(Runnable then) {
     channel.write(Unpooled.EMPTY_BUFFER).addListener(f -> then.run());
-    channel.flush();
+    flush(); // through beforeFlush, as every flush: no reply leaves before its broadcast
   }
 }

@@ -2,6 +2,7 @@ package io.webrocket.protocol;
 
 import org.junit.jupiter.api.Tag;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vertx.core.buffer.Buffer;
@@ -240,6 +241,31 @@ class WbpDecoderTest {
     Recorder r = new Recorder(16 * 1024).feed("OC\na\n\r\n\r\nOC\n" + "y".repeat(20_000) + "\n\r\n\r\n");
     assertEquals(List.of(List.of("OC", "a")), r.messages);
     assertEquals(1, r.oversize);
+  }
+
+  @Test
+  void readsLargerThanTheKeptBufferCutMidMessageDecodeTheSame() {
+    // 40 messages of about 1 KiB, read in 7,000-byte pieces (every read ends inside a message
+    // and leaves a tail larger than the buffer kept between reads), with a pause now and then.
+    StringBuilder all = new StringBuilder();
+    List<List<String>> expected = new ArrayList<>();
+    for (int i = 0; i < 40; i++) {
+      String data = "{\"n\":" + i + ",\"p\":\"" + "q".repeat(1000 + i) + "\"}";
+      all.append("BC\nchat\nev\n").append(data).append("\n\r\n\r\n");
+      expected.add(List.of("BC", "chat", "ev", data));
+    }
+    byte[] bytes = all.toString().getBytes(StandardCharsets.UTF_8);
+    Recorder r = new Recorder(16 * 1024);
+    for (int from = 0, k = 0; from < bytes.length; from += 7_000, k++) {
+      if (k % 3 == 1) {
+        r.decoder.pause();
+      }
+      r.feed(Arrays.copyOfRange(bytes, from, Math.min(bytes.length, from + 7_000)));
+      r.decoder.resume();
+    }
+    assertEquals(0, r.oversize);
+    assertEquals(expected, r.messages);
+    assertFalse(r.decoder.midMessage());
   }
 
   @Test
