@@ -3,7 +3,7 @@
 # Expects ROOT (repository) and BENCH (this folder) to be set.
 
 # Servers are compared at the same heap, pinned to CPU 0 by the callers.
-SERVER_JVM=(-Xms256m -Xmx1g)
+SERVER_JVM=(-Xms256m -Xmx1g ${BENCH_SERVER_JVM_EXTRA:-})
 # The broker's per-connection limits protect production nodes from floods; the publisher here
 # is a flood by design. The access log (one line per request) is off, as for any load test.
 WEBROCKET_FLAGS=(-Dwebrocket.limits.messagesPerSecond=100000000 -Dwebrocket.limits.messagesBurst=100000000

@@ -133,5 +133,5 @@ CLUSTER_SPEC="$(spec 0),$(spec 1),$(spec 2)"
 timeout 1800 taskset -c 1 java "${GEN_JVM[@]}" -cp "$BENCH_JAR" io.webrocket.bench.Scale \
   --single "$(spec "$SINGLE")" --cluster "$CLUSTER_SPEC" --cookie "$COOKIE" \
   --sockets "${SCALE_SOCKETS:-10000}" --presence "${SCALE_PRESENCE:-1000}" --concurrency "${SCALE_CONCURRENCY:-256}" \
-  --parts "${SCALE_PARTS:-subscribe,ka,presence}" --ka-ms "${SCALE_KA_MS:-4000}" --ka-warmup-ms "${SCALE_KA_WARMUP_MS:-60000}" --out "$BENCH/results/$RUN.json" | tee "$OUT/generator.log"
+  --parts "${SCALE_PARTS:-subscribe,ka,presence}" --ka-ms "${SCALE_KA_MS:-4000}" --ka-warmup-ms "${SCALE_KA_WARMUP_MS:-60000}" --window "${SCALE_KA_WINDOW:-256}" --ka-rounds "${SCALE_KA_ROUNDS:-3}" --ka-shared-core "${SCALE_KA_SHARED_CORE:-0}" --out "$BENCH/results/$RUN.json" | tee "$OUT/generator.log"
 echo "== results: bench/results/$RUN.json (logs in bench/results/$RUN/)"
