@@ -357,12 +357,32 @@ final class Scale {
    * warm as the single node is before its own round (with 2,000 in all, each of three nodes got
    * only 667 and its compiler's work was measured in the round).
    */
+  /**
+   * Unmeasured rounds of 2,000 subscriptions per node through {@code via}, until one leaves the
+   * nodes' JIT compilers under a tenth of their CPU (at most 5 rounds): a round measured while
+   * its path is still being compiled measures the compiler (half of a node's CPU after a single
+   * warm-up round, run 20261207T235503Z), and how far one warm-up round gets differs by node.
+   */
   private void warmUp(List<Srv> via) throws Exception {
     int n = Math.min(2_000 * via.size(), sockets);
-    Opened o = open(via, n, concurrency, 120_000);
-    log("  warm-up: %d subscribed through %s in %.2f s", o.conns.size(), names(via), o.seconds);
-    closeAll(o.conns);
-    settleServers(20_000);
+    for (int round = 1; round <= 5; round++) {
+      Map<Srv, long[]> before = probe(via);
+      Opened o = open(via, n, concurrency, 120_000);
+      Map<Srv, long[]> after = probe(via);
+      long cpu = 0;
+      long jit = 0;
+      for (Srv s : via) {
+        cpu += after.get(s)[0] - before.get(s)[0];
+        jit += after.get(s)[2] - before.get(s)[2];
+      }
+      log("  warm-up %d: %d subscribed through %s in %.2f s, JIT %d%% of their CPU", round, o.conns.size(), names(via),
+          o.seconds, cpu > 0 ? 100 * jit / cpu : 0);
+      closeAll(o.conns);
+      settleServers(20_000);
+      if (jit * 10 < cpu) {
+        return;
+      }
+    }
   }
 
   private JsonObject subscribeRound(List<Srv> via, List<Srv> watch) throws Exception {
