@@ -278,9 +278,10 @@ final class BackendConnection {
    * answers anything malformed).
    *
    * <p>Why: a pipelining client's {@code BC} made about ten futures, their listeners and one
-   * event-loop task before its frame was published. Without them a node publishing to
-   * subscribers on other nodes spends 4.3–4.9 µs per {@code BC} instead of 5.7–7.1 µs
-   * (docs/cluster-benchmark.md, "The common BC without futures").
+   * event-loop task before its frame was published, and a node publishing to subscribers on
+   * other nodes paid for them more than the single node did. Without them that node spends
+   * 4.3–6.1 µs per {@code BC} instead of 5.7–7.1 µs (docs/cluster-benchmark.md, "The cross-node
+   * BC measured per node, and the common BC without futures").
    */
   private boolean broadcastAtOnce(Identity id, WbpRequest req, List<String> frames) {
     if (!"BC".equals(req.command()) || !lastClose.isComplete() || broadcasts.inFlight()) {

@@ -40,7 +40,7 @@ public final class WbpDecoder {
    * The bytes received and not yet handed out (from its reader index): a heap buffer of our own,
    * searched with Netty's bulk {@code indexOf} (several bytes per step, one bounds check per
    * call). Vert.x's public Buffer reads a byte per call, checking bounds and liveness each time:
-   * a tenth of a pipelined BC's CPU in a profile (docs/cluster-benchmark.md).
+   * 15–20 % of a pipelined BC's CPU samples in a profile (docs/cluster-benchmark.md).
    */
   private ByteBuf pending = Unpooled.buffer(0);
   /** Where the search for the next line end goes on (an index into {@link #pending}). */
