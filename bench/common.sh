@@ -2,7 +2,8 @@
 # servers with, the broker flags a load test needs, the jar build, and a bounded port wait.
 # Expects ROOT (repository) and BENCH (this folder) to be set.
 
-# Servers are compared at the same heap, pinned to CPU 0 by the callers.
+# Servers are compared at the same heap, pinned to CPU 0 by the callers. BENCH_SERVER_JVM_EXTRA:
+# more flags for a diagnosis (a perf map, GC logs); unset for figures that are compared.
 SERVER_JVM=(-Xms256m -Xmx1g ${BENCH_SERVER_JVM_EXTRA:-})
 # The broker's per-connection limits protect production nodes from floods; the publisher here
 # is a flood by design. The access log (one line per request) is off, as for any load test.

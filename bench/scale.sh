@@ -5,8 +5,11 @@
 #   1. 10,000 WebSockets connect + subscribe to one open channel: single node, then all through
 #      node 2 of 3 (node 1 holds no socket); every node's CPU time and RSS growth meanwhile
 #   2. the same round-robin through each node of three
-#   3. one persistent WBP connection (KA) pipelining BC, window 256, 4 s: on the single node with
-#      its 4 subscribers; in the cluster on node 3 with 2 subscribers on node 1 and 2 on node 2
+#   3. one persistent WBP connection (KA) pipelining BC, window 256, 4 s, in 3 rounds: on the
+#      single node with its 4 subscribers, then in the cluster on node 3 with 2 subscribers on
+#      node 1 and 2 on node 2; the medians of the rounds are compared. Per-node capacity: while
+#      the cluster is measured, nodes 1 and 2 (which only receive) are moved to CPU 1 with the
+#      generator, so node 3 has CPU 0 to itself as the single node has (and back after)
 #   4. 1,000 presence members join one channel (single; cluster: round-robin over 3 nodes),
 #      the subscribers lists seen on every node are compared, then node 3 is killed (SIGKILL)
 #      and the time until all of its members have left (at node 1) is measured
@@ -22,6 +25,10 @@
 # Environment: BENCH_PORT_BASE (default 19080; node i (0..2) uses BASE+100i .. +2 and Hazelcast
 # BASE+100i+10, the single node BASE+300 .. +2), SCALE_SOCKETS (10000), SCALE_PRESENCE (1000),
 # SCALE_CONCURRENCY (subscribe handshakes in flight, 256), BENCH_GEN_TRANSPORT (generator: epoll),
+# SCALE_KA_ROUNDS (3), SCALE_KA_WINDOW (BCs in flight, 256), SCALE_KA_SHARED_CORE (1: each round
+# also measures the cluster with all three nodes on CPU 0, the cluster's whole CPU on one core),
+# BENCH_SERVER_JVM_EXTRA (more JVM flags for every server, e.g. for perf:
+# "-XX:+UnlockDiagnosticVMOptions -XX:+DumpPerfMapAtExit -XX:+PreserveFramePointer"),
 # SCALE_PARTS (default subscribe,ka,presence: the parts to run), SCALE_KA_MS (the KA part's measured
 # time, 4000 ms), SCALE_KA_WARMUP_MS (its unmeasured warm-up before: until every server's JIT
 # compiler is idle, at most 60000 ms; a cold server's compiler otherwise takes more of the pinned
