@@ -191,11 +191,11 @@ final class Scale {
     for (int r = 1; r <= rounds; r++) {
       log("  -- round %d of %d", r, rounds);
       singles.add(part(() -> kaRate(singleToken, single, List.of(single), all)));
-      pin(receivers, "1");
+      pin(receivers, "1", 10);
       try {
         clusters.add(part(() -> kaRate(clusterToken, nodes.get(2), receivers, all)));
       } finally {
-        pin(receivers, "0");
+        pin(receivers, "0", 0);
       }
       if (sharedCore) {
         shared.add(part(() -> kaRate(clusterToken, nodes.get(2), receivers, all)));
@@ -238,16 +238,30 @@ final class Scale {
     return rates.get(rates.size() / 2);
   }
 
-  /** Moves every thread of the servers to {@code cpus} ({@code taskset -a -p -c}); a failure is fatal to the part. */
-  private static void pin(List<Srv> servers, String cpus) throws Exception {
+  /**
+   * Moves every thread of the servers to {@code cpus} ({@code taskset -a -p -c}), at {@code nice}
+   * (every thread: {@code renice} per thread id); a failure is fatal to the part. On the
+   * generator's core the receiving nodes run at nice 10: they get the CPU the generator leaves
+   * (it uses a third of it), but do not delay its answer to the server under test, which would
+   * make the closed loop wait on them rather than on that server.
+   */
+  private static void pin(List<Srv> servers, String cpus, int nice) throws Exception {
     for (Srv s : servers) {
-      Process p = new ProcessBuilder("taskset", "-a", "-p", "-c", cpus, s.pid()).redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-      if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        throw new IllegalStateException("taskset -a -p -c " + cpus + " " + s.pid() + " failed");
+      run("taskset", "-a", "-p", "-c", cpus, s.pid());
+      List<String> renice = new ArrayList<>(List.of("renice", "-n", Integer.toString(nice), "-p"));
+      try (var tasks = Files.list(Path.of("/proc", s.pid(), "task"))) {
+        tasks.forEach(t -> renice.add(t.getFileName().toString()));
       }
+      run(renice.toArray(String[]::new));
     }
-    log("  %s on CPU %s", names(servers), cpus);
+    log("  %s on CPU %s, nice %d", names(servers), cpus, nice);
+  }
+
+  private static void run(String... command) throws Exception {
+    Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+    if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
+      throw new IllegalStateException(String.join(" ", command) + " failed");
+    }
   }
 
   private void presence(JsonObject out, String singleToken, String clusterToken, List<Srv> all) {
