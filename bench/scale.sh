@@ -9,7 +9,8 @@
 #      single node with its 4 subscribers, then in the cluster on node 3 with 2 subscribers on
 #      node 1 and 2 on node 2; the medians of the rounds are compared. Per-node capacity: while
 #      the cluster is measured, nodes 1 and 2 (which only receive) are moved to CPU 1 with the
-#      generator, so node 3 has CPU 0 to itself as the single node has (and back after)
+#      generator at nice 10, so node 3 has CPU 0 to itself as the single node has and the
+#      receivers do not delay the generator's answers (back to CPU 0, nice 0, after)
 #   4. 1,000 presence members join one channel (single; cluster: round-robin over 3 nodes),
 #      the subscribers lists seen on every node are compared, then node 3 is killed (SIGKILL)
 #      and the time until all of its members have left (at node 1) is measured
