@@ -44,25 +44,16 @@ abstract class ClusterHistoryCases {
     List<Integer> seen = new ArrayList<>();
     try (var pub = io.webrocket.history.HistoryFixturesAccess.publisher(cluster.node(1).backendPort, token, "chat", count, 1_000, "a")) {
       long until = System.currentTimeMillis() + 1_000;
-      while (System.currentTimeMillis() < until) {
-        JsonObject e = new JsonObject(first.readText()).getJsonObject("message");
-        assertEquals(lastOffset + 1, e.getLong("offset"));
-        lastOffset = e.getLong("offset");
-        seen.add(e.getInteger("n"));
-      }
+      lastOffset = io.webrocket.history.HistoryFixturesAccess.readInOrder(first, lastOffset, seen,
+          () -> System.currentTimeMillis() < until);
       first.close(); // cut
-      Thread.sleep(2_000);
+      io.webrocket.test.Await.pause(2_000); // the subscriber stays away two seconds: what it missed must come back
       RawWs second = io.webrocket.history.HistoryFixturesAccess.connect(cluster.node(2).wsPort, "/h");
       JsonObject r = io.webrocket.history.HistoryFixturesAccess.subscribe(second, new JsonObject().put("channel", "chat")
           .put("since", new JsonObject().put("offset", lastOffset).put("epoch", epoch)));
       assertEquals(true, r.getBoolean("recovered"), "the ring buffer is the cluster's: node 2 has it");
       assertEquals(epoch, r.getString("epoch"));
-      while (seen.size() < count) {
-        JsonObject e = new JsonObject(second.readText()).getJsonObject("message");
-        assertEquals(lastOffset + 1, e.getLong("offset"), "no gap, no duplicate");
-        lastOffset = e.getLong("offset");
-        seen.add(e.getInteger("n"));
-      }
+      io.webrocket.history.HistoryFixturesAccess.readInOrder(second, lastOffset, seen, () -> seen.size() < count);
       pub.await(10_000);
       second.close();
     }
