@@ -129,7 +129,7 @@ public final class Reloader {
     }
     current = next;
     applied.accept(next);
-    vertx.eventBus().publish(Addresses.config(), nextJson);
+    LiveConfiguration.publish(vertx, nextJson);
   }
 
   /** One line per distinct problem: the file is scanned every period and may stay broken a while. */

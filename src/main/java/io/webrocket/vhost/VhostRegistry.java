@@ -87,6 +87,9 @@ public final class VhostRegistry extends VerticleBase implements Registry {
     // Live configuration: new tokens get the new lifetime; issued ones keep theirs.
     configConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.config(),
         m -> apply(RegistrySettings.of(m.body())));
+    // Registered first, read second: a reload applied before this registry was deployed (its
+    // deployer's copy of the settings may predate it) is not missed.
+    io.webrocket.config.LiveConfiguration.latest(vertx).ifPresent(json -> apply(RegistrySettings.of(json)));
     hostConsumer = vertx.eventBus().<JsonObject>localConsumer(Addresses.gaugeHost(path), m -> {
       exportGauge(m.body().getBoolean("host"));
       m.reply(null);

@@ -135,6 +135,29 @@ class VhostRegistryTest {
         .onComplete(ctx.succeedingThenComplete());
   }
 
+  /**
+   * A reload is applied by each verticle on its own event loop: the directory that deploys a
+   * registry can still hold the settings from before it while running registries apply it. A
+   * registry deployed then takes the reload the node recorded, not its deployer's older copy.
+   */
+  @Test
+  void aRegistryDeployedAfterAReloadStartsWithTheReloadedLimitNotItsDeployersCopy(Vertx vertx, VertxTestContext ctx) {
+    JsonObject reloaded = io.webrocket.config.Settings.defaults();
+    reloaded.put("limits", reloaded.getJsonObject("limits").copy().put("channelsPerVhost", 1));
+    io.webrocket.config.LiveConfiguration.publish(vertx, reloaded);
+    String later = "/later";
+    RegistryClient laterRegistry = new RegistryClient(vertx, later);
+    LocalVhostGrid grid = new LocalVhostGrid();
+    store.putVhost(later, TOKEN)
+        .compose(x -> grid.createVhost(later, TOKEN))
+        .compose(x -> vertx.deployVerticle(new VhostRegistry(later, TOKEN, grid, false,
+            new RegistrySettings(60_000, CHANNELS_PER_VHOST), "registry-test-later")))
+        .compose(x -> laterRegistry.openChannel(null, "a", IfOpen.FAIL))
+        .compose(x -> refused(Status.TOO_MANY_REQUESTS, laterRegistry.openChannel(null, "b", IfOpen.FAIL),
+            "over the reloaded limit of 1, though deployed with 3"))
+        .onComplete(ctx.succeedingThenComplete());
+  }
+
   @Test
   void theChannelLimitRefusesTheNextOpenWith429(VertxTestContext ctx) {
     registry.openChannel(null, "a", IfOpen.FAIL)
