@@ -260,7 +260,7 @@ class SlowConsumerTest {
     int last = -1;
     ws.timeout(10_000);
     try {
-      ws.socket.setReceiveBufferSize(256 * 1024); // reading now: no need to crawl
+      ws.receiveBuffer(256 * 1024); // reading now: no need to crawl
       while (true) {
         RawWs.Frame f = ws.readFrame();
         if (f.opcode() == 8) {

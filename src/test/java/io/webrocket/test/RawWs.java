@@ -187,6 +187,20 @@ public final class RawWs implements AutoCloseable {
     timeout(ms);
   }
 
+  /**
+   * Sets the socket's receive buffer after connecting. A socket connected with a small buffer
+   * (to make the server queue and drop) reads what the server's kernel still holds only a few
+   * hundred bytes per window probe; a larger buffer opens the window again, so a test drains
+   * that backlog in milliseconds, not minutes.
+   */
+  public void receiveBuffer(int bytes) {
+    try {
+      socket.setReceiveBufferSize(bytes);
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   public void timeout(int ms) {
     try {
       socket.setSoTimeout(ms);
@@ -229,8 +243,27 @@ public final class RawWs implements AutoCloseable {
 
   /** The next text message as JSON, skipping (and counting, and if {@link #answerPings} answering) pings. */
   public JsonObject next() {
+    JsonObject m = nextOrNull();
+    if (m == null) {
+      throw new AssertionError("no frame within the socket timeout");
+    }
+    return m;
+  }
+
+  /**
+   * As {@link #next}, but null when no frame comes within the socket timeout: for a test that
+   * reads until the server has nothing more. An end of the connection or a close still fails.
+   */
+  public JsonObject nextOrNull() {
     while (true) {
-      Frame f = nextFrame();
+      Frame f;
+      try {
+        f = readFrame();
+      } catch (SocketTimeoutException e) {
+        return null;
+      } catch (IOException e) {
+        f = null;
+      }
       if (f == null) {
         throw new AssertionError("connection ended");
       }
