@@ -13,6 +13,7 @@ import io.webrocket.protocol.Status;
 import io.webrocket.log.AccessLog;
 import io.webrocket.protocol.Names;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.regex.PatternSyntaxException;
@@ -407,6 +408,8 @@ final class BrowserConnection implements TransportEvents {
     // The channel is checked against this node's view of the vhost (a channel it does not know
     // yet is asked of the registry). Open and private channels: the subscription is this
     // endpoint's alone. Presence: the member joins the cluster's presence grid too.
+    // Announcements reaching this instance from now until the answer are kept for this join.
+    PresenceJoins.Start window = presenceChannel ? sessions.presenceJoins().begin(vhost, name) : null;
     Future<io.webrocket.presence.Presence.Joined> joining = vhosts.channelOpen(vhost, name).compose(open -> presenceChannel
         ? vhosts.presence().join(vhost, name, sid, uid, data, Boolean.TRUE.equals(hidden))
         : Future.succeededFuture(null));
@@ -421,6 +424,7 @@ final class BrowserConnection implements TransportEvents {
     }
     await(joining.onComplete(
         r -> {
+          List<PresenceJoins.Numbered> arrived = window == null ? List.of() : sessions.presenceJoins().end(window);
           if (closing) {
             // The socket went away while it joined, after it had left everything else: it
             // leaves this channel too, or it would stay listed there for good.
@@ -430,10 +434,23 @@ final class BrowserConnection implements TransportEvents {
             return;
           }
           boolean fresh = channels.add(name);
+          // A new member also gets what reached this instance while it joined, after its list and
+          // the missed announcements of its answer (see PresenceJoins); a member already was a
+          // subscriber all along.
+          List<io.webrocket.protocol.Frame> late = new java.util.ArrayList<>();
+          long upTo = presenceChannel ? r.missedUpTo() : 0;
+          if (fresh && presenceChannel) {
+            for (PresenceJoins.Numbered n : arrived) {
+              if (n.seq() > upTo) {
+                late.add(n.frame());
+                upTo = n.seq();
+              }
+            }
+          }
           if (fresh) {
             if (presenceChannel) {
-              // Announcements up to this number are in its list already (see deliverPresence).
-              presenceSince.put(name, r.since());
+              // Announcements up to this number are in its list, or written below (see deliverPresence).
+              presenceSince.put(name, upTo);
             }
             if (position[0] == null) {
               sessions.subscribers().add(this, name);
@@ -460,9 +477,13 @@ final class BrowserConnection implements TransportEvents {
               sendFrame(r.announcement());
             }
             r.missed().forEach(this::sendFrame);
+            late.forEach(this::sendFrame);
           }
         },
         err -> {
+          if (window != null) {
+            sessions.presenceJoins().end(window);
+          }
           if (rejoin && !closing && channels.contains(name)) {
             sessions.subscribers().add(this, name); // the failed recovery leaves it where it was
           }

@@ -22,6 +22,8 @@ final class FanoutWriter {
   private final Metrics metrics;
   /** Channels with history (set once at start, before the first message). */
   private HistoryStreams historyStreams;
+  /** Presence joins under way on this instance (set once at start, before the first message). */
+  private PresenceJoins presenceJoins;
   /** Hot-path counters per vhost: Micrometer lookups allocate. */
   private final Map<String, Counter> delivered = new HashMap<>();
   private final Map<String, Counter> dropped = new HashMap<>();
@@ -41,6 +43,10 @@ final class FanoutWriter {
     this.historyStreams = streams;
   }
 
+  void presenceJoins(PresenceJoins joins) {
+    this.presenceJoins = joins;
+  }
+
   /**
    * A fan-out message for this instance's subscribers. It joins the pass's batch and is written
    * with the rest of its channel's segment (see {@link FanoutBatch}); one that skips a sid (a
@@ -56,12 +62,17 @@ final class FanoutWriter {
       historyStreams.onFrame(vhost, channel, Long.parseLong(offset), msg.headers().get(Addresses.EPOCH), msg.body());
       return;
     }
-    if (subscribers.subscribers(vhost, channel).isEmpty()) {
-      return;
-    }
     String seq = msg.headers().get(Addresses.SEQ);
     if (seq != null) {
-      deliverPresence(vhost, channel, Long.parseLong(seq), msg.body());
+      long n = Long.parseLong(seq);
+      // A socket whose join is under way is no subscriber yet: it takes this with its answer.
+      presenceJoins.seen(vhost, channel, n, msg.body());
+      if (!subscribers.subscribers(vhost, channel).isEmpty()) {
+        deliverPresence(vhost, channel, n, msg.body());
+      }
+      return;
+    }
+    if (subscribers.subscribers(vhost, channel).isEmpty()) {
       return;
     }
     String skip = msg.headers().get(Addresses.SKIP);

@@ -20,6 +20,8 @@ final class Sessions {
   private final HistoryStreams historyStreams;
   /** Appends a broadcast of a channel with history, then publishes it with its offset. */
   private final io.webrocket.history.HistoryAppender historyAppender;
+  /** Presence announcements kept for the joins under way (see {@link PresenceJoins}). */
+  private final PresenceJoins presenceJoins;
   /** Hot-path counters per vhost: Micrometer lookups allocate. */
   private final Map<String, Counter> broadcasts = new HashMap<>();
   private final Map<String, Counter> pongsDropped = new HashMap<>();
@@ -29,7 +31,8 @@ final class Sessions {
   private int maxFrameSize;
 
   Sessions(LocalSubscribers subscribers, Admission admission, Metrics metrics, HistoryStreams historyStreams,
-      io.webrocket.history.HistoryAppender historyAppender) {
+      io.webrocket.history.HistoryAppender historyAppender, PresenceJoins presenceJoins) {
+    this.presenceJoins = presenceJoins;
     this.historyStreams = historyStreams;
     this.historyAppender = historyAppender;
     this.subscribers = subscribers;
@@ -57,6 +60,10 @@ final class Sessions {
 
   io.webrocket.history.HistoryAppender historyAppender() {
     return historyAppender;
+  }
+
+  PresenceJoins presenceJoins() {
+    return presenceJoins;
   }
 
   LocalSubscribers subscribers() {

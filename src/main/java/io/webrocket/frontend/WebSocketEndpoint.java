@@ -41,6 +41,7 @@ public final class WebSocketEndpoint extends VerticleBase implements Handshake.G
 
   private LocalSubscribers subscribers;
   private Sessions sessions;
+  private PresenceJoins presenceJoins;
   private Vhosts vhosts;
   private Admission admission;
   private Liveness liveness;
@@ -75,8 +76,11 @@ public final class WebSocketEndpoint extends VerticleBase implements Handshake.G
     io.webrocket.history.Histories histories = io.webrocket.history.Histories.of(vertx, c.getString("metrics"), settings.history());
     HistoryStreams historyStreams = new HistoryStreams(vertx, subscribers, outbound, histories);
     fanout.historyStreams(historyStreams);
+    presenceJoins = new PresenceJoins(settings.presence().heldPerChannel(),
+        () -> metrics.presenceDropped("heldPerChannel").increment());
+    fanout.presenceJoins(presenceJoins);
     sessions = new Sessions(subscribers, admission, metrics, historyStreams,
-        new io.webrocket.history.HistoryAppender(vertx, histories));
+        new io.webrocket.history.HistoryAppender(vertx, histories), presenceJoins);
     liveness = new Liveness(vertx, subscribers::all, metrics);
     tls = new ServerTls(vertx);
     vhosts = new Vhosts(vertx, view, new io.webrocket.store.StoreClient(vertx), NodeId.of(vertx));
@@ -137,6 +141,7 @@ public final class WebSocketEndpoint extends VerticleBase implements Handshake.G
       LOG.warn("websocket.maxFrameSize above its start value {} takes effect after a restart", startMaxFrameSize);
     }
     sessions.configure(settings.limits(), Math.min(ws.maxFrameSize(), startMaxFrameSize));
+    presenceJoins.bound(settings.presence().heldPerChannel());
     int queue = ws.outboundQueueBytes();
     if (queue != outboundQueueBytes) {
       outboundQueueBytes = queue;

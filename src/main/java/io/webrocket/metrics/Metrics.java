@@ -179,6 +179,16 @@ public final class Metrics {
   }
 
   /**
+   * Presence announcements dropped by {@code presence.heldPerChannel}, by {@code reason} (a fixed
+   * name): kept by a node's presence service or by an endpoint instance for joins under way.
+   */
+  public Counter presenceDropped(String reason) {
+    return Counter.builder("webrocket.presence.dropped")
+        .description("Presence announcements dropped by presence.heldPerChannel").tag("reason", reason)
+        .register(registry);
+  }
+
+  /**
    * A browser request refused by a bound, by {@code limit} (a fixed name, never peer input):
    * {@code controlFrames} (a ping or pong over the control-frame rate), {@code presenceData}
    * (subscribe data over {@code limits.presenceDataBytes}), {@code permissionMatch} (a permission

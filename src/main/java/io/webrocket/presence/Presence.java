@@ -31,9 +31,10 @@ public interface Presence {
    * delivers only announcements numbered after it); {@code announcement}: its own
    * {@code :memberJoined}, written after the {@code :subscribed} reply (null: hidden, or it was
    * a member already); {@code missed}: announcements after its list that reached this node
-   * before the answer, written after that.
+   * before the answer, written after that; {@code missedUpTo}: the number of the last of them
+   * ({@code since} if none), after which the endpoint's own announcements for it go on.
    */
-  record Joined(String members, long since, Frame announcement, List<Frame> missed) {}
+  record Joined(String members, long since, Frame announcement, List<Frame> missed, long missedUpTo) {}
 
   /**
    * Connection {@code sid} of this node joins {@code channel} of {@code vhost} as {@code uid}

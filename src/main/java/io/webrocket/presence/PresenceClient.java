@@ -44,7 +44,7 @@ public final class PresenceClient implements Presence {
     j.missed().forEach(f -> missed.add(Buffer.buffer(f.wire())));
     return new JsonObject().put("members", j.members()).put("since", j.since())
         .put("announcement", j.announcement() == null ? null : Buffer.buffer(j.announcement().wire()))
-        .put("missed", missed);
+        .put("missed", missed).put("missedUpTo", j.missedUpTo());
   }
 
   static Joined decodeJoined(JsonObject o) {
@@ -54,6 +54,7 @@ public final class PresenceClient implements Presence {
       missed.add(new Frame(list.getBuffer(i).getBytes()));
     }
     Buffer own = o.getBuffer("announcement");
-    return new Joined(o.getString("members"), o.getLong("since"), own == null ? null : new Frame(own.getBytes()), missed);
+    return new Joined(o.getString("members"), o.getLong("since"), own == null ? null : new Frame(own.getBytes()), missed,
+        o.getLong("missedUpTo"));
   }
 }

@@ -115,9 +115,7 @@ public final class PresenceService extends VerticleBase {
     return new PresenceStreams.Counts() {
       @Override
       public void dropped(String reason) {
-        io.micrometer.core.instrument.Counter.builder("webrocket.presence.dropped")
-            .description("Presence announcements dropped by presence.heldPerChannel").tag("reason", reason)
-            .register(registry).increment();
+        io.webrocket.metrics.Metrics.of(metricsRegistry).presenceDropped(reason).increment();
       }
 
       @Override
@@ -184,8 +182,9 @@ public final class PresenceService extends VerticleBase {
       Joined j = done.result();
       boolean announced = j.announced(m);
       Frame own = announced ? Frame.text(Wwfp.encodeBuffer(":memberJoined", m.announced(channel, null))) : null;
-      List<Frame> missed = streams.joined(key, j.seq(), announced, j.added());
-      msg.reply(PresenceClient.encode(new Presence.Joined(j.listed(), j.seq(), own, missed)));
+      java.util.SortedMap<Long, Frame> missed = streams.joined(key, j.seq(), announced, j.added());
+      msg.reply(PresenceClient.encode(new Presence.Joined(j.listed(), j.seq(), own, new ArrayList<>(missed.values()),
+          missed.isEmpty() ? j.seq() : missed.lastKey())));
       if (own != null) {
         announce(vhost, channel, j.seq(), own);
       }

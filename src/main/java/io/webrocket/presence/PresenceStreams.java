@@ -112,13 +112,13 @@ final class PresenceStreams {
   /**
    * A join of this node was answered: its list is as of {@code since} (with a visible member
    * added, its own announcement is {@code since}). Returns the announcements after {@code since}
-   * already forwarded, which the joiner missed, in order. Call {@link #drain} after the answer
+   * already forwarded (or kept), which the joiner missed, by number. Call {@link #drain} after the answer
    * has gone to the endpoint.
    */
-  List<Frame> joined(String key, long since, boolean announced, boolean added) {
+  java.util.SortedMap<Long, Frame> joined(String key, long since, boolean announced, boolean added) {
     Stream s = streams.get(key);
     if (s == null) {
-      return List.of();
+      return new TreeMap<>();
     }
     s.pending--;
     if (added) {
@@ -145,12 +145,11 @@ final class PresenceStreams {
         after.putIfAbsent(h.seq(), h.frame());
       }
     }
-    List<Frame> missed = new ArrayList<>(after.values());
     if (s.pending == 0) {
       clearRecent(s);
     }
     forgetIfIdle(key, s);
-    return missed;
+    return after;
   }
 
   /** A join of this node failed: nothing was added (or nobody will know it was). */

@@ -39,8 +39,10 @@ class PresenceStreamsTest {
     return new Frame(new byte[] {(byte) seq});
   }
 
-  private static List<Long> seqs(List<Frame> frames) {
-    return frames.stream().map(fr -> (long) fr.wire()[0]).toList();
+  /** The numbers of missed announcements, checked against what each frame carries. */
+  private static List<Long> seqs(java.util.SortedMap<Long, Frame> missed) {
+    missed.forEach((seq, fr) -> assertEquals((long) seq, (long) fr.wire()[0], "the frame numbered " + seq));
+    return List.copyOf(missed.keySet());
   }
 
   private void arrive(long... seqs) {
@@ -59,7 +61,7 @@ class PresenceStreamsTest {
   @Test
   void announcementsArrivingOutOfOrderAreForwardedInOrder() {
     streams.joining(KEY);
-    assertEquals(List.of(), streams.joined(KEY, 3, true, true)); // own join is number 3
+    assertEquals(List.of(), seqs(streams.joined(KEY, 3, true, true))); // own join is number 3
     streams.drain(KEY, 0);
     arrive(5, 3, 4, 7, 6);
     assertEquals(List.of(3L, 4L, 5L, 6L, 7L), forwarded);
