@@ -68,6 +68,9 @@ final class PresenceJoins {
 
   /** An announcement reached this instance: kept if a join of its channel is under way. */
   void seen(String vhost, String channel, long seq, Frame frame) {
+    if (channels.isEmpty()) {
+      return; // the common case: no join under way, and no key to build
+    }
     Channel c = channels.get(key(vhost, channel));
     if (c == null) {
       return;
