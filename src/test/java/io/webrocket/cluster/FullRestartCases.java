@@ -31,6 +31,24 @@ abstract class FullRestartCases {
     }
   }
 
+  /** The channels of {@code vhost} in node {@code i}'s own store file, read beside the running node. */
+  private static List<String> channelsInFile(int i, String vhost) {
+    String url = "jdbc:sqlite:" + cluster.node(i).dataDir.resolve("webrocket.db");
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection(url);
+        java.sql.PreparedStatement q = c.prepareStatement("SELECT name FROM channels WHERE vhost = ? ORDER BY name")) {
+      q.setString(1, vhost);
+      List<String> names = new java.util.ArrayList<>();
+      try (java.sql.ResultSet r = q.executeQuery()) {
+        while (r.next()) {
+          names.add(r.getString(1));
+        }
+      }
+      return names;
+    } catch (java.sql.SQLException busy) {
+      return List.of("not readable now: " + busy.getMessage()); // the node is writing: asked again
+    }
+  }
+
   @Test
   void aFullRestartReloadsVhostsTokensAndChannelsFromTheStore() {
     cluster = InProcessClusterTest.cluster();
@@ -53,7 +71,12 @@ abstract class FullRestartCases {
     cluster.node(0).node.vertx().eventBus().publish(io.webrocket.bus.Addresses.storeMirror(),
         new io.vertx.core.json.JsonObject().put("op", "putChannel").put("vhost", "/durable").put("channel", "closed")
             .put("origin", "a node whose copy came late"));
-    TestCluster.sleep(1_000); // the other nodes' store files copy channel changes shortly after
+    // The other nodes' files copy channel changes shortly after: each file must end as the grid is.
+    for (int i = 0; i < 3; i++) {
+      int node = i;
+      io.webrocket.test.Await.until(30_000, "node " + i + "'s file holds /durable's channels as the grid does",
+          () -> channelsInFile(node, "/durable").equals(List.of("kept")));
+    }
 
     for (int i = 2; i >= 0; i--) {
       cluster.stop(i);
