@@ -182,13 +182,15 @@ public final class PresenceService extends VerticleBase {
       Joined j = done.result();
       boolean announced = j.announced(m);
       Frame own = announced ? Frame.text(Wwfp.encodeBuffer(":memberJoined", m.announced(channel, null))) : null;
-      java.util.SortedMap<Long, Frame> missed = streams.joined(key, j.seq(), announced, j.added());
-      msg.reply(PresenceClient.encode(new Presence.Joined(j.listed(), j.seq(), own, new ArrayList<>(missed.values()),
-          missed.isEmpty() ? j.seq() : missed.lastKey())));
-      if (own != null) {
-        announce(vhost, channel, j.seq(), own);
-      }
-      streams.drain(key, System.currentTimeMillis());
+      // At once, or once what came between an older list and this node's stream has arrived.
+      streams.joined(key, j.seq(), announced, j.added(), System.currentTimeMillis(), missed -> {
+        msg.reply(PresenceClient.encode(new Presence.Joined(j.listed(), j.seq(), own, new ArrayList<>(missed.values()),
+            missed.isEmpty() ? j.seq() : missed.lastKey())));
+        if (own != null) {
+          announce(vhost, channel, j.seq(), own);
+        }
+        streams.drain(key, System.currentTimeMillis());
+      });
     });
   }
 

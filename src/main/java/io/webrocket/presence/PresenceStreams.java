@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
@@ -61,6 +62,12 @@ final class PresenceStreams {
 
   private record Held(long seq, Frame frame) {}
 
+  /**
+   * A joiner answered as of {@code since} whose answer waits for the numbers up to {@code until}
+   * (where this node's stream started), from {@code since0} (ms) on.
+   */
+  private record Waiting(long since, long until, long since0, java.util.function.Consumer<SortedMap<Long, Frame>> answer) {}
+
   private static final class Stream {
     /** Members this node added and has not seen leave. */
     int members;
@@ -77,6 +84,8 @@ final class PresenceStreams {
      * arrived numbered before {@link #next} (see {@link #joined}).
      */
     final ArrayDeque<Held> recent = new ArrayDeque<>();
+    /** Joins answered as of a list older than {@link #next}, waiting for what came between (see {@link #joined}). */
+    final List<Waiting> waiting = new ArrayList<>();
   }
 
   private final Forward out;
@@ -111,16 +120,24 @@ final class PresenceStreams {
 
   /**
    * A join of this node was answered: its list is as of {@code since} (with a visible member
-   * added, its own announcement is {@code since}). Returns the announcements after {@code since}
-   * already forwarded (or kept), which the joiner missed, by number. Call {@link #drain} after the answer
-   * has gone to the endpoint.
+   * added, its own announcement is {@code since}). {@code answer} gets the announcements after
+   * {@code since} already forwarded (or kept), which the joiner missed, by number; call
+   * {@link #drain} after the answer has gone to the endpoint.
+   *
+   * <p>A joiner whose list is older than where this node's stream started (two joins of this
+   * node answered in the other order than the grid made them) also needs every number between
+   * its list and that start, and those are never forwarded: they are kept while a join is under
+   * way. One that has not arrived yet would be lost to it, and one after it given first (a CI run
+   * saw a member miss four joins so), so its answer waits until they have all come, or for
+   * {@code presence.gapMs} (a number lost with a node that died), and holds them in order.
    */
-  java.util.SortedMap<Long, Frame> joined(String key, long since, boolean announced, boolean added) {
+  void joined(String key, long since, boolean announced, boolean added, long now,
+      java.util.function.Consumer<SortedMap<Long, Frame>> answer) {
     Stream s = streams.get(key);
     if (s == null) {
-      return new TreeMap<>();
+      answer.accept(new TreeMap<>());
+      return;
     }
-    s.pending--;
     if (added) {
       s.members++;
     }
@@ -132,16 +149,49 @@ final class PresenceStreams {
       s.next = announced ? since : since + 1;
       var stale = s.early.headMap(s.next);
       held -= stale.size();
-      if (s.pending > 0) {
+      if (s.pending > 1) {
         stale.forEach((seq, frame) -> keepForJoins(s, seq, frame));
       }
       stale.clear();
     }
-    // In number order, each once: what was forwarded before this joiner was subscribed, and
-    // what was kept without being forwarded (older than where this node's stream started).
+    Waiting w = new Waiting(since, s.next, now, answer);
+    if (hasAllBefore(s, w)) {
+      answer(key, s, w);
+    } else {
+      s.waiting.add(w);
+    }
+  }
+
+  /** As above, for a join answered at once (tests): the missed announcements, or null if it waits. */
+  SortedMap<Long, Frame> joined(String key, long since, boolean announced, boolean added) {
+    List<SortedMap<Long, Frame>> got = new ArrayList<>();
+    joined(key, since, announced, added, 0, got::add);
+    return got.isEmpty() ? null : got.get(0);
+  }
+
+  /** Every number between the joiner's list and where this node's stream started is kept. */
+  private static boolean hasAllBefore(Stream s, Waiting w) {
+    if (w.until() - w.since() <= 1) {
+      return true;
+    }
+    java.util.Set<Long> kept = new java.util.HashSet<>();
+    for (Held h : s.recent) {
+      kept.add(h.seq());
+    }
+    for (long n = w.since() + 1; n < w.until(); n++) {
+      if (!kept.contains(n)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Answers {@code w}: in number order, each once, what was forwarded or kept after its list. */
+  private void answer(String key, Stream s, Waiting w) {
+    s.pending--;
     TreeMap<Long, Frame> after = new TreeMap<>();
     for (Held h : s.recent) {
-      if (h.seq() > since) {
+      if (h.seq() > w.since()) {
         after.putIfAbsent(h.seq(), h.frame());
       }
     }
@@ -149,7 +199,28 @@ final class PresenceStreams {
       clearRecent(s);
     }
     forgetIfIdle(key, s);
-    return after;
+    w.answer().accept(after);
+  }
+
+  /** Answers the waiting joins that have all they need or have waited {@code gapMs}, or ({@code all}) every one. */
+  private void answerWaiting(String key, Stream s, long now, boolean all) {
+    if (s.waiting.isEmpty()) {
+      return;
+    }
+    List<Waiting> ready = new ArrayList<>();
+    for (var it = s.waiting.iterator(); it.hasNext(); ) {
+      Waiting w = it.next();
+      boolean timedOut = now - w.since0() >= gapMs;
+      if (all || timedOut || hasAllBefore(s, w)) {
+        if (!all && timedOut && !hasAllBefore(s, w)) {
+          gapsSkipped++;
+          counts.skipped("gapMs");
+        }
+        it.remove();
+        ready.add(w);
+      }
+    }
+    ready.forEach(w -> answer(key, s, w));
   }
 
   /** A join of this node failed: nothing was added (or nobody will know it was). */
@@ -189,6 +260,7 @@ final class PresenceStreams {
       // but a join still under way may have been answered as of an older number.
       if (s.pending > 0) {
         keepForJoins(s, seq, frame);
+        answerWaiting(key, s, now, false);
       }
       return;
     }
@@ -250,6 +322,19 @@ final class PresenceStreams {
         drain(e.getKey(), now);
       }
     }
+    // Answers may forget a stream: not while iterating the streams.
+    List<String> waiting = new ArrayList<>();
+    streams.forEach((key, s) -> {
+      if (!s.waiting.isEmpty()) {
+        waiting.add(key);
+      }
+    });
+    for (String key : waiting) {
+      Stream s = streams.get(key);
+      if (s != null) {
+        answerWaiting(key, s, now, false);
+      }
+    }
   }
 
   private void skipGap(Stream s, String reason) {
@@ -271,18 +356,29 @@ final class PresenceStreams {
     Stream s = streams.remove(key);
     if (s != null) {
       held -= s.early.size() + s.recent.size();
+      answerGone(s);
     }
+  }
+
+  /** The channel is gone: its waiting joins are answered with nothing more (its members are dropped anyway). */
+  private static void answerGone(Stream s) {
+    List<Waiting> waiting = new ArrayList<>(s.waiting);
+    s.waiting.clear();
+    waiting.forEach(w -> w.answer().accept(new TreeMap<>()));
   }
 
   /** The vhost is gone. */
   void dropVhost(String vhost) {
+    List<Stream> gone = new ArrayList<>();
     streams.entrySet().removeIf(e -> {
       if (!PresenceGrid.vhostOf(e.getKey()).equals(vhost)) {
         return false;
       }
       held -= e.getValue().early.size() + e.getValue().recent.size();
+      gone.add(e.getValue());
       return true;
     });
+    gone.forEach(PresenceStreams::answerGone);
   }
 
   /** Channels followed (for tests and metrics). */

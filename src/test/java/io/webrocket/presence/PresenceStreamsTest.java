@@ -210,4 +210,64 @@ class PresenceStreamsTest {
       assertEquals(0, p.held(), "nothing kept once no join is under way");
     }
   }
+
+  /**
+   * The same out-of-order answers, but what came between the two lists (10 and 11, joins on
+   * other nodes) arrives after the earlier joiner's answer: the answer waits for them and then
+   * holds them in order, with what was forwarded after the stream started (12, 13). A CI run
+   * saw a member miss such announcements before the answer waited.
+   */
+  @Test
+  void aJoinAnsweredAfterALaterOneWaitsForWhatCameBetweenTheirListsIfItHasNotArrived() {
+    List<Long> forwardedHere = new ArrayList<>();
+    PresenceStreams p = new PresenceStreams((key, seq, frame) -> forwardedHere.add(seq), SETTINGS, counts);
+    p.joining(KEY);
+    p.joining(KEY);
+    assertEquals(List.of(), seqs(p.joined(KEY, 12, true, true)), "the later joiner starts the stream at its own 12");
+    List<java.util.SortedMap<Long, Frame>> answers = new ArrayList<>();
+    p.joined(KEY, 9, true, true, 0, answers::add);
+    assertEquals(List.of(), answers, "10 and 11 have not come: the earlier joiner's answer waits");
+    p.arrived(KEY, 12, f(12), 0);
+    p.arrived(KEY, 13, f(13), 0);
+    assertEquals(List.of(12L, 13L), forwardedHere, "the stream goes on for this node's other member");
+    p.arrived(KEY, 11, f(11), 0);
+    assertEquals(List.of(), answers, "10 still missing");
+    p.arrived(KEY, 10, f(10), 0);
+    assertEquals(1, answers.size());
+    assertEquals(List.of(10L, 11L, 12L, 13L), seqs(answers.get(0)), "everything after its list, in order");
+    assertEquals(0, p.held(), "nothing kept once no join is under way");
+    assertEquals(List.of(), counted);
+  }
+
+  /** A number between the lists that never comes (lost with a node that died): the answer goes after gapMs. */
+  @Test
+  void aWaitingJoinIsAnsweredAfterGapMsWithWhatItHas() {
+    PresenceStreams p = new PresenceStreams((key, seq, frame) -> {}, SETTINGS, counts);
+    p.joining(KEY);
+    p.joining(KEY);
+    p.joined(KEY, 12, true, true);
+    List<java.util.SortedMap<Long, Frame>> answers = new ArrayList<>();
+    p.joined(KEY, 9, true, true, 1_000, answers::add);
+    p.arrived(KEY, 11, f(11), 1_500);
+    p.tick(1_000 + SETTINGS.gapMs() - 1);
+    assertEquals(List.of(), answers);
+    p.tick(1_000 + SETTINGS.gapMs());
+    assertEquals(1, answers.size());
+    assertEquals(List.of(11L), seqs(answers.get(0)));
+    assertEquals(List.of("skipped:gapMs"), counted);
+  }
+
+  /** A channel closed while a join waits: the join is answered (with nothing more), not left hanging. */
+  @Test
+  void aWaitingJoinIsAnsweredWhenItsChannelGoes() {
+    PresenceStreams p = new PresenceStreams((key, seq, frame) -> {}, SETTINGS, counts);
+    p.joining(KEY);
+    p.joining(KEY);
+    p.joined(KEY, 12, true, true);
+    List<java.util.SortedMap<Long, Frame>> answers = new ArrayList<>();
+    p.joined(KEY, 9, true, true, 0, answers::add);
+    p.drop(KEY);
+    assertEquals(1, answers.size());
+    assertEquals(0, p.followed());
+  }
 }
