@@ -437,9 +437,10 @@ final class BrowserConnection implements TransportEvents {
           // A new member also gets what reached this instance while it joined, after its list and
           // the missed announcements of its answer (see PresenceJoins); a member already was a
           // subscriber all along.
-          List<io.webrocket.protocol.Frame> late = new java.util.ArrayList<>();
+          List<io.webrocket.protocol.Frame> late = List.of();
           long upTo = presenceChannel ? r.missedUpTo() : 0;
-          if (fresh && presenceChannel) {
+          if (fresh && !arrived.isEmpty()) {
+            late = new java.util.ArrayList<>();
             for (PresenceJoins.Numbered n : arrived) {
               if (n.seq() > upTo) {
                 late.add(n.frame());

@@ -64,9 +64,9 @@ final class PresenceStreams {
 
   /**
    * A joiner answered as of {@code since} whose answer waits for the numbers up to {@code until}
-   * (where this node's stream started), from {@code since0} (ms) on.
+   * (where this node's stream started), from {@code waitingSince} (ms) on.
    */
-  private record Waiting(long since, long until, long since0, java.util.function.Consumer<SortedMap<Long, Frame>> answer) {}
+  private record Waiting(long since, long until, long waitingSince, java.util.function.Consumer<SortedMap<Long, Frame>> answer) {}
 
   private static final class Stream {
     /** Members this node added and has not seen leave. */
@@ -202,17 +202,17 @@ final class PresenceStreams {
     w.answer().accept(after);
   }
 
-  /** Answers the waiting joins that have all they need or have waited {@code gapMs}, or ({@code all}) every one. */
-  private void answerWaiting(String key, Stream s, long now, boolean all) {
+  /** Answers the waiting joins that have all they need, or have waited {@code gapMs} (the rest counted as skipped). */
+  private void answerWaiting(String key, Stream s, long now) {
     if (s.waiting.isEmpty()) {
       return;
     }
     List<Waiting> ready = new ArrayList<>();
     for (var it = s.waiting.iterator(); it.hasNext(); ) {
       Waiting w = it.next();
-      boolean timedOut = now - w.since0() >= gapMs;
-      if (all || timedOut || hasAllBefore(s, w)) {
-        if (!all && timedOut && !hasAllBefore(s, w)) {
+      boolean complete = hasAllBefore(s, w);
+      if (complete || now - w.waitingSince() >= gapMs) {
+        if (!complete) {
           gapsSkipped++;
           counts.skipped("gapMs");
         }
@@ -260,7 +260,7 @@ final class PresenceStreams {
       // but a join still under way may have been answered as of an older number.
       if (s.pending > 0) {
         keepForJoins(s, seq, frame);
-        answerWaiting(key, s, now, false);
+        answerWaiting(key, s, now);
       }
       return;
     }
@@ -332,7 +332,7 @@ final class PresenceStreams {
     for (String key : waiting) {
       Stream s = streams.get(key);
       if (s != null) {
-        answerWaiting(key, s, now, false);
+        answerWaiting(key, s, now);
       }
     }
   }

@@ -239,15 +239,25 @@ class PresenceStreamsTest {
     assertEquals(List.of(), counted);
   }
 
-  /** A number between the lists that never comes (lost with a node that died): the answer goes after gapMs. */
-  @Test
-  void aWaitingJoinIsAnsweredAfterGapMsWithWhatItHas() {
-    PresenceStreams p = new PresenceStreams((key, seq, frame) -> {}, SETTINGS, counts);
+  /**
+   * Two joins of this node: the later (own announcement 12) answered first, then the earlier
+   * (list as of 9) at {@code now}, before 10 and 11 came: its answer waits. Returns where it goes.
+   */
+  private static List<java.util.SortedMap<Long, Frame>> waitingJoin(PresenceStreams p, long now) {
     p.joining(KEY);
     p.joining(KEY);
     p.joined(KEY, 12, true, true);
     List<java.util.SortedMap<Long, Frame>> answers = new ArrayList<>();
-    p.joined(KEY, 9, true, true, 1_000, answers::add);
+    p.joined(KEY, 9, true, true, now, answers::add);
+    assertEquals(List.of(), answers, "it waits");
+    return answers;
+  }
+
+  /** A number between the lists that never comes (lost with a node that died): the answer goes after gapMs. */
+  @Test
+  void aWaitingJoinIsAnsweredAfterGapMsWithWhatItHas() {
+    PresenceStreams p = new PresenceStreams((key, seq, frame) -> {}, SETTINGS, counts);
+    List<java.util.SortedMap<Long, Frame>> answers = waitingJoin(p, 1_000);
     p.arrived(KEY, 11, f(11), 1_500);
     p.tick(1_000 + SETTINGS.gapMs() - 1);
     assertEquals(List.of(), answers);
@@ -261,11 +271,7 @@ class PresenceStreamsTest {
   @Test
   void aWaitingJoinIsAnsweredWhenItsChannelGoes() {
     PresenceStreams p = new PresenceStreams((key, seq, frame) -> {}, SETTINGS, counts);
-    p.joining(KEY);
-    p.joining(KEY);
-    p.joined(KEY, 12, true, true);
-    List<java.util.SortedMap<Long, Frame>> answers = new ArrayList<>();
-    p.joined(KEY, 9, true, true, 0, answers::add);
+    List<java.util.SortedMap<Long, Frame>> answers = waitingJoin(p, 0);
     p.drop(KEY);
     assertEquals(1, answers.size());
     assertEquals(0, p.followed());
